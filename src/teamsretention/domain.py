@@ -1,0 +1,200 @@
+"""The types the policy and the cycle speak. Pure data: no I/O, no msgraph types.
+
+Everything here is immutable; adapters (``graph/``, ``store/``) translate to and from these types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    KEEP = "keep"
+    WARN = "warn"
+    DELETE = "delete"
+
+
+class Rule(StrEnum):
+    """Machine-readable rule codes carried by every Decision (design §2)."""
+
+    LABEL = "label"
+    EXEMPTION = "exemption"
+    LEGAL_HOLD = "legal_hold"
+    ASSIGNMENT = "assignment"
+    PENDING = "pending"
+    YOUNG = "young"
+    BASE_DUE = "base_due"
+    NOTICE_FLOOR = "notice_floor"
+    PROMISED = "promised"
+    FAIL_CLOSED = "fail_closed"  # always rendered as "fail_closed:<fact>"
+
+
+class DriveKind(StrEnum):
+    ONEDRIVE = "onedrive"
+    CHANNEL = "channel"
+
+
+class LabelStatus(StrEnum):
+    UNREAD = "unread"  # not read this cycle: the policy asks for it before any warn or delete
+    NONE = "none"  # read: the item carries no retention label
+    PRESENT = "present"  # read: a label is applied (see its settings)
+    FAILED = "failed"  # the read failed: fail closed
+
+
+class ExemptionKind(StrEnum):
+    LEGAL_HOLD = "legal_hold"  # open-ended, has a review date
+    EXCEPTION = "exception"  # time-boxed (valid_until) or open-ended when valid_until is None
+
+
+class ExemptionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class TargetKind(StrEnum):
+    RECORDING = "recording"  # target_id = "<drive_id>/<item_id>"
+    ORGANIZER = "organizer"  # target_id = organizer's user object id
+    ASSIGNMENT = "assignment"  # target_id = assignment id
+    SITE = "site"  # target_id = drive id of a team site
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A directory user as far as the cycle needs one."""
+
+    id: str
+    display_name: str = ""
+    upn: str = ""
+    mail: str | None = None  # None: no mailbox
+    preferred_language: str | None = None
+    account_enabled: bool = True
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.mail) and self.account_enabled
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingRef:
+    drive_id: str
+    item_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.drive_id}/{self.item_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A Teams meeting recording tracked in the inventory."""
+
+    ref: RecordingRef
+    name: str
+    created_at: dt.datetime  # timezone-aware (Graph's createdDateTime)
+    etag: str | None = None
+    web_url: str | None = None
+    organizer_id: str | None = None
+    drive_kind: DriveKind = DriveKind.ONEDRIVE
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionLabel:
+    status: LabelStatus = LabelStatus.UNREAD
+    name: str | None = None
+    is_delete_allowed: bool | None = None
+    is_record_locked: bool | None = None
+    behavior: str | None = None  # doNotRetain | retain | retainAsRecord | retainAsRegulatoryRecord
+
+    @property
+    def blocks_deletion(self) -> bool:
+        if self.status is not LabelStatus.PRESENT:
+            return False
+        return (
+            self.is_delete_allowed is False
+            or bool(self.is_record_locked)
+            or self.behavior in {"retain", "retainAsRecord", "retainAsRegulatoryRecord"}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentTag:
+    """The recording is tagged to a client assignment (uppdrag)."""
+
+    assignment_id: str
+    assignment_name: str
+    active: bool
+    tagged_on: dt.date
+    closed_on: dt.date | None = None  # set when the assignment was closed
+    untagged_on: dt.date | None = None  # set when the tag was removed
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """An exemption (request) that applies to this recording through one of its targets."""
+
+    id: str
+    kind: ExemptionKind
+    status: ExemptionStatus
+    requested_on: dt.date
+    target_kind: TargetKind = TargetKind.RECORDING
+    target_id: str = ""
+    decided_on: dt.date | None = None  # approved or rejected on
+    valid_until: dt.date | None = None  # time-boxed exceptions: the date the cover ends (= due date)
+    review_on: dt.date | None = None  # legal holds
+    revoked_on: dt.date | None = None
+    requested_by: str = ""
+    decided_by: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WarningSent:
+    """A warning Graph accepted (202) for this recording."""
+
+    sent_on: dt.date  # the date of the cycle that sent it
+    announced_due: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the store and Graph know about one recording, gathered before evaluation."""
+
+    label: RetentionLabel = field(default_factory=RetentionLabel)
+    assignments: tuple[AssignmentTag, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
+    warnings: tuple[WarningSent, ...] = ()
+    restored_on: tuple[dt.date, ...] = ()  # dates it reappeared after we deleted it
+    unknown: frozenset[str] = frozenset()  # facts that could not be established: "inventory", "store", ...
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """The [policy] values the pure function needs (validated by settings)."""
+
+    retention_days: int = 30
+    warning_days: tuple[int, ...] = (7, 1)
+    minimum_notice_days: int = 7
+    assignment_max_days: int = 365
+    pending_request_grace_days: int = 14
+    timezone: str = "Europe/Stockholm"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    rule: str  # a Rule value, or "fail_closed:<fact>"
+    reason: str  # one sentence a DPO can read
+    due: dt.date | None = None  # effective deletion date (None: no date while an open-ended cover holds)
+    recorded_on: dt.date | None = None
+    episode_start: dt.date | None = None  # warnings before this date do not count
+    needs_label: bool = False  # would warn/delete but the label was not read: read it, evaluate again
+
+    @property
+    def is_fail_closed(self) -> bool:
+        return self.rule.startswith(Rule.FAIL_CLOSED.value)

@@ -1,0 +1,105 @@
+"""The exception tree, drawn once::
+
+    TeamsRetentionError
+    ├── ConfigError               bad settings or usage; exit 2, raised before any Graph call
+    ├── StoreError                the state database cannot be read or written
+    │   └── LockBusy              another cycle holds the store's cycle lock
+    ├── SafetyLimitExceeded       the blast-radius limit stopped deletions; exit 3
+    └── GraphError                Microsoft Graph answered with an error (status, code, message)
+        ├── TransientGraphError   429 / 5xx / network: try again later
+        ├── NotFoundError         404
+        ├── ForbiddenError        403
+        ├── LockedError           423
+        ├── PreconditionFailed    412 (the eTag no longer matches)
+        └── ResyncRequired        410 on a delta link: enumerate again from scratch
+"""
+
+from __future__ import annotations
+
+
+class TeamsRetentionError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(TeamsRetentionError):
+    """Bad configuration or usage. The message names the key and where it came from."""
+
+
+class StoreError(TeamsRetentionError):
+    pass
+
+
+class LockBusy(StoreError):
+    pass
+
+
+class SafetyLimitExceeded(TeamsRetentionError):
+    pass
+
+
+class GraphError(TeamsRetentionError):
+    def __init__(self, status: int, code: str = "", message: str = "", *, retry_after: float | None = None,
+                 location: str | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.location = location
+        super().__init__(f"Graph answered {status} {code}: {message}".strip())
+
+
+class TransientGraphError(GraphError):
+    pass
+
+
+class NotFoundError(GraphError):
+    pass
+
+
+class ForbiddenError(GraphError):
+    pass
+
+
+class LockedError(GraphError):
+    pass
+
+
+class PreconditionFailed(GraphError):
+    pass
+
+
+class ResyncRequired(GraphError):
+    pass
+
+
+def graph_error_for(status: int, code: str = "", message: str = "", **kw: object) -> GraphError:
+    """The GraphError subclass for an HTTP status."""
+    cls: type[GraphError]
+    if status == 404:
+        cls = NotFoundError
+    elif status == 403:
+        cls = ForbiddenError
+    elif status == 423:
+        cls = LockedError
+    elif status == 412:
+        cls = PreconditionFailed
+    elif status == 410:
+        cls = ResyncRequired
+    elif status == 429 or status >= 500:
+        cls = TransientGraphError
+    else:
+        cls = GraphError
+    return cls(status, code, message, **kw)  # type: ignore[arg-type]
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, NotFoundError)
+
+
+def is_blocked(exc: BaseException) -> bool:
+    """423 (locked or open) and 403 (a hold no label shows, or a missing permission)."""
+    return isinstance(exc, (LockedError, ForbiddenError))
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TransientGraphError)

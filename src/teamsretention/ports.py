@@ -1,0 +1,146 @@
+"""The seams between the cycle and the outside world.
+
+``service.py`` talks to Microsoft Graph only through :class:`GraphGateway`; ``graph/`` implements it on
+msgraph-sdk, tests implement it with small fakes. Every type crossing this seam is a plain dataclass:
+msgraph-sdk types never leave ``graph/``.
+
+Errors: methods raise :mod:`teamsretention.errors` ``GraphError`` subclasses (never SDK exceptions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .domain import DriveKind, Person, RetentionLabel
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPage:
+    """One page of ``/users/delta`` (or ``/groups/delta`` for teams)."""
+
+    users: list[Person] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+    delta_link: str | None = None  # set on the last page only
+    reset: bool = False  # True on the first page of a full enumeration (no token, or after 410)
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsPage:
+    teams: list[Team] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)  # removed groups, or groups that are no longer teams
+    delta_link: str | None = None
+    reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DriveRef:
+    id: str
+    kind: DriveKind
+    owner_id: str | None = None  # OneDrive: the owning user's object id
+    team_id: str | None = None  # channel sites: the team (group) id
+    name: str = ""  # for people: the owner's UPN or the team / channel name
+    web_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """One driveItem from a delta page, reduced to what recognition and the inventory need."""
+
+    id: str
+    deleted: bool = False
+    name: str | None = None  # deletes may arrive without a name
+    is_folder: bool = False
+    is_root: bool = False
+    parent_id: str | None = None
+    created_at: dt.datetime | None = None
+    modified_at: dt.datetime | None = None
+    etag: str | None = None
+    web_url: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    created_by_id: str | None = None
+    source_application: str | None = None  # source.application (read from additional_data)
+    content_category: str | None = None  # media.mediaSource.contentCategory (read from additional_data)
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaPage:
+    items: list[ItemChange]
+    delta_link: str | None = None  # set on the last page only: store it, replay it verbatim
+    reset: bool = False  # first page of a full enumeration (initial sync or resync after 410)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """A fresh re-read of one item with its retention label (``?$expand=retentionLabel``)."""
+
+    etag: str | None
+    name: str | None
+    label: RetentionLabel
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+    language: str = "en"
+
+
+class GraphGateway(Protocol):
+    # --- directory -----------------------------------------------------------------------------
+    def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]: ...
+
+    async def group_member_ids(self, group_id: str) -> set[str]:
+        """Transitive members of a group that are users."""
+        ...
+
+    async def get_user(self, user_id: str) -> Person | None:
+        """None when the user does not exist (404)."""
+        ...
+
+    async def get_user_drive(self, user: Person) -> DriveRef | None:
+        """The user's OneDrive; None when it was never provisioned (404)."""
+        ...
+
+    def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]: ...
+
+    async def get_team_drives(self, team: Team) -> list[DriveRef]:
+        """The team site's document library and the drives of private/shared channels."""
+        ...
+
+    # --- drives --------------------------------------------------------------------------------
+    def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+        """Pages of ``/drives/{id}/root/delta``. On 410 it restarts from scratch (first page ``reset``).
+        Raises GraphError when a page cannot be read: the caller marks the drive incomplete."""
+        ...
+
+    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
+        """Status NONE when the item carries no label; raises GraphError when it cannot be read."""
+        ...
+
+    async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
+        """One request with ``$expand=retentionLabel``; None when the item is gone (404)."""
+        ...
+
+    async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
+        """Recycle-bin delete with If-Match, or permanentDelete. Raises NotFoundError, LockedError,
+        ForbiddenError, PreconditionFailed or other GraphError."""
+        ...
+
+    # --- mail ----------------------------------------------------------------------------------
+    async def send_mail(self, sender: str, mail: OutgoingMail) -> None:
+        """POST /users/{sender}/sendMail, never retried automatically; returns on 202, raises otherwise."""
+        ...
+
+    async def aclose(self) -> None: ...
