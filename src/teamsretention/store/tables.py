@@ -1,0 +1,287 @@
+"""SQLAlchemy tables for the daemon's state. The schema itself is created by Alembic migrations
+(``store/migrations``); these declarations are what the repository queries against and must match them.
+
+Dates are calendar dates in the policy time zone; timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (the only type SQLite auto-increments).
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware datetimes in and out, stored as UTC (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RecordingRow(Base):
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("drive_id", "item_id", name="uq_recordings_item"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    drive_id: Mapped[str] = mapped_column(String(200), index=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    web_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    organizer_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    drive_kind: Mapped[str] = mapped_column(String(20), default="onedrive")
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sync_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # tracked | deleted (by us) | gone (deleted by someone else)
+    state: Mapped[str] = mapped_column(String(20), default="tracked", index=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    delete_mode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    deletion_reported: Mapped[bool] = mapped_column(Boolean, default=False)  # in a digest's receipt yet
+    restored_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the last decision taken by an enforcing or dry-run cycle
+    action: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    rule: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    episode_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    label_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # deletion refused (423/403): Graph's code and message, and when to try again
+    blocked_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    blocked_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    blocked_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class DriveRow(Base):
+    __tablename__ = "drives"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    in_scope: Mapped[bool] = mapped_column(Boolean, default=True)
+    delta_link: Mapped[str | None] = mapped_column(Text, nullable=True)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    sync_generation: Mapped[int] = mapped_column(Integer, default=0)
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    root_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class FolderRow(Base):
+    """Delta never returns folder paths: this map of folder ids lets us recognise Recordings folders."""
+
+    __tablename__ = "folders"
+
+    drive_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_root: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    upn: Mapped[str] = mapped_column(Text, default="")
+    mail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    preferred_language: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    account_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    drive_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    no_onedrive: Mapped[bool] = mapped_column(Boolean, default=False)
+    drive_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    drive_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    drives_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SyncStateRow(Base):
+    """Tenant-level delta links (users, groups)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    mode: Mapped[str] = mapped_column(String(20))  # enforce | dry_run | plan
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the moment the cycle stands for
+    cycle_date: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # running | ok | incomplete | interrupted | safety_stop | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # snapshot, secrets removed
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DigestRow(Base):
+    """One digest per organizer per cycle date. Recorded as intended before it is sent."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("organizer_id", "cycle_date", name="uq_digest_per_day"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    organizer_id: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recipient_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    cycle_date: Mapped[dt.date] = mapped_column(Date)
+    # intended | sent | failed | dry_run | undeliverable
+    status: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5), default="sv")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WarningRow(Base):
+    """A recording announced in a digest. Only status 'sent' (Graph answered 202) starts a notice clock."""
+
+    __tablename__ = "warnings"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    cycle_date: Mapped[dt.date] = mapped_column(Date)
+    announced_due: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # mirrors the digest's status
+
+
+class PauseRow(Base):
+    __tablename__ = "pause_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LockRow(Base):
+    __tablename__ = "cycle_lock"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(Text, nullable=True)
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | closed
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(Text, default="")
+
+
+class AssignmentTagRow(Base):
+    __tablename__ = "assignment_tags"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    assignment_id: Mapped[str] = mapped_column(ForeignKey("assignments.id"), index=True)
+    drive_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(200))
+    tagged_on: Mapped[dt.date] = mapped_column(Date)
+    untagged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    tagged_by: Mapped[str] = mapped_column(Text, default="")
+
+
+class ExemptionRow(Base):
+    __tablename__ = "exemptions"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # legal_hold | exception
+    status: Mapped[str] = mapped_column(String(20))  # pending | approved | rejected | revoked | expired
+    target_kind: Mapped[str] = mapped_column(String(20))  # recording | organizer | assignment | site
+    target_id: Mapped[str] = mapped_column(String(300), index=True)
+    requested_on: Mapped[dt.date] = mapped_column(Date)
+    requested_by: Mapped[str] = mapped_column(Text, default="")
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    review_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditRow(Base):
+    """Append-only evidence: who/what/when/why. Triggers in the migration refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    cycle_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(Text, default="teamsretention")
+    event: Mapped[str] = mapped_column(String(40), index=True)
+    recording_key: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
+    recording_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    organizer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    rule: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,164 @@
+"""A small in-memory stand-in for the Graph gateway, for cycle tests that need no HTTP.
+
+End-to-end paths use the simulator; this fake keeps the cycle's own logic tests fast and exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from teamsretention.domain import DriveKind, LabelStatus, Person, RetentionLabel
+from teamsretention.errors import ForbiddenError, GraphError, LockedError, NotFoundError, TransientGraphError
+from teamsretention.ports import (
+    DeltaPage,
+    DirectoryPage,
+    DriveRef,
+    ItemChange,
+    ItemState,
+    OutgoingMail,
+    Team,
+    TeamsPage,
+)
+
+_etags = itertools.count(1)
+
+
+@dataclass
+class FakeItem:
+    id: str
+    name: str
+    created_at: dt.datetime
+    parent_id: str
+    is_folder: bool = False
+    label: RetentionLabel = field(default_factory=lambda: RetentionLabel(status=LabelStatus.NONE))
+    etag: str = field(default_factory=lambda: f'"{{{next(_etags):08d}}},1"')
+    version: int = 0
+    deleted: bool = False
+    teams_facets: bool = True
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.users: dict[str, Person] = {}
+        self.onedrive: dict[str, str] = {}  # user id -> drive id
+        self.items: dict[str, dict[str, FakeItem]] = {}  # drive id -> items
+        self.clock = 0  # change counter for delta
+        self.sent: list[tuple[str, OutgoingMail]] = []
+        self.deleted: list[tuple[str, str, str | None, bool]] = []
+        self.fail_mail: set[str] = set()  # recipient addresses whose send fails with 503
+        self.delete_errors: dict[str, GraphError] = {}  # item id -> error raised on delete
+        self.fail_delta: set[str] = set()  # drive ids whose delta fails
+        self.label_reads = 0
+        self.hook_before_delete: object = None  # optional callable(item_id)
+
+    # --- building the tenant -------------------------------------------------------------------
+    def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
+                 onedrive: bool = True) -> None:
+        self.users[uid] = Person(id=uid, display_name=uid.title(), upn=f"{uid}@contoso.example",
+                                 mail=mail if mail is not None else f"{uid}@contoso.example",
+                                 preferred_language=lang, account_enabled=enabled)
+        if onedrive:
+            drive = f"drive-{uid}"
+            self.onedrive[uid] = drive
+            self.clock += 1
+            self.items[drive] = {
+                "root": FakeItem("root", "root", dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "", True, version=self.clock),
+                "rec": FakeItem("rec", "Recordings", dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "root", True,
+                                version=self.clock),
+            }
+
+    def add_recording(self, uid: str, item_id: str, created_at: dt.datetime, *, name: str | None = None,
+                      label: RetentionLabel | None = None) -> None:
+        self.clock += 1
+        item = FakeItem(item_id, name or f"Weekly sync-{created_at:%Y%m%d_%H%M%S}-Meeting Recording.mp4",
+                        created_at, "rec", version=self.clock)
+        if label is not None:
+            item.label = label
+        self.items[self.onedrive[uid]][item_id] = item
+
+    def touch(self, drive: str, item_id: str, **changes: object) -> None:
+        self.clock += 1
+        item = self.items[drive][item_id]
+        for k, v in changes.items():
+            setattr(item, k, v)
+        item.version = self.clock
+
+    # --- GraphGateway ----------------------------------------------------------------------------
+    async def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
+        yield DirectoryPage(users=list(self.users.values()), delta_link="users-link", reset=delta_link is None)
+
+    async def group_member_ids(self, group_id: str) -> set[str]:
+        return set(self.users)
+
+    async def get_user(self, user_id: str) -> Person | None:
+        return self.users.get(user_id)
+
+    async def get_user_drive(self, user: Person) -> DriveRef | None:
+        drive = self.onedrive.get(user.id)
+        return DriveRef(drive, DriveKind.ONEDRIVE, owner_id=user.id, name=user.upn) if drive else None
+
+    async def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
+        yield TeamsPage(teams=[], delta_link="teams-link", reset=delta_link is None)
+
+    async def get_team_drives(self, team: Team) -> list[DriveRef]:
+        return []
+
+    async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+        if drive_id in self.fail_delta:
+            raise TransientGraphError(503, "serviceNotAvailable", "try later")
+        since = int(delta_link.split(":")[1]) if delta_link else -1
+        changes = [self._change(i) for i in self.items[drive_id].values() if i.version > since]
+        yield DeltaPage(items=changes, delta_link=f"{drive_id}:{self.clock}", reset=delta_link is None)
+
+    def _change(self, i: FakeItem) -> ItemChange:
+        if i.deleted:
+            return ItemChange(id=i.id, deleted=True, is_folder=i.is_folder, parent_id=i.parent_id)
+        return ItemChange(id=i.id, name=i.name, is_folder=i.is_folder, is_root=i.id == "root",
+                          parent_id=i.parent_id or None, created_at=i.created_at, etag=i.etag,
+                          mime_type=None if i.is_folder else "video/mp4",
+                          source_application="teams" if i.teams_facets and not i.is_folder else None,
+                          content_category="meeting" if i.teams_facets and not i.is_folder else None)
+
+    def _find(self, drive_id: str, item_id: str) -> FakeItem | None:
+        item = self.items.get(drive_id, {}).get(item_id)
+        return None if item is None or item.deleted else item
+
+    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
+        self.label_reads += 1
+        item = self._find(drive_id, item_id)
+        if item is None:
+            raise NotFoundError(404, "itemNotFound", "gone")
+        return item.label
+
+    async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
+        item = self._find(drive_id, item_id)
+        return None if item is None else ItemState(etag=item.etag, name=item.name, label=item.label)
+
+    async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
+        if callable(self.hook_before_delete):
+            self.hook_before_delete(item_id)
+        if item_id in self.delete_errors:
+            raise self.delete_errors[item_id]
+        item = self._find(drive_id, item_id)
+        if item is None:
+            raise NotFoundError(404, "itemNotFound", "gone")
+        self.deleted.append((drive_id, item_id, etag, permanent))
+        self.touch(drive_id, item_id, deleted=True)
+
+    def restore(self, drive_id: str, item_id: str) -> None:
+        self.touch(drive_id, item_id, deleted=False)
+
+    async def send_mail(self, sender: str, mail: OutgoingMail) -> None:
+        if set(mail.to) & self.fail_mail:
+            raise TransientGraphError(503, "ServiceUnavailable", "mail service unavailable")
+        self.sent.append((sender, mail))
+
+    async def aclose(self) -> None:
+        return None
+
+
+LOCKED = LockedError(423, "resourceLocked", "The resource you are attempting to access is locked")
+FORBIDDEN = ForbiddenError(403, "accessDenied", "Access denied")
