@@ -1,0 +1,92 @@
+"""The one place that wires dependencies: settings in, an App with its store, gateway and cycle out."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from . import __version__
+from .errors import ConfigError
+from .graph.credentials import build_credential
+from .graph.gateway import build_gateway
+from .inventory import ScopeRules
+from .logging import register_secret
+from .notify.render import render_digest
+from .ports import GraphGateway
+from .service import Cycle, CycleConfig
+from .settings import Settings
+from .store import Database
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def rehearsal_clock(at: dt.datetime) -> Callable[[], dt.datetime]:
+    """For ``--at`` runs: time starts at the rehearsed moment and moves on with the real seconds."""
+    start = time.monotonic()
+    return lambda: at.astimezone(dt.UTC) + dt.timedelta(seconds=time.monotonic() - start)
+
+
+def cycle_config(settings: Settings) -> CycleConfig:
+    p, n, sc = settings.policy, settings.notifications, settings.scope
+    if p.enforce and not n.sender:
+        raise ConfigError("notifications.sender: required when policy.enforce = true (the mailbox digests are "
+                          "sent from)")
+    return CycleConfig(
+        policy=settings.policy_config(),
+        scope=ScopeRules(include_groups=list(sc.include_groups), exclude_users=list(sc.exclude_users),
+                         onedrive=sc.onedrive, channel_sites=sc.channel_sites, teams=list(sc.teams)),
+        delete_mode=p.delete_mode, max_deletions_per_cycle=p.max_deletions_per_cycle,
+        max_deletion_share=p.max_deletion_share, deletion_share_minimum=p.deletion_share_minimum,
+        blocked_retry_days=tuple(p.blocked_retry_days), restore_window_days=p.restore_window_days,
+        sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
+        approvers=tuple([*settings.approvers.dpo, *settings.approvers.it_admins]),
+        max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
+        config_snapshot=settings.redacted_snapshot(),
+    )
+
+
+def build_gateway_for(settings: Settings, http_client: httpx.AsyncClient | None = None) -> GraphGateway:
+    g = settings.graph
+    if g.auth == "none" and not settings.is_loopback_endpoint:
+        raise ConfigError("graph.auth = none is accepted only for a loopback graph.graph_endpoint "
+                          "(the simulator or another local emulator)")
+    credential = build_credential(
+        g.auth, tenant_id=settings.tenant.tenant_id, client_id=settings.tenant.client_id,
+        client_secret=settings.client_secret_value(),
+        certificate_path=str(g.certificate_path) if g.certificate_path else None,
+        certificate_password=settings.certificate_password_value(), authority_host=settings.authority_host)
+    return build_gateway(settings.graph_base_url, credential, user_agent=settings.user_agent(__version__),
+                         max_concurrency=g.max_concurrency, http_client=http_client)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    gateway: GraphGateway
+    config: CycleConfig
+
+    def cycle(self, clock: Callable[[], dt.datetime] = utc_now, stop: asyncio.Event | None = None) -> Cycle:
+        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop)
+
+    async def aclose(self) -> None:
+        await self.gateway.aclose()
+        self.db.dispose()
+
+
+def build_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None,
+              gateway: GraphGateway | None = None) -> App:
+    """Validate what only makes sense together, then wire. Raises ConfigError before any Graph call."""
+    for secret in settings.secret_values():
+        register_secret(secret)
+    config = cycle_config(settings)
+    gw = gateway or build_gateway_for(settings, http_client)
+    db = Database(settings.database_url_value())
+    return App(settings=settings, db=db, gateway=gw, config=config)
