@@ -1,0 +1,100 @@
+"""Drive inventory and actions: delta, labels, the re-read before deleting, the delete itself
+(wire contract items 7–9)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph.graph_service_client import GraphServiceClient
+
+from ..domain import RetentionLabel
+from ..errors import NotFoundError, PreconditionFailed
+from ..ports import DeltaPage, ItemChange, ItemState
+from .client import quiet_sdk_imports
+from .failures import translating
+from .paging import Links, follow_delta
+from .transform import to_item_change, to_item_state, to_label
+
+if TYPE_CHECKING:
+    from kiota_abstractions.default_query_parameters import QueryParameters
+
+_ANY = "_"  # placeholder id for request builders that are only used through with_url
+
+
+class Drives:
+    def __init__(self, client: GraphServiceClient, links: Links) -> None:
+        self._links = links
+        with quiet_sdk_imports():
+            item = client.drives.by_drive_id(_ANY).items.by_drive_item_id(_ANY)
+            self._item = item
+            self._label = item.retention_label
+            self._permanent_delete = item.permanent_delete
+            # /drives/{id}/root/delta has no typed builder; the items/{id}/delta builder parses the same
+            # response (a collection of driveItems with next/delta links).
+            self._delta = client.drives.by_drive_id(_ANY).items.by_drive_item_id("root").delta
+
+    async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+        """Page by page, never the whole drive in memory. No ``$select``: Graph's default properties
+        include the facets recognition needs, and the media/source facets (when Graph sends them) are not
+        selectable in v1.0 anyway."""
+        builder = self._delta
+        start = self._links.url("drives", drive_id, "root", "delta")
+        async for page, reset in follow_delta(self._links, lambda u: builder.with_url(u).get(), start, delta_link):
+            # The same item can appear twice in one feed: keep its last state (dict keeps first position).
+            latest: dict[str, ItemChange] = {}
+            for item in page.value or []:
+                change = to_item_change(item)
+                latest.pop(change.id, None)
+                latest[change.id] = change
+            yield DeltaPage(items=list(latest.values()), delta_link=page.odata_delta_link, reset=reset)
+
+    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
+        """``GET .../retentionLabel``. Graph's answer for an unlabelled item is undocumented; both seen
+        behaviours are handled: 200 with ``name: null`` → NONE; 404 → ambiguous (no label, or no item),
+        so it is settled by one ``$expand=retentionLabel`` re-read: item there → its label (NONE when
+        absent), item gone → NotFoundError, which the caller treats as "already gone", never as "no
+        label"."""
+        url = self._links.url("drives", drive_id, "items", item_id, "retentionLabel")
+        try:
+            with translating():
+                label = await self._label.with_url(url).get()
+        except NotFoundError:
+            state = await self.reread_item(drive_id, item_id)
+            if state is None:
+                raise
+            return state.label
+        return to_label(label)
+
+    async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
+        """Still there, which eTag, which label — in one request, just before a delete."""
+        url = self._links.url("drives", drive_id, "items", item_id, query="$expand=retentionLabel")
+        try:
+            with translating():
+                item = await self._item.with_url(url).get()
+        except NotFoundError:
+            return None
+        return to_item_state(item) if item is not None else None
+
+    async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
+        """Recycle bin (``DELETE`` with ``If-Match``: 412 if the file changed since the re-read) or
+        ``permanentDelete`` (documented without If-Match: the re-read is its only guard).
+
+        Errors keep Graph's code and message: 404 NotFoundError (already gone), 423 LockedError (locked
+        or open), 403 ForbiddenError (a hold no label shows, or a missing Files.ReadWrite.All),
+        412 PreconditionFailed."""
+        if permanent:
+            url = self._links.url("drives", drive_id, "items", item_id, "permanentDelete")
+            with translating():
+                await self._permanent_delete.with_url(url).post()
+            return
+        if not etag:
+            # Never delete by id alone into the recycle bin: without If-Match a file replaced since the
+            # re-read would go too. Same outcome as a changed file: skip, look again next cycle.
+            raise PreconditionFailed(0, "eTagRequired", "a recycle-bin delete needs the eTag of the re-read")
+        config: RequestConfiguration[QueryParameters] = RequestConfiguration()
+        config.headers.add("If-Match", etag)
+        url = self._links.url("drives", drive_id, "items", item_id)
+        with translating():
+            await self._item.with_url(url).delete(request_configuration=config)

@@ -1,0 +1,79 @@
+"""Turn msgraph-sdk / kiota / httpx / azure-identity exceptions into :mod:`teamsretention.errors`.
+
+Graph's error code and message travel with the error (the audit trail records them); request headers
+never do, so the bearer token cannot leak through an error. ``Retry-After`` and ``Location`` are kept:
+the caller needs them for throttling and delta resync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from azure.core.exceptions import ClientAuthenticationError
+from kiota_abstractions.api_error import APIError
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+from ..errors import GraphError, TransientGraphError, graph_error_for
+from .throttle import parse_retry_after
+
+_MAX_MESSAGE = 400
+
+
+def translate_error(exc: BaseException) -> GraphError:
+    """The GraphError for an exception raised while talking to Graph."""
+    if isinstance(exc, GraphError):
+        return exc
+    if isinstance(exc, APIError):
+        status = exc.response_status_code or 0
+        code, message = "", ""
+        if isinstance(exc, ODataError) and exc.error is not None:
+            code = exc.error.code or ""
+            message = exc.error.message or ""
+        if not message:
+            # APIError's own text ("The server returned an unexpected status code ...") when the body
+            # was empty or not Graph's error shape.
+            message = exc.message or ""
+        headers = exc.response_headers or {}
+        return graph_error_for(
+            status, code, _shorten(message),
+            retry_after=parse_retry_after(_header(headers, "Retry-After"), now=dt.datetime.now(dt.UTC)),
+            location=_header(headers, "Location"),
+        )
+    if isinstance(exc, ClientAuthenticationError):
+        # azure-identity's message carries the AADSTS code (wrong secret, missing consent) and never the
+        # secret itself; keep only its first line.
+        first = (str(exc.message or exc).strip().splitlines() or [""])[0]
+        return GraphError(401, "authenticationFailed", _shorten(first))
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientGraphError(0, "timeout", type(exc).__name__)
+    if isinstance(exc, httpx.TransportError):
+        return TransientGraphError(0, "networkError", type(exc).__name__)
+    return GraphError(0, type(exc).__name__, _shorten(str(exc)))
+
+
+@contextmanager
+def translating() -> Iterator[None]:
+    """``with translating(): await ...`` — re-raise any Graph-side failure as a GraphError."""
+    try:
+        yield
+    except (APIError, ClientAuthenticationError, httpx.HTTPError) as exc:
+        raise translate_error(exc) from exc
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    if isinstance(headers, httpx.Headers):
+        value: str | None = headers.get(name)
+        return value
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"

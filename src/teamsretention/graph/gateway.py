@@ -1,0 +1,103 @@
+"""``MsGraphGateway``: :class:`teamsretention.ports.GraphGateway` on msgraph-sdk.
+
+msgraph-sdk types stay inside ``graph/``; every method hands out ports/domain dataclasses and raises
+only :mod:`teamsretention.errors` GraphErrors (Graph's code and message kept, never a token).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from msgraph.graph_service_client import GraphServiceClient
+
+from ..domain import Person, RetentionLabel
+from ..ports import DeltaPage, DirectoryPage, DriveRef, ItemState, OutgoingMail, Team, TeamsPage
+from .client import build_graph_client, new_http_client
+from .directory import Directory
+from .drives import Drives
+from .mail import send_mail
+from .paging import Links
+from .throttle import ThrottleGate
+
+
+class MsGraphGateway:
+    def __init__(self, client: GraphServiceClient, *, http_client: httpx.AsyncClient | None = None,
+                 credential: Any = None) -> None:
+        """``client`` from :func:`build_graph_client`. ``http_client`` / ``credential``, when given, are
+        closed by :meth:`aclose` (the gateway owns them)."""
+        self._client = client
+        self._links = Links(client.request_adapter.base_url)
+        self._directory = Directory(client, self._links)
+        self._drives = Drives(client, self._links)
+        self._http_client = http_client
+        self._credential = credential
+
+    # --- directory -----------------------------------------------------------------------------
+    def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
+        return self._directory.users_delta(delta_link)
+
+    async def group_member_ids(self, group_id: str) -> set[str]:
+        return await self._directory.group_member_ids(group_id)
+
+    async def get_user(self, user_id: str) -> Person | None:
+        return await self._directory.get_user(user_id)
+
+    async def get_user_drive(self, user: Person) -> DriveRef | None:
+        return await self._directory.get_user_drive(user)
+
+    def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
+        return self._directory.teams_delta(delta_link)
+
+    async def get_team_drives(self, team: Team) -> list[DriveRef]:
+        return await self._directory.get_team_drives(team)
+
+    # --- drives --------------------------------------------------------------------------------
+    def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+        return self._drives.drive_delta(drive_id, delta_link)
+
+    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
+        return await self._drives.read_label(drive_id, item_id)
+
+    async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
+        return await self._drives.reread_item(drive_id, item_id)
+
+    async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
+        await self._drives.delete_item(drive_id, item_id, etag, permanent)
+
+    # --- mail ----------------------------------------------------------------------------------
+    async def send_mail(self, sender: str, mail: OutgoingMail) -> None:
+        await send_mail(self._client, self._links, sender, mail)
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            await _close_wrapped_transports(self._http_client)
+        close = getattr(self._credential, "close", None)
+        if close is not None:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+
+
+def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concurrency: int,
+                  http_client: httpx.AsyncClient | None = None,
+                  gate: ThrottleGate | None = None) -> MsGraphGateway:
+    """The one-call wiring for ``bootstrap``: client and gateway. The gateway owns (and closes) the
+    credential and the HTTP client, including one passed in."""
+    http_client = http_client or new_http_client()
+    client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
+                                http_client=http_client, gate=gate)
+    return MsGraphGateway(client, http_client=http_client, credential=credential)
+
+
+async def _close_wrapped_transports(http_client: httpx.AsyncClient) -> None:
+    """msgraph-core's AsyncGraphTransport wraps the real transport but has no ``aclose``: closing the
+    client leaves the wrapped connection pool (and its sockets) open. Close what it wraps ourselves."""
+    transports = [getattr(http_client, "_transport", None), *getattr(http_client, "_mounts", {}).values()]
+    for transport in transports:
+        inner = getattr(transport, "transport", None)
+        if isinstance(inner, httpx.AsyncBaseTransport):
+            await inner.aclose()

@@ -1,0 +1,123 @@
+"""URLs we build and links Graph hands back.
+
+Every request URL is built here, by hand, in the wire contract's form (``/users/delta?$select=...``):
+msgraph-sdk's templates differ (``/users/delta()``, ``transitiveMembers/graph.user``) and have no builder
+at all for ``/drives/{id}/root/delta``. The typed builders are then used through ``with_url`` so the
+SDK's real pipeline (auth, retry, gate, parsing) runs.
+
+``@odata.nextLink`` / ``@odata.deltaLink`` / a 410's ``Location`` are opaque and replayed verbatim, but
+only to our own Graph host: a link elsewhere would carry inventory we cannot trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
+
+from ..errors import GraphError, ResyncRequired
+from .failures import translating
+from .transform import MALFORMED
+
+# RFC 3986 pchar minus '/', so ids like "b!xyz" or "19:abc@thread.skype" stay readable while '/', '?',
+# '#', '%' and spaces are escaped.
+_PATH_SAFE = "!$&'()*+,;=:@-._~"
+
+
+class CollectionResponse(Protocol):
+    odata_next_link: str | None
+    value: list[Any] | None
+
+
+class DeltaResponse(CollectionResponse, Protocol):
+    odata_delta_link: str | None
+
+
+P = TypeVar("P", bound=CollectionResponse)
+R = TypeVar("R", bound=DeltaResponse)
+
+
+class Links:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self._origin = (parts.scheme, parts.netloc.lower())
+
+    def url(self, *segments: str, query: str = "") -> str:
+        """``base/seg1/seg2?query``; segments are escaped, the query is passed as written."""
+        path = "/".join(quote(s, safe=_PATH_SAFE) for s in segments)
+        return f"{self.base_url}/{path}" + (f"?{query}" if query else "")
+
+    def checked(self, link: str) -> str:
+        """A server-given link, made absolute and refused unless it points at our Graph endpoint."""
+        absolute = urljoin(self.base_url + "/", link)
+        parts = urlsplit(absolute)
+        if (parts.scheme, parts.netloc.lower()) != self._origin:
+            raise GraphError(200, MALFORMED, f"Graph returned a link to another host ({parts.netloc})")
+        return absolute
+
+
+async def follow_pages(links: Links, fetch: Callable[[str], Awaitable[P | None]], url: str) -> AsyncIterator[P]:
+    """Pages of a plain collection, following ``@odata.nextLink``."""
+    next_url: str | None = url
+    while next_url:
+        with translating():
+            page = await fetch(next_url)
+        if page is None:
+            raise GraphError(200, MALFORMED, "Graph answered a collection request with an empty body")
+        yield page
+        next_url = links.checked(page.odata_next_link) if page.odata_next_link else None
+
+
+async def follow_delta(links: Links, fetch: Callable[[str], Awaitable[R | None]], start_url: str,
+                       delta_link: str | None) -> AsyncIterator[tuple[R, bool]]:
+    """Pages of a delta query as ``(page, reset)``; the last page carries ``odata_delta_link``.
+
+    ``reset`` is True on the first page of a full enumeration: no stored link, or a 410 (the token
+    expired), after which we restart from the ``Location`` Graph gives, or tokenless without one. A 410
+    can come mid-feed; the caller must then drop what it gathered from earlier pages. A second 410 in a
+    row is raised (ResyncRequired) rather than looped on.
+    """
+    url, reset = start_url, True
+    if delta_link:
+        try:
+            url, reset = links.checked(delta_link), False
+        except GraphError:
+            # A stored link from another endpoint (the configuration moved from the simulator to a
+            # tenant, or to another cloud): it cannot be replayed here, so enumerate from scratch.
+            url, reset = start_url, True
+    resynced = False
+    while True:
+        try:
+            with translating():
+                page = await fetch(url)
+        except ResyncRequired as exc:
+            if resynced:
+                raise
+            resynced, reset = True, True
+            url = _resync_url(links, exc.location, start_url)
+            continue
+        if page is None:
+            raise GraphError(200, MALFORMED, "Graph answered a delta request with an empty body")
+        yield page, reset
+        reset = False
+        if page.odata_next_link:
+            next_url = links.checked(page.odata_next_link)
+            if next_url == url:
+                # A feed pointing at itself would loop forever; treat it as an unfinished scan.
+                raise GraphError(200, MALFORMED, "a delta page links to itself")
+            url = next_url
+        elif page.odata_delta_link:
+            return
+        else:
+            # Without a deltaLink the feed did not finish: the caller must not treat it as complete.
+            raise GraphError(200, MALFORMED, "a delta page has neither @odata.nextLink nor @odata.deltaLink")
+
+
+def _resync_url(links: Links, location: str | None, start_url: str) -> str:
+    if location:
+        try:
+            return links.checked(location)
+        except GraphError:
+            pass  # a Location elsewhere: restarting tokenless gives the same full enumeration
+    return start_url

@@ -1,0 +1,154 @@
+"""Users, groups, teams and their drives against pinned Graph requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import respx
+from graph_fakes import GRAPH, graph_error
+
+from teamsretention.domain import DriveKind, Person
+from teamsretention.errors import ForbiddenError
+from teamsretention.graph import MsGraphGateway
+from teamsretention.ports import Team
+
+pytestmark = pytest.mark.anyio
+
+USER_SELECT = "$select=id,displayName,userPrincipalName,mail,accountEnabled,preferredLanguage"
+USERS_DELTA = f"{GRAPH}/users/delta?{USER_SELECT}"
+GROUPS_DELTA = f"{GRAPH}/groups/delta?$select=id,displayName,resourceProvisioningOptions"
+RYAN = "efee1b77-fb3b-4f65-99d6-274c11914d12"
+TEAM = "32e3b156-66b2-4135-9aeb-73295a35a55b"
+
+
+def user(user_id: str = RYAN, **fields: Any) -> dict[str, Any]:
+    return {"id": user_id, "displayName": "Ryan Gregg", "userPrincipalName": "ryan@contoso.com",
+            "mail": "ryan@contoso.com", "accountEnabled": True, "preferredLanguage": "sv-SE", **fields}
+
+
+async def collect(pages: Any) -> list[Any]:
+    return [page async for page in pages]
+
+
+async def test_users_delta_pages_removed_users_and_delta_link(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    page2 = f"{GRAPH}/users/delta?$skiptoken=pAgE2"
+    delta = f"{GRAPH}/users/delta?$deltatoken=dElTa"
+    first = graph.get(url__eq=USERS_DELTA).respond(200, json={
+        "@odata.context": f"{GRAPH}/$metadata#users(id,displayName)",
+        "value": [user(), user("u-2", mail=None, accountEnabled=False, preferredLanguage=None,
+                               userPrincipalName="kim@contoso.com", displayName="Kim")],
+        "@odata.nextLink": page2})
+    graph.get(url__eq=page2).respond(200, json={
+        "value": [{"id": "u-3", "@removed": {"reason": "changed"}}], "@odata.deltaLink": delta})
+
+    pages = await collect(gateway.users_delta(None))
+
+    assert first.call_count == 1
+    assert [p.reset for p in pages] == [True, False] and pages[-1].delta_link == delta
+    ryan, kim = pages[0].users
+    assert ryan == Person(id=RYAN, display_name="Ryan Gregg", upn="ryan@contoso.com", mail="ryan@contoso.com",
+                          preferred_language="sv-SE", account_enabled=True)
+    assert not kim.reachable and kim.mail is None and not kim.account_enabled
+    assert pages[1].removed_ids == ["u-3"] and pages[1].users == []
+
+
+async def test_users_delta_replays_link_and_rereads_a_partial_update(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    delta = f"{GRAPH}/users/delta?$deltatoken=dElTa"
+    graph.get(url__eq=delta).respond(200, json={
+        "value": [{"id": RYAN, "mail": "ryan.gregg@contoso.com"}],  # only the changed property
+        "@odata.deltaLink": f"{GRAPH}/users/delta?$deltatoken=n3xt"})
+    reread = graph.get(url__eq=f"{GRAPH}/users/{RYAN}?{USER_SELECT}").respond(
+        200, json=user(mail="ryan.gregg@contoso.com"))
+
+    [page] = await collect(gateway.users_delta(delta))
+
+    assert not page.reset and reread.call_count == 1
+    assert page.users[0].upn == "ryan@contoso.com" and page.users[0].mail == "ryan.gregg@contoso.com"
+
+
+async def test_get_user_and_unknown_user(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{GRAPH}/users/{RYAN}?{USER_SELECT}").respond(200, json=user())
+    graph.get(url__eq=f"{GRAPH}/users/nobody?{USER_SELECT}").respond(404, json=graph_error(
+        "Request_ResourceNotFound", "Resource 'nobody' does not exist or one of its queried reference-property "
+        "objects are not present."))
+
+    assert (await gateway.get_user(RYAN)) is not None
+    assert await gateway.get_user("nobody") is None
+
+
+async def test_group_members_follow_next_link(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    url = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id"
+    page2 = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$skiptoken=X"
+    graph.get(url__eq=url).respond(200, json={
+        "value": [{"@odata.type": "#microsoft.graph.user", "id": "u-1"}], "@odata.nextLink": page2})
+    graph.get(url__eq=page2).respond(200, json={"value": [{"@odata.type": "#microsoft.graph.user", "id": "u-2"}]})
+
+    assert await gateway.group_member_ids("g1") == {"u-1", "u-2"}
+
+
+async def test_user_drive_and_never_provisioned_onedrive(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{GRAPH}/users/{RYAN}/drive").respond(200, json={
+        "id": "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME", "driveType": "business",
+        "owner": {"user": {"id": RYAN, "displayName": "Ryan Gregg"}},
+        "webUrl": "https://contoso-my.sharepoint.com/personal/ryan_contoso_com/Documents",
+        "quota": {"deleted": 256938, "remaining": 1099447353539, "state": "normal", "total": 1099511627776}})
+    graph.get(url__eq=f"{GRAPH}/users/u-new/drive").respond(
+        404, json=graph_error("itemNotFound", "The resource could not be found."))
+
+    drive = await gateway.get_user_drive(Person(id=RYAN, upn="ryan@contoso.com"))
+    missing = await gateway.get_user_drive(Person(id="u-new", upn="new@contoso.com"))
+
+    assert drive is not None and drive.id == "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME"
+    assert drive.kind is DriveKind.ONEDRIVE and drive.owner_id == RYAN and drive.name == "ryan@contoso.com"
+    assert missing is None
+
+
+async def test_user_drive_forbidden_is_an_error_not_a_missing_drive(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{GRAPH}/users/{RYAN}/drive").respond(
+        403, json=graph_error("accessDenied", "Access denied"))
+
+    with pytest.raises(ForbiddenError):
+        await gateway.get_user_drive(Person(id=RYAN))
+
+
+async def test_teams_delta_keeps_teams_and_reports_groups_that_are_not_teams(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=GROUPS_DELTA).respond(200, json={"value": [
+        {"id": TEAM, "displayName": "Sales", "resourceProvisioningOptions": ["Team"]},
+        {"id": "g-plain", "displayName": "All staff", "resourceProvisioningOptions": []},
+        {"id": "g-renamed", "displayName": "Renamed"},  # an update without the property: unknown
+        {"id": "g-deleted", "@removed": {"reason": "deleted"}},
+    ], "@odata.deltaLink": f"{GRAPH}/groups/delta?$deltatoken=g1"})
+
+    [page] = await collect(gateway.teams_delta(None))
+
+    assert page.reset and page.teams == [Team(id=TEAM, display_name="Sales")]
+    assert sorted(page.removed_ids) == ["g-deleted", "g-plain"]
+
+
+async def test_team_drives_are_the_site_library_plus_private_and_shared_channel_drives(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{GRAPH}/groups/{TEAM}/drive").respond(200, json={
+        "id": "b!site", "driveType": "documentLibrary", "webUrl": "https://contoso.sharepoint.com/sites/Sales/Shared%20Documents"})
+    graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels?$select=id,displayName,membershipType").respond(200, json={
+        "value": [
+            {"id": "19:general@thread.tacv2", "displayName": "General", "membershipType": "standard"},
+            {"id": "19:private@thread.tacv2", "displayName": "Board", "membershipType": "private"},
+            {"id": "19:shared@thread.tacv2", "displayName": "Partners", "membershipType": "shared"},
+            {"id": "19:again@thread.tacv2", "displayName": "Board too", "membershipType": "private"},
+        ]})
+    for channel, drive in (("private", "b!board"), ("shared", "b!partners"), ("again", "b!board")):
+        graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels/19:{channel}@thread.tacv2/filesFolder").respond(200, json={
+            "id": f"01{channel.upper()}", "name": channel, "createdDateTime": "0001-01-01T00:00:00Z",
+            "webUrl": f"https://contoso.sharepoint.com/sites/Sales-{channel}/Shared%20Documents/{channel}",
+            "parentReference": {"driveId": drive, "driveType": "documentLibrary"}, "folder": {"childCount": 7}})
+
+    drives = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+
+    assert [d.id for d in drives] == ["b!site", "b!board", "b!partners"]  # deduplicated, standard skipped
+    assert all(d.kind is DriveKind.CHANNEL and d.team_id == TEAM for d in drives)
+    assert drives[1].name == "Sales / Board"

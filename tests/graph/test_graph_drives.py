@@ -1,0 +1,346 @@
+"""Drive delta, labels, the re-read and deletes against pinned Graph requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import structlog.testing
+from graph_fakes import GRAPH, TOKEN, USER_AGENT, FakeClock, graph_error
+
+from teamsretention.domain import LabelStatus
+from teamsretention.errors import (
+    ForbiddenError,
+    GraphError,
+    LockedError,
+    NotFoundError,
+    PreconditionFailed,
+    TransientGraphError,
+)
+from teamsretention.graph import MsGraphGateway
+
+pytestmark = pytest.mark.anyio
+
+DRIVE = "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME-Fepo75dTf9vQKfeRblBZjoSQrd7"
+DELTA = f"{GRAPH}/drives/{DRIVE}/root/delta"
+ORGANIZER = "efee1b77-fb3b-4f65-99d6-274c11914d12"
+
+
+def root_item() -> dict[str, Any]:
+    return {"id": "01ROOT", "name": "root", "root": {}, "folder": {"childCount": 1},
+            "eTag": "\"{11111111-0000-0000-0000-000000000000},1\"",
+            "parentReference": {"driveId": DRIVE, "driveType": "business"}}
+
+
+def recordings_folder() -> dict[str, Any]:
+    return {"id": "01RECFOLDER", "name": "Recordings", "folder": {"childCount": 1},
+            "createdDateTime": "2024-04-01T08:00:00Z",
+            "parentReference": {"driveId": DRIVE, "driveType": "business", "id": "01ROOT"}}
+
+
+def recording(item_id: str = "01REC", *, etag_version: int = 1, facets: bool = True) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": item_id,
+        "name": "Weekly sync-20240402_090000UTC-Meeting Recording.mp4",
+        "eTag": f"\"{{0F5A7C1E-2B3D-4E5F-8A9B-0C1D2E3F4A5B}},{etag_version}\"",
+        "cTag": "\"c:{0F5A7C1E-2B3D-4E5F-8A9B-0C1D2E3F4A5B},2\"",
+        "createdDateTime": "2024-04-02T09:31:12.6580555Z",
+        "lastModifiedDateTime": "2024-04-02T10:02:00Z",
+        "webUrl": "https://contoso-my.sharepoint.com/personal/ryan/Documents/Recordings/x.mp4",
+        "size": 73400320,
+        "parentReference": {"driveId": DRIVE, "driveType": "business", "id": "01RECFOLDER"},
+        "createdBy": {"user": {"id": ORGANIZER, "displayName": "Ryan Gregg"}},
+        "file": {"mimeType": "video/mp4"},
+    }
+    if facets:
+        item["source"] = {"application": "teams"}
+        item["media"] = {"mediaSource": {"contentCategory": "meeting"}}
+    return item
+
+
+async def collect(pages: Any) -> list[Any]:
+    return [page async for page in pages]
+
+
+async def test_delta_follows_next_link_then_replays_delta_link_once_for_an_unchanged_drive(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    next_link = f"{GRAPH}/drives/{DRIVE}/root/delta?$skiptoken=page2"
+    delta_link = f"{GRAPH}/drives/{DRIVE}/root/delta?token=MzslMjM0OyUy"
+    first = graph.get(url__eq=DELTA).respond(200, json={
+        "@odata.context": f"{GRAPH}/$metadata#Collection(driveItem)",
+        "value": [root_item(), recordings_folder()], "@odata.nextLink": next_link})
+    second = graph.get(url__eq=next_link).respond(200, json={"value": [recording()], "@odata.deltaLink": delta_link})
+
+    pages = await collect(gateway.drive_delta(DRIVE, None))
+
+    assert [page.reset for page in pages] == [True, False]
+    assert [page.delta_link for page in pages] == [None, delta_link]
+    assert [item.id for page in pages for item in page.items] == ["01ROOT", "01RECFOLDER", "01REC"]
+    assert pages[0].items[0].is_root and pages[0].items[1].is_folder
+    assert pages[0].items[1].parent_id == "01ROOT"
+    assert first.call_count == 1 and second.call_count == 1
+
+    new_link = f"{GRAPH}/drives/{DRIVE}/root/delta?token=NEXT"
+    unchanged = graph.get(url__eq=delta_link).respond(200, json={"value": [], "@odata.deltaLink": new_link})
+    again = await collect(gateway.drive_delta(DRIVE, delta_link))
+
+    assert len(again) == 1 and again[0].items == [] and again[0].delta_link == new_link
+    assert not again[0].reset
+    assert unchanged.call_count == 1 and first.call_count == 1  # one request, no re-enumeration
+    sent = unchanged.calls.last.request
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.headers["User-Agent"] == USER_AGENT
+
+
+async def test_recording_fields_and_media_source_come_from_additional_data(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, json={"value": [recording(), recording("01PLAIN", facets=False)],
+                                        "@odata.deltaLink": f"{DELTA}?token=1"})
+
+    [page] = await collect(gateway.drive_delta(DRIVE, None))
+    rec, plain = page.items
+
+    assert rec.source_application == "teams" and rec.content_category == "meeting"
+    assert rec.name == "Weekly sync-20240402_090000UTC-Meeting Recording.mp4"
+    assert rec.mime_type == "video/mp4" and rec.size == 73400320
+    assert rec.etag == "\"{0F5A7C1E-2B3D-4E5F-8A9B-0C1D2E3F4A5B},1\""
+    assert rec.created_by_id == ORGANIZER and rec.parent_id == "01RECFOLDER"
+    assert rec.created_at is not None and rec.created_at.utcoffset() is not None
+    assert rec.created_at.isoformat().startswith("2024-04-02T09:31:12")
+    # Without the facets (knob delta_media_facets off) the fallback signals are still there.
+    assert plain.source_application is None and plain.content_category is None
+    assert plain.mime_type == "video/mp4" and plain.parent_id == "01RECFOLDER"
+
+
+async def test_deleted_items_without_name_and_repeated_items_keep_their_last_state(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, json={"value": [
+        recording("01REC", etag_version=1),
+        {"id": "01GONE", "deleted": {}, "parentReference": {"driveId": DRIVE, "id": "01RECFOLDER"}},
+        recording("01REC", etag_version=3),
+    ], "@odata.deltaLink": f"{DELTA}?token=1"})
+
+    [page] = await collect(gateway.drive_delta(DRIVE, None))
+    by_id = {item.id: item for item in page.items}
+
+    assert len(page.items) == 2
+    assert by_id["01GONE"].deleted and by_id["01GONE"].name is None
+    assert by_id["01GONE"].parent_id == "01RECFOLDER"
+    assert not by_id["01REC"].deleted and by_id["01REC"].etag is not None
+    assert by_id["01REC"].etag.endswith(",3\"")
+
+
+async def test_expired_token_resyncs_from_location_and_marks_reset(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    stale = f"{DELTA}?token=EXPIRED"
+    fresh = f"{DELTA}?token=RESTART"
+    graph.get(url__eq=stale).respond(410, headers={"Location": fresh}, json=graph_error(
+        "resyncRequired", "Resync required. Replace any local items with the server's version."))
+    restart = graph.get(url__eq=fresh).respond(200, json={"value": [root_item()], "@odata.deltaLink": f"{DELTA}?token=2"})
+
+    pages = await collect(gateway.drive_delta(DRIVE, stale))
+
+    assert restart.call_count == 1
+    assert len(pages) == 1 and pages[0].reset
+    assert pages[0].delta_link == f"{DELTA}?token=2"
+
+
+async def test_expired_token_without_location_restarts_tokenless(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    stale = f"{DELTA}?token=EXPIRED"
+    graph.get(url__eq=stale).respond(410, json=graph_error("resyncRequired", "Resync required."))
+    tokenless = graph.get(url__eq=DELTA).respond(200, json={"value": [], "@odata.deltaLink": f"{DELTA}?token=3"})
+
+    pages = await collect(gateway.drive_delta(DRIVE, stale))
+
+    assert tokenless.call_count == 1 and pages[0].reset
+
+
+async def test_a_page_without_any_link_fails_instead_of_looking_complete(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, json={"value": [recording()]})
+
+    with pytest.raises(GraphError, match="neither"):
+        await collect(gateway.drive_delta(DRIVE, None))
+
+
+async def test_next_link_to_another_host_is_refused_and_gets_no_token(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, json={"value": [], "@odata.nextLink": "https://evil.example/v1.0/steal"})
+    evil = graph.get(url__eq="https://evil.example/v1.0/steal").respond(200, json={"value": []})
+
+    with pytest.raises(GraphError, match="another host"):
+        await collect(gateway.drive_delta(DRIVE, None))
+    assert evil.call_count == 0
+
+
+async def test_throttled_page_waits_retry_after_for_the_whole_client_then_succeeds(
+        gateway: MsGraphGateway, graph: respx.MockRouter, no_retry_delay: list[int], clock: FakeClock) -> None:
+    route = graph.get(url__eq=DELTA)
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "2.128"}, json=graph_error("TooManyRequests",
+                                                                               "Please retry again later.")),
+        httpx.Response(200, json={"value": [recording()], "@odata.deltaLink": f"{DELTA}?token=1"}),
+    ]
+
+    with structlog.testing.capture_logs() as logs:
+        [page] = await collect(gateway.drive_delta(DRIVE, None))
+
+    assert [item.id for item in page.items] == ["01REC"]
+    assert route.call_count == 2 and no_retry_delay == [429]
+    assert [(e["event"], e["status"], e["path"]) for e in logs] == [
+        ("graph_throttled", 429, f"/v1.0/drives/{DRIVE}/root/delta")]
+    assert TOKEN not in repr(logs)
+    # The decimal Retry-After of Graph's documented sample (kiota cannot parse it) is honoured.
+    assert clock.slept == [pytest.approx(2.128)]
+
+
+async def test_throttling_that_outlasts_the_retries_raises_transient_with_retry_after(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.get(url__eq=DELTA).respond(503, headers={"Retry-After": "7"},
+                                     json=graph_error("serviceNotAvailable", "Service unavailable"))
+
+    with pytest.raises(TransientGraphError) as caught:
+        await collect(gateway.drive_delta(DRIVE, None))
+
+    assert route.call_count == 4  # the first attempt and three retries
+    assert caught.value.code == "serviceNotAvailable" and caught.value.retry_after == 7
+
+
+# --- labels and the re-read -------------------------------------------------------------------------
+
+ITEM = f"{GRAPH}/drives/{DRIVE}/items/01REC"
+BLOCKING_LABEL = {
+    "name": "Retention label for Contracts",
+    "retentionSettings": {"behaviorDuringRetentionPeriod": "retain", "isDeleteAllowed": False,
+                          "isRecordLocked": False, "isMetadataUpdateAllowed": False,
+                          "isContentUpdateAllowed": False, "isLabelUpdateAllowed": False},
+    "isLabelAppliedExplicitly": False,
+    "labelAppliedDateTime": "2022-12-22T10:18:23.6580555+00:00",
+    "labelAppliedBy": {"user": {"id": "56d171c8-a92e-4359-9c4a-38b88ac7eabd", "displayName": "Contoso Admin"}},
+}
+
+
+async def test_reread_returns_etag_and_blocking_label_in_one_request(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(
+        200, json={**recording(etag_version=4), "retentionLabel": BLOCKING_LABEL})
+
+    state = await gateway.reread_item(DRIVE, "01REC")
+
+    assert route.call_count == 1
+    assert state is not None and state.etag is not None and state.etag.endswith(",4\"")
+    assert state.label.status is LabelStatus.PRESENT and state.label.blocks_deletion
+    assert state.label.name == "Retention label for Contracts" and state.label.behavior == "retain"
+
+
+@pytest.mark.parametrize("label_json", [
+    {"retentionLabel": {"name": None}},  # knob unlabelled_label = "empty"
+    {},  # knob unlabelled_label = "absent"
+])
+async def test_reread_of_an_unlabelled_item_reads_none(
+        gateway: MsGraphGateway, graph: respx.MockRouter, label_json: dict[str, Any]) -> None:
+    graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(200, json={**recording(), **label_json})
+
+    state = await gateway.reread_item(DRIVE, "01REC")
+
+    assert state is not None and state.label.status is LabelStatus.NONE
+    assert not state.label.blocks_deletion
+
+
+async def test_reread_of_a_vanished_item_is_none(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(
+        404, json=graph_error("itemNotFound", "The resource could not be found."))
+
+    assert await gateway.reread_item(DRIVE, "01REC") is None
+
+
+async def test_read_label_present_and_empty(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.get(url__eq=f"{ITEM}/retentionLabel")
+    route.side_effect = [httpx.Response(200, json=BLOCKING_LABEL),
+                         httpx.Response(200, json={"name": None, "retentionSettings": None})]
+
+    labelled = await gateway.read_label(DRIVE, "01REC")
+    empty = await gateway.read_label(DRIVE, "01REC")
+
+    assert labelled.status is LabelStatus.PRESENT and labelled.is_delete_allowed is False
+    assert empty.status is LabelStatus.NONE
+
+
+async def test_read_label_404_is_settled_by_a_reread(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    not_found = graph_error("itemNotFound", "The resource could not be found.")
+    graph.get(url__eq=f"{ITEM}/retentionLabel").respond(404, json=not_found)
+    reread = graph.get(url__eq=f"{ITEM}?$expand=retentionLabel")
+    reread.side_effect = [httpx.Response(200, json=recording()), httpx.Response(404, json=not_found)]
+
+    # The item is there, so the 404 meant "no label".
+    assert (await gateway.read_label(DRIVE, "01REC")).status is LabelStatus.NONE
+    # The item is gone: that is not "no label", it is "not found".
+    with pytest.raises(NotFoundError):
+        await gateway.read_label(DRIVE, "01REC")
+    assert reread.call_count == 2
+
+
+# --- deletes ------------------------------------------------------------------------------------------
+
+ETAG = "\"{0F5A7C1E-2B3D-4E5F-8A9B-0C1D2E3F4A5B},1\""
+
+
+async def test_recycle_delete_sends_if_match(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.delete(url__eq=ITEM).respond(204)
+
+    await gateway.delete_item(DRIVE, "01REC", ETAG, permanent=False)
+
+    request = route.calls.last.request
+    assert request.headers["If-Match"] == ETAG
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_recycle_delete_without_etag_is_refused_before_any_request(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.delete(url__eq=ITEM).respond(204)
+
+    with pytest.raises(PreconditionFailed):
+        await gateway.delete_item(DRIVE, "01REC", None, permanent=False)
+    assert route.call_count == 0
+
+
+async def test_permanent_delete_posts_without_if_match(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    route = graph.post(url__eq=f"{ITEM}/permanentDelete").respond(204)
+
+    await gateway.delete_item(DRIVE, "01REC", ETAG, permanent=True)
+
+    assert route.call_count == 1
+    assert "If-Match" not in route.calls.last.request.headers
+
+
+@pytest.mark.parametrize(("status", "code", "message", "error_type"), [
+    (404, "itemNotFound", "The resource could not be found.", NotFoundError),
+    (423, "resourceLocked", "The resource you are attempting to access is locked", LockedError),
+    (403, "accessDenied", "Item cannot be deleted because of a retention label.", ForbiddenError),
+    (412, "resourceModified", "ETag does not match current item's value", PreconditionFailed),
+])
+@pytest.mark.parametrize("permanent", [False, True])
+async def test_delete_errors_carry_graph_code_and_message(
+        gateway: MsGraphGateway, graph: respx.MockRouter, status: int, code: str, message: str,
+        error_type: type[GraphError], permanent: bool) -> None:
+    route = graph.post(url__eq=f"{ITEM}/permanentDelete") if permanent else graph.delete(url__eq=ITEM)
+    route.respond(status, json=graph_error(code, message))
+
+    with pytest.raises(error_type) as caught:
+        await gateway.delete_item(DRIVE, "01REC", ETAG, permanent=permanent)
+
+    assert (caught.value.status, caught.value.code, caught.value.message) == (status, code, message)
+    assert route.call_count == 1  # blocked deletes are not hammered
+    assert TOKEN not in str(caught.value)
+
+
+async def test_a_stored_link_for_another_endpoint_restarts_enumeration(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    tokenless = graph.get(url__eq=DELTA).respond(200, json={"value": [], "@odata.deltaLink": f"{DELTA}?token=4"})
+
+    pages = await collect(gateway.drive_delta(DRIVE, f"http://127.0.0.1:8765/v1.0/drives/{DRIVE}/root/delta?token=1"))
+
+    assert tokenless.call_count == 1 and pages[0].reset
