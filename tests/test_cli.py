@@ -1,0 +1,158 @@
+"""The command line as an admin uses it: exit codes, messages, and what ends up in the state directory.
+
+Commands that reach Graph run against the simulator served on loopback (a real socket, real msgraph-sdk).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from kiota_http.middleware import RetryHandler
+from typer.testing import CliRunner
+
+from teamsretention.cli import app
+from teamsretention.simulator.scenario import load_scenario
+from teamsretention.simulator.server import serve
+
+SCENARIO = """
+[tenant]
+domain = "contoso.example"
+seed = 5
+
+[[users]]
+key = "anna"
+display_name = "Anna Berg"
+preferred_language = "sv-SE"
+
+[[users]]
+key = "retention"
+display_name = "Recording governance"
+has_onedrive = false
+
+[[recordings]]
+key = "old"
+organizer = "anna"
+subject = "Quarterly review"
+age_days = 40
+
+[[recordings]]
+key = "young"
+organizer = "anna"
+subject = "Standup"
+age_days = 3
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
+
+
+@pytest.fixture
+def sim():
+    epoch = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with serve(load_scenario(SCENARIO, epoch=epoch)) as running:
+        yield running
+
+
+def invoke(args: list[str], env: dict[str, str]) -> object:
+    runner = CliRunner()
+    return runner.invoke(app, args, env=env, catch_exceptions=False)
+
+
+def sim_env(sim, state: Path, **extra: str) -> dict[str, str]:
+    env = {"TEAMSRETENTION_GRAPH__GRAPH_ENDPOINT": sim.base_url, "TEAMSRETENTION_GRAPH__AUTH": "none",
+           "TEAMSRETENTION_STATE__DIRECTORY": str(state),
+           "TEAMSRETENTION_NOTIFICATIONS__SENDER": "retention@contoso.example"}
+    env.update(extra)
+    return env
+
+
+def test_plan_lists_what_would_happen_and_changes_nothing_in_the_tenant(sim, tmp_path):
+    result = invoke(["plan"], sim_env(sim, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "would warn" in result.output and "Quarterly review" in result.output
+    assert "Standup" not in result.output  # simply kept: only with --all
+    assert sim.model.mail_log == [] and sim.model.recycle_bin == {}
+
+
+def test_plan_json_lists_every_recording_with_rule_and_reason(sim, tmp_path):
+    result = invoke(["plan", "--json"], sim_env(sim, tmp_path))
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    by_name = {r["recording"].split("-")[0]: r for r in data["recordings"]}
+    assert by_name["Quarterly review"]["action"] == "warn" and by_name["Quarterly review"]["rule"]
+    assert by_name["Standup"]["action"] == "keep" and by_name["Standup"]["rule"] == "young"
+    assert data["summary"]["tracked"] == 2
+
+
+def test_plan_at_a_later_date_assumes_warnings_go_out_on_schedule(sim, tmp_path):
+    later = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    result = invoke(["plan", "--json", "--at", later], sim_env(sim, tmp_path))
+    data = json.loads(result.stdout)
+    old = next(r for r in data["recordings"] if r["recording"].startswith("Quarterly review"))
+    assert old["action"] == "delete" and old["deleted_on"] == (dt.date.today() + dt.timedelta(days=7)).isoformat()
+
+
+def test_run_once_with_enforce_false_sends_nothing_and_audits_would_be_warnings(sim, tmp_path):
+    result = invoke(["run", "--once"], sim_env(sim, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "dry_run" in result.output
+    assert sim.model.mail_log == []
+
+
+def test_run_once_enforcing_sends_the_digest(sim, tmp_path):
+    result = invoke(["run", "--once"], sim_env(sim, tmp_path, TEAMSRETENTION_POLICY__ENFORCE="true"))
+    assert result.exit_code == 0, result.output
+    assert len(sim.model.mail_log) == 1
+
+
+def test_bad_configuration_exits_2_naming_key_and_source_before_any_graph_call(sim, tmp_path):
+    sim.model.requests.reset()
+    env = sim_env(sim, tmp_path, TEAMSRETENTION_POLICY__MINIMUM_NOTICE_DAYS="9")
+    result = invoke(["run", "--once"], env)
+    assert result.exit_code == 2
+    assert "policy.minimum_notice_days" in result.output
+    assert "TEAMSRETENTION_POLICY__MINIMUM_NOTICE_DAYS" in result.output
+    assert sim.model.requests.total_requests == 0
+    assert not (tmp_path / "teamsretention.db").exists()
+
+
+def test_unknown_variable_and_missing_file_are_errors(tmp_path):
+    result = invoke(["plan"], {"TEAMSRETENTION_POLCY__ENFORCE": "true"})
+    assert result.exit_code == 2 and "TEAMSRETENTION_POLCY__ENFORCE" in result.output
+    result = invoke(["plan", "--config", str(tmp_path / "nope.toml")], {})
+    assert result.exit_code == 2 and "nope.toml" in result.output
+
+
+def test_auth_none_is_refused_for_a_real_endpoint(tmp_path):
+    env = {"TEAMSRETENTION_GRAPH__AUTH": "none", "TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path)}
+    result = invoke(["plan"], env)
+    assert result.exit_code == 2 and "graph.auth" in result.output
+
+
+def test_run_at_refuses_naive_datetimes_and_real_endpoints(sim, tmp_path):
+    result = invoke(["run", "--once", "--at", "2026-12-01T06:00:00"], sim_env(sim, tmp_path))
+    assert result.exit_code == 2 and "offset" in result.output
+    env = {"TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path), "TEAMSRETENTION_TENANT__TENANT_ID": "t",
+           "TEAMSRETENTION_TENANT__CLIENT_ID": "c", "TEAMSRETENTION_GRAPH__CLIENT_SECRET": "s3cr3t-value"}
+    result = invoke(["run", "--once", "--at", "2026-12-01"], env)
+    assert result.exit_code == 2 and "loopback" in result.output
+    assert "s3cr3t-value" not in result.output
+
+
+def test_pause_and_resume_are_audited(tmp_path):
+    env = {"TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path)}
+    result = invoke(["pause", "--reason", "DPO review of March", "--by", "dpo@contoso.example"], env)
+    assert result.exit_code == 0 and "paused" in result.output
+    assert invoke(["resume", "--by", "admin@contoso.example"], env).exit_code == 0
+    from teamsretention.store import Database
+
+    db = Database(f"sqlite:///{tmp_path}/teamsretention.db")
+    entries = [(a.event, a.actor, a.reason) for a in db.audit_entries()]
+    db.dispose()
+    assert entries == [("paused", "dpo@contoso.example", "DPO review of March"),
+                       ("resumed", "admin@contoso.example", "")]
