@@ -124,11 +124,12 @@ def _print_summary(db: Any, reports: list[CycleReport], state: Path, model: Any)
     blocked = [a for a in audit if a.event == "delete_blocked"]
     if blocked:
         typer.echo(f"  blocked: {blocked[0].recording_name!r}: {blocked[0].reason}")
-    late = [a for a in audit if a.event == "discovered" and a.cycle_date and a.cycle_date > DEMO_START]
-    for a in late:
-        if "Board prep" in (a.recording_name or ""):
-            typer.echo(f"  found late ({a.cycle_date}): {a.recording_name!r}, warned first, deleted only after "
-                       "the minimum notice")
+    for found in (a for a in audit if a.event == "discovered" and "Board prep" in (a.recording_name or "")):
+        key = found.recording_key
+        warned = [str(a.cycle_date) for a in audit if a.event == "warned" and a.recording_key == key]
+        deleted = [str(a.cycle_date) for a in audit if a.event == "deleted" and a.recording_key == key]
+        typer.echo(f"  found late on {found.cycle_date}, already past its 30 days: {found.recording_name!r}; "
+                   f"warned {' and '.join(warned) or 'never'}, deleted {', '.join(deleted) or 'not yet'}")
     unsure = max((r.inventory.unsure_videos for r in reports), default=0)
     typer.echo(f"  videos in Recordings folders not recognised as Teams recordings (never touched): {unsure}")
     typer.echo(f"  every warning and deletion names its rule in the audit trail: "

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from msgraph.generated.models.drive_item import DriveItem
-from msgraph.generated.models.item_retention_label import ItemRetentionLabel
 from msgraph.generated.models.user import User
 
 from ..domain import LabelStatus, Person, RetentionLabel
@@ -57,64 +55,6 @@ def to_created_at(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def to_item_change(item: DriveItem) -> ItemChange:
-    extra = item.additional_data or {}
-    parent = item.parent_reference
-    created_by = item.created_by.user if item.created_by is not None else None
-    return ItemChange(
-        id=require_id(item, "driveItem"),
-        # OneDrive for Business sends deletes as {id, deleted: {}, parentReference} with no name.
-        deleted=item.deleted is not None or "@removed" in extra,
-        name=item.name or None,
-        is_folder=item.folder is not None,
-        is_root=item.root is not None,
-        parent_id=parent.id if parent is not None else None,
-        created_at=to_created_at(item.created_date_time),
-        modified_at=to_created_at(item.last_modified_date_time),
-        etag=item.e_tag or None,
-        web_url=item.web_url or None,
-        mime_type=item.file.mime_type if item.file is not None else None,
-        size=item.size,
-        created_by_id=created_by.id if created_by is not None else None,
-        # v1.0 models have no `source` / `media` properties: kiota leaves them in additional_data.
-        source_application=_dig(extra, "source", "application"),
-        content_category=_dig(extra, "media", "mediaSource", "contentCategory"),
-    )
-
-
-def to_label(label: ItemRetentionLabel | None) -> RetentionLabel:
-    """An itemRetentionLabel (from ``/retentionLabel`` or ``$expand``) as the policy sees it.
-
-    Unlabelled items answer either with no property at all or with ``name: null`` and no settings;
-    both mean NONE. A nameless answer whose settings still restrict deletion is treated as PRESENT:
-    we never fight Purview on a guess.
-    """
-    if label is None:
-        return RetentionLabel(status=LabelStatus.NONE)
-    settings = label.retention_settings
-    behaviour = _enum_value(settings.behavior_during_retention_period) if settings is not None else None
-    is_delete_allowed = settings.is_delete_allowed if settings is not None else None
-    is_record_locked = settings.is_record_locked if settings is not None else None
-    restrictive = (is_delete_allowed is False or bool(is_record_locked) or behaviour in _BLOCKING_BEHAVIOURS)
-    if not label.name and not restrictive:
-        return RetentionLabel(status=LabelStatus.NONE)
-    if label.name and settings is None:
-        # A named label whose settings we cannot see: assume it forbids deletion.
-        is_delete_allowed = False
-    return RetentionLabel(
-        status=LabelStatus.PRESENT,
-        name=label.name or None,
-        is_delete_allowed=is_delete_allowed,
-        is_record_locked=is_record_locked,
-        behavior=behaviour,
-    )
-
-
-def to_item_state(item: DriveItem) -> ItemState:
-    require_id(item, "driveItem")
-    return ItemState(etag=item.e_tag or None, name=item.name or None, label=to_label(item.retention_label))
-
-
 def _dig(data: Any, *keys: str) -> str | None:
     for key in keys:
         if not isinstance(data, dict):
@@ -127,3 +67,79 @@ def _enum_value(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
+
+
+# --- from Graph's JSON, for the hot paths that skip typed models (see drives.py) ---
+
+def _json_id(obj: dict[str, Any], what: str) -> str:
+    value = obj.get("id")
+    if not value or not isinstance(value, str):
+        raise GraphError(200, MALFORMED, f"a {what} in Graph's answer has no id")
+    return value
+
+
+def _json_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return to_created_at(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def item_change_from_json(item: dict[str, Any]) -> ItemChange:
+    if not isinstance(item, dict):
+        raise GraphError(200, MALFORMED, "a delta page lists something that is not a driveItem")
+    parent = item.get("parentReference") or {}
+    created_by = (item.get("createdBy") or {}).get("user") or {}
+    file = item.get("file")
+    size = item.get("size")
+    return ItemChange(
+        id=_json_id(item, "driveItem"),
+        # OneDrive for Business sends deletes as {id, deleted: {}, parentReference} with no name.
+        deleted="deleted" in item or "@removed" in item,
+        name=item.get("name") or None,
+        is_folder="folder" in item,
+        is_root="root" in item,
+        parent_id=parent.get("id") or None,
+        created_at=_json_time(item.get("createdDateTime")),
+        modified_at=_json_time(item.get("lastModifiedDateTime")),
+        etag=item.get("eTag") or None,
+        web_url=item.get("webUrl") or None,
+        mime_type=file.get("mimeType") if isinstance(file, dict) else None,
+        size=size if isinstance(size, int) else None,
+        created_by_id=created_by.get("id") or None,
+        source_application=_dig(item, "source", "application"),
+        content_category=_dig(item, "media", "mediaSource", "contentCategory"),
+    )
+
+
+def label_from_json(label: dict[str, Any] | None) -> RetentionLabel:
+    """An itemRetentionLabel (from ``/retentionLabel`` or ``$expand``) as the policy sees it.
+
+    Unlabelled items answer either with no property at all or with ``name: null`` and no settings;
+    both mean NONE. A nameless answer whose settings still restrict deletion is treated as PRESENT:
+    we never fight Purview on a guess.
+    """
+    if not label:
+        return RetentionLabel(status=LabelStatus.NONE)
+    settings = label.get("retentionSettings")
+    settings = settings if isinstance(settings, dict) else None
+    behaviour = settings.get("behaviorDuringRetentionPeriod") if settings else None
+    is_delete_allowed = settings.get("isDeleteAllowed") if settings else None
+    is_record_locked = settings.get("isRecordLocked") if settings else None
+    restrictive = is_delete_allowed is False or bool(is_record_locked) or behaviour in _BLOCKING_BEHAVIOURS
+    name = label.get("name") or None
+    if not name and not restrictive:
+        return RetentionLabel(status=LabelStatus.NONE)
+    if name and settings is None:
+        is_delete_allowed = False  # a named label whose settings we cannot see: assume it forbids deletion
+    return RetentionLabel(status=LabelStatus.PRESENT, name=name, is_delete_allowed=is_delete_allowed,
+                          is_record_locked=is_record_locked, behavior=behaviour)
+
+
+def item_state_from_json(item: dict[str, Any]) -> ItemState:
+    _json_id(item, "driveItem")
+    label = item.get("retentionLabel")
+    return ItemState(etag=item.get("eTag") or None, name=item.get("name") or None,
+                     label=label_from_json(label if isinstance(label, dict) else None))

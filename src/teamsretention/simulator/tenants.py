@@ -196,7 +196,7 @@ def build_demo_tenant(epoch: dt.datetime) -> TenantModel:
         {"day": 3, "hours": 9, "kind": "delete_item", "item": "rec-007"},  # the organizer deletes it
         {"day": 5, "hours": 11, "kind": "modify_item", "item": "rec-011"},  # trimmed: new eTag
         {
-            "day": 8,
+            "day": 2,
             "hours": 10,
             "kind": "set_label",
             "item": "rec-019",
