@@ -13,7 +13,8 @@ from ..ports import DirectoryPage, DriveRef, Team, TeamsPage
 from .client import quiet_sdk_imports
 from .failures import translating
 from .paging import Links, follow_delta, follow_pages
-from .transform import is_removed, require_id, to_person
+from .raw import RawJson
+from .transform import json_id, person_from_json, require_id
 
 USER_SELECT = "$select=id,displayName,userPrincipalName,mail,accountEnabled,preferredLanguage"
 GROUP_SELECT = "$select=id,displayName,resourceProvisioningOptions"
@@ -25,84 +26,74 @@ _ANY = "_"  # placeholder id for request builders that are only used through wit
 class Directory:
     def __init__(self, client: GraphServiceClient, links: Links) -> None:
         self._links = links
+        self._raw = RawJson(client)
         with quiet_sdk_imports():
-            self._users_delta = client.users.delta
-            self._groups_delta = client.groups.delta
-            self._user = client.users.by_user_id(_ANY)
-            self._user_drive = client.users.by_user_id(_ANY).drive
-            self._group_users = client.groups.by_group_id(_ANY).transitive_members.graph_user
             self._group_drive = client.groups.by_group_id(_ANY).drive
             self._channels = client.teams.by_team_id(_ANY).channels
             self._files_folder = client.teams.by_team_id(_ANY).channels.by_channel_id(_ANY).files_folder
 
     async def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
-        builder = self._users_delta
         start = self._links.url("users", "delta", query=USER_SELECT)
-        async for page, reset in follow_delta(self._links, lambda u: builder.with_url(u).get(), start, delta_link):
+        async for page, reset in follow_delta(self._links, self._raw.get_page, start, delta_link):
             users: list[Person] = []
             removed: list[str] = []
-            for user in page.value or []:
-                if is_removed(user):
-                    removed.append(require_id(user, "user"))
-                elif user.user_principal_name is None or user.display_name is None:
+            for user in page.value:
+                user_id = json_id(user, "user")
+                if "@removed" in user:
+                    removed.append(user_id)
+                elif user.get("userPrincipalName") is None or user.get("displayName") is None:
                     # Delta may return an updated user with only the properties that changed; a Person
                     # built from that would read "no mailbox". Re-read the whole user instead.
-                    full = await self.get_user(require_id(user, "user"))
+                    full = await self.get_user(user_id)
                     if full is None:
-                        removed.append(require_id(user, "user"))
+                        removed.append(user_id)
                     else:
                         users.append(full)
                 else:
-                    users.append(to_person(user))
+                    users.append(person_from_json(user))
             yield DirectoryPage(users=users, removed_ids=removed, delta_link=page.odata_delta_link, reset=reset)
 
     async def group_member_ids(self, group_id: str) -> set[str]:
-        builder = self._group_users
         url = self._links.url("groups", group_id, "transitiveMembers", "microsoft.graph.user", query="$select=id")
         ids: set[str] = set()
-        async for page in follow_pages(self._links, lambda u: builder.with_url(u).get(), url):
-            ids.update(require_id(user, "user") for user in page.value or [])
+        async for page in follow_pages(self._links, self._raw.get_page, url):
+            ids.update(json_id(user, "user") for user in page.value)
         return ids
 
     async def get_user(self, user_id: str) -> Person | None:
-        builder = self._user
         try:
-            with translating():
-                user = await builder.with_url(self._links.url("users", user_id, query=USER_SELECT)).get()
+            user = await self._raw.get_json(self._links.url("users", user_id, query=USER_SELECT))
         except NotFoundError:
             return None
-        return to_person(user) if user is not None else None
+        return person_from_json(user) if user is not None else None
 
     async def get_user_drive(self, user: Person) -> DriveRef | None:
-        builder = self._user_drive
         try:
-            with translating():
-                drive = await builder.with_url(self._links.url("users", user.id, "drive")).get()
+            drive = await self._raw.get_json(self._links.url("users", user.id, "drive"))
         except NotFoundError:
             # Application permissions never auto-provision a OneDrive: 404 = this user has none.
             return None
         if drive is None:
             return None
-        return DriveRef(id=require_id(drive, "drive"), kind=DriveKind.ONEDRIVE, owner_id=user.id,
-                        name=user.upn or user.display_name, web_url=drive.web_url)
+        return DriveRef(id=json_id(drive, "drive"), kind=DriveKind.ONEDRIVE, owner_id=user.id,
+                        name=user.upn or user.display_name, web_url=drive.get("webUrl"))
 
     async def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
-        builder = self._groups_delta
         start = self._links.url("groups", "delta", query=GROUP_SELECT)
-        async for page, reset in follow_delta(self._links, lambda u: builder.with_url(u).get(), start, delta_link):
+        async for page, reset in follow_delta(self._links, self._raw.get_page, start, delta_link):
             teams: list[Team] = []
             removed: list[str] = []
-            for group in page.value or []:
-                group_id = require_id(group, "group")
-                options = group.resource_provisioning_options
-                if is_removed(group):
+            for group in page.value:
+                group_id = json_id(group, "group")
+                options = group.get("resourceProvisioningOptions")
+                if "@removed" in group:
                     removed.append(group_id)
-                elif options is None:
+                elif not isinstance(options, list):
                     # An update that did not touch resourceProvisioningOptions may leave it out: we
                     # cannot tell whether it is a team, so keep whatever the caller knew.
                     continue
                 elif TEAM_OPTION in options:
-                    teams.append(Team(id=group_id, display_name=group.display_name or ""))
+                    teams.append(Team(id=group_id, display_name=group.get("displayName") or ""))
                 else:
                     removed.append(group_id)  # a plain group, or a group that is no longer a team
             yield TeamsPage(teams=teams, removed_ids=removed, delta_link=page.odata_delta_link, reset=reset)

@@ -3,36 +3,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import RetentionLabel
-from ..errors import GraphError, NotFoundError, PreconditionFailed
+from ..errors import NotFoundError, PreconditionFailed
 from ..ports import DeltaPage, ItemChange, ItemState
 from .client import quiet_sdk_imports
 from .failures import translating
 from .paging import Links, follow_delta
-from .transform import MALFORMED, item_change_from_json, item_state_from_json, label_from_json
-
-# Graph's error bodies are still parsed into ODataError (code, message, Retry-After, Location).
-_ERRORS: dict[str, Any] = {"XXX": ODataError}
-
-
-@dataclass
-class _RawPage:
-    """A delta page read as plain JSON (the shape follow_delta expects of a typed response)."""
-
-    value: list[dict[str, Any]] = field(default_factory=list)
-    odata_next_link: str | None = None
-    odata_delta_link: str | None = None
+from .raw import RawJson
+from .transform import item_change_from_json, item_state_from_json, label_from_json
 
 if TYPE_CHECKING:
     from kiota_abstractions.default_query_parameters import QueryParameters
@@ -41,50 +25,22 @@ _ANY = "_"  # placeholder id for request builders that are only used through wit
 
 
 class Drives:
-    """The hot paths (delta pages, labels, re-reads) go through msgraph-sdk's request adapter, so auth,
-    retries and the throttle gate apply, but their bodies are read as JSON rather than typed models:
-    kiota builds every driveItem's ~1,000-entry field-deserializer map on each parse (about 15 ms an
-    item measured here), which on a 40,000-recording tenant would cost minutes of CPU per full scan."""
+    """Delta pages, labels and re-reads are read as JSON (see raw.py); deletes use typed builders."""
 
     def __init__(self, client: GraphServiceClient, links: Links) -> None:
         self._links = links
-        self._adapter = client.request_adapter
+        self._raw = RawJson(client)
         with quiet_sdk_imports():
             item = client.drives.by_drive_id(_ANY).items.by_drive_item_id(_ANY)
             self._item = item
             self._permanent_delete = item.permanent_delete
-
-    async def _get_json(self, url: str) -> dict[str, Any] | None:
-        info = RequestInformation(Method.GET)
-        info.url = url
-        info.headers.try_add("Accept", "application/json")
-        with translating():
-            raw = await self._adapter.send_primitive_async(info, "bytes", _ERRORS)
-        if not raw:
-            return None
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise GraphError(200, MALFORMED, "Graph answered with a body that is not JSON") from exc
-        if not isinstance(body, dict):
-            raise GraphError(200, MALFORMED, "Graph answered with JSON that is not an object")
-        return body
-
-    async def _get_page(self, url: str) -> _RawPage | None:
-        body = await self._get_json(url)
-        if body is None:
-            return None
-        value = body.get("value")
-        if not isinstance(value, list):
-            raise GraphError(200, MALFORMED, "a delta page without a 'value' list")
-        return _RawPage(value, body.get("@odata.nextLink"), body.get("@odata.deltaLink"))
 
     async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
         """Page by page, never the whole drive in memory. No ``$select``: Graph's default properties
         include the facets recognition needs, and the media/source facets (when Graph sends them) are not
         selectable in v1.0 anyway."""
         start = self._links.url("drives", drive_id, "root", "delta")
-        async for page, reset in follow_delta(self._links, self._get_page, start, delta_link):
+        async for page, reset in follow_delta(self._links, self._raw.get_page, start, delta_link):
             # The same item can appear twice in one feed: keep its last state (dict keeps first position).
             latest: dict[str, ItemChange] = {}
             for item in page.value:
@@ -101,7 +57,7 @@ class Drives:
         label"."""
         url = self._links.url("drives", drive_id, "items", item_id, "retentionLabel")
         try:
-            body = await self._get_json(url)
+            body = await self._raw.get_json(url)
         except NotFoundError:
             state = await self.reread_item(drive_id, item_id)
             if state is None:
@@ -113,7 +69,7 @@ class Drives:
         """Still there, which eTag, which label — in one request, just before a delete."""
         url = self._links.url("drives", drive_id, "items", item_id, query="$expand=retentionLabel")
         try:
-            body = await self._get_json(url)
+            body = await self._raw.get_json(url)
         except NotFoundError:
             return None
         return item_state_from_json(body) if body is not None else None

@@ -71,7 +71,7 @@ def _enum_value(value: Any) -> str | None:
 
 # --- from Graph's JSON, for the hot paths that skip typed models (see drives.py) ---
 
-def _json_id(obj: dict[str, Any], what: str) -> str:
+def json_id(obj: dict[str, Any], what: str) -> str:
     value = obj.get("id")
     if not value or not isinstance(value, str):
         raise GraphError(200, MALFORMED, f"a {what} in Graph's answer has no id")
@@ -95,7 +95,7 @@ def item_change_from_json(item: dict[str, Any]) -> ItemChange:
     file = item.get("file")
     size = item.get("size")
     return ItemChange(
-        id=_json_id(item, "driveItem"),
+        id=json_id(item, "driveItem"),
         # OneDrive for Business sends deletes as {id, deleted: {}, parentReference} with no name.
         deleted="deleted" in item or "@removed" in item,
         name=item.get("name") or None,
@@ -139,7 +139,19 @@ def label_from_json(label: dict[str, Any] | None) -> RetentionLabel:
 
 
 def item_state_from_json(item: dict[str, Any]) -> ItemState:
-    _json_id(item, "driveItem")
+    json_id(item, "driveItem")
     label = item.get("retentionLabel")
     return ItemState(etag=item.get("eTag") or None, name=item.get("name") or None,
                      label=label_from_json(label if isinstance(label, dict) else None))
+
+
+def person_from_json(user: dict[str, Any]) -> Person:
+    return Person(
+        id=json_id(user, "user"),
+        display_name=user.get("displayName") or "",
+        upn=user.get("userPrincipalName") or "",
+        mail=user.get("mail") or None,
+        preferred_language=user.get("preferredLanguage") or None,
+        # accountEnabled missing (older objects): "unknown" must not make every organizer unreachable.
+        account_enabled=user.get("accountEnabled") is not False,
+    )
