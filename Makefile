@@ -28,7 +28,7 @@ bench: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/teamsretention/policy.py src/teamsretention/domain.py
+	$(BIN)/mypy --strict src/teamsretention/policy.py src/teamsretention/domain.py src/teamsretention/service.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

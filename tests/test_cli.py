@@ -156,3 +156,54 @@ def test_pause_and_resume_are_audited(tmp_path):
     db.dispose()
     assert entries == [("paused", "dpo@contoso.example", "DPO review of March"),
                        ("resumed", "admin@contoso.example", "")]
+
+
+def test_run_at_never_goes_back_before_the_last_recorded_run(sim, tmp_path):
+    env = sim_env(sim, tmp_path)
+    later = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    earlier = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert invoke(["run", "--once", "--at", later], env).exit_code == 0
+    result = invoke(["run", "--once", "--at", earlier], env)
+    assert result.exit_code == 2 and "last recorded run" in result.output
+
+
+def test_each_run_stores_its_configuration_without_secrets(sim, tmp_path):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("file-s3cret\n")
+    env = sim_env(sim, tmp_path, TEAMSRETENTION_GRAPH__CLIENT_SECRET_FILE=str(secret_file))
+    assert invoke(["run", "--once"], env).exit_code == 0
+    from teamsretention.store import Database
+    from teamsretention.store.tables import RunRow
+
+    db = Database(f"sqlite:///{tmp_path}/teamsretention.db")
+    with db.session() as s:
+        config = s.query(RunRow).one().config
+    db.dispose()
+    assert config["graph"]["graph_endpoint"] == sim.base_url
+    assert "file-s3cret" not in json.dumps(config)
+
+
+def test_daemon_exits_0_on_sigterm(sim, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, **sim_env(sim, tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "teamsretention", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        seen = ""
+        assert proc.stdout is not None
+        while "daemon.started" not in seen and time.monotonic() < deadline:
+            seen += proc.stdout.readline()
+        assert "daemon.started" in seen
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if proc.stdout:
+            proc.stdout.close()

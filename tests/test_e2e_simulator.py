@@ -8,7 +8,6 @@ the audit trail.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -22,7 +21,6 @@ from teamsretention.inventory import ScopeRules
 from teamsretention.notify.render import render_digest
 from teamsretention.service import Cycle, CycleConfig, Mode
 from teamsretention.simulator.app import create_app
-from teamsretention.simulator.knobs import Knobs
 from teamsretention.simulator.scenario import load_scenario
 from teamsretention.store import Database
 from teamsretention.store.tables import AuditRow
@@ -405,3 +403,72 @@ age_days = 50
     w.days(0, 8)
     assert w.in_recycle_bin("real")  # recognised by folder and name without the Teams facets
     assert not w.in_recycle_bin("holiday") and w.reports[0].inventory.unsure_videos == 1
+
+
+def test_expired_delta_token_resyncs_without_losing_or_inventing_recordings(make_world):
+    w = make_world("""
+[[recordings]]
+key = "kept"
+organizer = "anna"
+subject = "Kept"
+age_days = 3
+
+[[recordings]]
+key = "removed"
+organizer = "bob"
+subject = "Removed"
+age_days = 4
+""")
+    w.cycle(0)
+    drive = w.model.item_drive[w.key("removed")]
+    w.model.delete_item(w.model.get_item(drive, w.key("removed")), by="user")
+    w.model.knobs.expire_delta_tokens = True  # every stored token now answers 410
+    report = w.cycle(1)
+    assert report.exit_code == 0 and report.inventory.drives_incomplete == []
+    assert report.tracked == 1
+    assert w.audit("vanished", "removed") and not w.audit("vanished", "kept")
+
+
+def test_scope_limits_inventory_to_group_members_minus_exclusions(make_world):
+    w = make_world("""
+[[users]]
+key = "carl"
+display_name = "Carl Excluded"
+
+[[groups]]
+key = "staff"
+display_name = "Staff"
+members = ["anna", "carl"]
+
+[[recordings]]
+key = "in-scope"
+organizer = "anna"
+subject = "In scope"
+age_days = 2
+
+[[recordings]]
+key = "not-a-member"
+organizer = "bob"
+subject = "Bob's"
+age_days = 2
+
+[[recordings]]
+key = "excluded"
+organizer = "carl"
+subject = "Carl's"
+age_days = 2
+""", scope=ScopeRules(include_groups=["__staff__"], exclude_users=["carl@contoso.example"],
+                      channel_sites=False))
+    w.config = CycleConfig(**{**w.config.__dict__,
+                              "scope": ScopeRules(include_groups=[w.key("staff")],
+                                                  exclude_users=["carl@contoso.example"], channel_sites=False)})
+    report = w.cycle(0)
+    assert report.inventory.users_in_scope == 1 and report.tracked == 1
+    assert w.audit("discovered", "in-scope") and not w.audit("discovered", "excluded")
+
+
+def test_users_without_onedrive_are_skipped_and_counted(make_world):
+    w = make_world("")
+    report = w.cycle(0)
+    assert report.exit_code == 0
+    assert report.inventory.users_without_onedrive == 2  # the two service mailboxes in the base tenant

@@ -46,7 +46,7 @@ def cycle_config(settings: Settings) -> CycleConfig:
         max_deletion_share=p.max_deletion_share, deletion_share_minimum=p.deletion_share_minimum,
         blocked_retry_days=tuple(p.blocked_retry_days), restore_window_days=p.restore_window_days,
         sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
-        approvers=tuple([*settings.approvers.dpo, *settings.approvers.it_admins]),
+        approvers=(*settings.approvers.dpo, *settings.approvers.it_admins),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
         config_snapshot=settings.redacted_snapshot(),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,15 +18,15 @@ from sqlalchemy import select
 
 from .domain import Action, LabelStatus, Person
 from .errors import ForbiddenError, GraphError, LockedError, NotFoundError, PreconditionFailed
-from .facts import FactIndex, sent_warnings
+from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, stored_decision, to_recording
 from .notify.digest import DeletedItem, Digest, DigestItem
 from .policy import evaluate
 from .ports import GraphGateway, OutgoingMail
 from .store import Database
-from .store.tables import AuditRow, DigestRow, PersonRow, RecordingRow, WarningRow
+from .store.tables import AuditRow, DigestRow, DriveRow, PersonRow, RecordingRow, WarningRow
 
 if TYPE_CHECKING:
-    from .service import CycleConfig, CycleReport, Evaluated, Mode
+    from .service import CycleConfig, CycleReport
 
 log = structlog.get_logger(__name__)
 
@@ -51,28 +50,32 @@ class WarnStep:
         self.db, self.gateway, self.config, self.render = db, gateway, config, render
         self.clock, self.report, self.stop = clock, report, stop
 
-    async def run(self, mode: Mode, cycle_date: dt.date) -> None:
-        from .service import Mode
+    async def run(self, enforce: bool, cycle_date: dt.date) -> None:
+        """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
 
-        by_organizer: dict[str, list[Evaluated]] = defaultdict(list)
-        for ev in self.report.evaluated:
-            if ev.decision.action is Action.WARN and not ev.decision.needs_label:
-                by_organizer[ev.organizer_id or ""].append(ev)
+        Reads this cycle's WARN decisions back from the store one organizer at a time, so memory does not
+        grow with the tenant."""
+        warn_rows = this_cycle(cycle_date, Action.WARN)
         with self.db.session() as s:
-            unreported = list(s.scalars(select(RecordingRow).where(RecordingRow.state == "deleted",
-                                                                   RecordingRow.deletion_reported.is_(False))))
-        receipts: dict[str, list[RecordingRow]] = defaultdict(list)
-        for row in unreported:
-            receipts[row.organizer_id or ""].append(row)
-        for organizer_id in sorted(set(by_organizer) | set(receipts)):
+            drive_names = {d.id: d.name for d in s.scalars(select(DriveRow))}
+            organizers = set(s.scalars(select(RecordingRow.organizer_id).where(warn_rows).distinct()))
+            organizers |= set(s.scalars(select(RecordingRow.organizer_id).where(
+                RecordingRow.state == "deleted", RecordingRow.deletion_reported.is_(False)).distinct()))
+        for organizer_id in sorted(organizers, key=lambda o: o or ""):
             if self.stop.is_set():  # checkpoint between digests
                 return
-            await self._send_digest(mode is Mode.ENFORCE, cycle_date, organizer_id,
-                                    by_organizer.get(organizer_id, []), receipts.get(organizer_id, []))
+            same = (RecordingRow.organizer_id == organizer_id if organizer_id is not None
+                    else RecordingRow.organizer_id.is_(None))
+            with self.db.session() as s:
+                items = [evaluated_from(r, stored_decision(r), drive_names)
+                         for r in s.scalars(select(RecordingRow).where(warn_rows, same).order_by(RecordingRow.id))]
+                receipts = list(s.scalars(select(RecordingRow).where(
+                    same, RecordingRow.state == "deleted", RecordingRow.deletion_reported.is_(False))))
+            await self._send_digest(enforce, cycle_date, organizer_id or "", items, receipts)
 
     async def _send_digest(self, enforce: bool, cycle_date: dt.date, organizer_id: str,
                            items: list[Evaluated], deleted: list[RecordingRow]) -> None:
-        cfg, run_id = self.config, self.report.run_id
+        cfg = self.config
         with self.db.session() as s:
             existing = s.scalar(select(DigestRow).where(DigestRow.organizer_id == organizer_id,
                                                         DigestRow.cycle_date == cycle_date))
@@ -120,7 +123,8 @@ class WarnStep:
             self.report.send_failures += 1
             self.report.problems.append(f"digest to {recipient} failed: {exc.status} {exc.code}")
             return
-        except Exception as exc:  # outcome unknown (e.g. timeout): stays 'intended', never resent for this date
+        except Exception as exc:  # noqa: BLE001 - outcome unknown (e.g. a timeout): stays 'intended',
+            # never resent for this date
             log.error("digest.outcome_unknown", organizer_id=organizer_id, error=type(exc).__name__)
             self.report.send_failures += 1
             return
@@ -191,22 +195,26 @@ class DeleteStep:
             _audit(s, self.clock, cycle_date, self.report.run_id, event, row, **kw)
 
     async def run(self, cycle_date: dt.date, allow_deletions: int | None) -> None:
-        cfg, report = self.config, self.report
-        candidates = [e for e in report.evaluated
-                      if e.decision.action is Action.DELETE and not e.decision.needs_label]
+        report = self.report
+        due = this_cycle(cycle_date, Action.DELETE)
         with self.db.session() as s:
-            waiting = {r.id for r in s.scalars(select(RecordingRow).where(
-                RecordingRow.id.in_([e.row_id for e in candidates]), RecordingRow.next_attempt_on > cycle_date))}
-        candidates = [e for e in candidates if e.row_id not in waiting]
+            drive_names = {d.id: d.name for d in s.scalars(select(DriveRow))}
+            ids = list(s.scalars(select(RecordingRow.id).where(due).order_by(RecordingRow.id)))
+            waiting = set(s.scalars(select(RecordingRow.id).where(due, RecordingRow.next_attempt_on > cycle_date)))
+        candidates = [i for i in ids if i not in waiting]
         report.blocked += len(waiting)
         if not candidates:
             return
         if self._over_limit(len(candidates), cycle_date, allow_deletions):
             return
         refused_403 = attempted = 0
-        for ev in candidates:
+        for row_id in candidates:
             if self.stop.is_set():  # checkpoint between actions
                 return
+            with self.db.session() as s:
+                row = s.get(RecordingRow, row_id)
+                assert row is not None
+                ev = evaluated_from(row, stored_decision(row), drive_names)
             paused, reason = self.db.is_paused()
             if paused:
                 self._audit("deletions_paused", cycle_date, reason=f"Deletions are paused: {reason}",
@@ -275,9 +283,7 @@ class DeleteStep:
             assert fresh_row is not None
             warnings = sent_warnings(s, [row.id]).get(row.id, [])
             facts = index.facts_for(fresh_row, warnings, label=state.label)
-        from .service import _recording
-
-        decision = evaluate(_recording(row), facts, cfg.policy, cycle_date)
+        decision = evaluate(to_recording(row), facts, cfg.policy, cycle_date)
         if decision.action is not Action.DELETE or decision.needs_label:
             with self.db.session() as s:
                 fresh = s.get(RecordingRow, row.id)
@@ -345,6 +351,12 @@ class DeleteStep:
                    f"{exc.message}); next attempt on {row.next_attempt_on}.", status=exc.status, code=exc.code,
                    attempts=row.blocked_attempts)
         self.report.blocked += 1
+
+
+def this_cycle(cycle_date: dt.date, action: Action) -> Any:
+    """Tracked recordings whose decision, taken by this cycle's evaluation, is ``action``."""
+    return ((RecordingRow.state == "tracked") & (RecordingRow.action == action.value)
+            & (RecordingRow.decided_on == cycle_date))
 
 
 def _person(row: PersonRow | None, organizer_id: str) -> Person:

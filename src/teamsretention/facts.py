@@ -15,11 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .domain import (
+    Action,
     AssignmentTag,
+    Decision,
     Exemption,
     ExemptionKind,
     ExemptionStatus,
     Facts,
+    Recording,
+    RecordingRef,
     RetentionLabel,
     TargetKind,
     WarningSent,
@@ -100,3 +104,31 @@ def sent_warnings(s: Session, recording_ids: list[int]) -> dict[int, list[Warnin
         for rid, sent_on, due in s.execute(q):
             result[rid].append(WarningSent(sent_on=sent_on, announced_due=due))
     return result
+
+
+def to_recording(row: RecordingRow) -> Recording:
+    return Recording(ref=RecordingRef(row.drive_id, row.item_id), name=row.name, created_at=row.created_at,
+                     etag=row.etag, web_url=row.web_url, organizer_id=row.organizer_id, size=row.size)
+
+
+@dataclass
+class Evaluated:
+    row_id: int
+    recording: Recording
+    decision: Decision
+    organizer_id: str | None
+    drive_id: str
+    location: str
+    delete_on: dt.date | None = None  # plan --at: the day it would be deleted
+
+
+def evaluated_from(row: RecordingRow, decision: Decision, drive_names: dict[str, str],
+                   delete_on: dt.date | None = None) -> Evaluated:
+    location = "OneDrive" if row.drive_kind == "onedrive" else drive_names.get(row.drive_id, "Team site")
+    return Evaluated(row.id, to_recording(row), decision, row.organizer_id, row.drive_id, location, delete_on)
+
+
+def stored_decision(row: RecordingRow) -> Decision:
+    """The decision this cycle stored on the row (the warn and delete steps read it back)."""
+    return Decision(action=Action(row.action or "keep"), rule=row.rule or "", reason=row.reason or "",
+                    due=row.due, recorded_on=row.recorded_on, episode_start=row.episode_start)

@@ -250,9 +250,9 @@ class Inventory:
                 self._apply_folder(s, drive, item)
         pending = []
         for item in latest.values():
-            if not (item.is_folder or item.is_root):
-                if not self._apply_file(s, drive, item, gen, final=False):
-                    pending.append(item)
+            is_file = not (item.is_folder or item.is_root)
+            if is_file and not self._apply_file(s, drive, item, gen, final=False):
+                pending.append(item)
         return pending
 
     def _apply_folder(self, s: Session, drive: DriveRow, item: ItemChange) -> None:

@@ -95,7 +95,7 @@ def parse_cron(cron: str) -> CronSpec:
                           f"not {len(parts)}")
     fields: list[set[int]] = []
     restricted: list[bool] = []
-    for text, (name, lowest, highest, names) in zip(parts, _FIELDS):
+    for text, (name, lowest, highest, names) in zip(parts, _FIELDS, strict=True):
         fields.append(_expand_field(text, name, lowest, highest, names))
         restricted.append(text != "*")
     if 7 in fields[4]:

@@ -11,20 +11,20 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select
 
-from .domain import Action, Decision, Facts, LabelStatus, PolicyConfig, Recording, RecordingRef, RetentionLabel
+from .domain import Action, Decision, Facts, LabelStatus, PolicyConfig, RetentionLabel
 from .enforcement import DeleteStep, WarnStep
 from .errors import GraphError, LockBusy
-from .facts import FactIndex, sent_warnings
+from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, to_recording
 from .inventory import Inventory, InventoryStats, ScopeRules
 from .planning import project
-from .policy import evaluate
+from .policy import evaluate, recorded_date
 from .ports import GraphGateway, OutgoingMail
 from .store import Database
 from .store.tables import AuditRow, DriveRow, RecordingRow, RunRow
@@ -32,6 +32,7 @@ from .store.tables import AuditRow, DriveRow, RecordingRow, RunRow
 log = structlog.get_logger(__name__)
 
 LOCK_TTL = dt.timedelta(hours=2)  # a crashed holder's lock expires; a live cycle refreshes it
+EVALUATE_BATCH = 500  # recordings evaluated (and labels read) per batch: bounds memory and open work
 
 
 class Mode(StrEnum):
@@ -61,17 +62,6 @@ class CycleConfig:
 
 
 @dataclass
-class Evaluated:
-    row_id: int
-    recording: Recording
-    decision: Decision
-    organizer_id: str | None
-    drive_id: str
-    location: str
-    delete_on: dt.date | None = None  # plan --at: the day it would be deleted
-
-
-@dataclass
 class CycleReport:
     run_id: int | None
     cycle_date: dt.date
@@ -88,7 +78,7 @@ class CycleReport:
     blocked: int = 0
     problems: list[str] = field(default_factory=list)
     inventory: InventoryStats = field(default_factory=InventoryStats)
-    evaluated: list[Evaluated] = field(default_factory=list)  # warn/delete candidates and kept ones (plan)
+    evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
     mails: list[OutgoingMail] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -112,8 +102,6 @@ class Cycle:
 
     async def run(self, *, mode: Mode, at: dt.datetime, allow_deletions: int | None = None,
                   keep_all: bool = False, project_until: dt.date | None = None) -> CycleReport:
-        from .policy import recorded_date
-
         cycle_date = recorded_date(at, self.config.policy.timezone)
         holder = f"{uuid.uuid4()}"
         if not self.db.acquire_lock(holder, self.clock(), LOCK_TTL):
@@ -151,7 +139,7 @@ class Cycle:
             return self._interrupted(report)
         if mode is not Mode.PLAN:
             warn = WarnStep(self.db, self.gateway, self.config, self.render, self.clock, report, self.stop)
-            await warn.run(mode, cycle_date)
+            await warn.run(mode is Mode.ENFORCE, cycle_date)
         if mode is Mode.ENFORCE and not self.stop.is_set():
             delete = DeleteStep(self.db, self.gateway, self.config, self.clock, report, self.stop)
             await delete.run(cycle_date, allow_deletions)
@@ -191,28 +179,41 @@ class Cycle:
     # --- evaluate ---------------------------------------------------------------------------------
     async def _evaluate(self, report: CycleReport, mode: Mode, cycle_date: dt.date, complete: set[str],
                         keep_all: bool) -> None:
-        policy = self.config.policy
+        """Evaluate every tracked recording, EVALUATE_BATCH at a time, and store each decision on its row.
+
+        Memory stays flat on large tenants: one batch of rows is in memory at a time, labels are read
+        for that batch only, and (except for ``plan``, which prints them) decisions are not kept: the
+        warn and delete steps read this cycle's decisions back from the store."""
         with self.db.session() as s:
             index = FactIndex.load(s)
             drive_names = {d.id: d.name for d in s.scalars(select(DriveRow))}
-            rows = list(s.execute(select(RecordingRow.id).where(RecordingRow.state == "tracked")
-                                  .order_by(RecordingRow.id)).scalars())
-        report.tracked = len(rows)
-        needs_label: list[tuple[RecordingRow, list[Any]]] = []
-        for start in range(0, len(rows), 1000):  # bounded batches: memory stays flat on large tenants
-            chunk_ids = rows[start:start + 1000]
+            ids = list(s.scalars(select(RecordingRow.id).where(RecordingRow.state == "tracked")
+                                 .order_by(RecordingRow.id)))
+        report.tracked = len(ids)
+        for start in range(0, len(ids), EVALUATE_BATCH):
+            if self.stop.is_set():
+                return
+            chunk_ids = ids[start:start + EVALUATE_BATCH]
             with self.db.session() as s:
-                chunk = list(s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk_ids))))
+                rows = list(s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk_ids))))
                 warnings = sent_warnings(s, chunk_ids)
-                for row in chunk:
-                    w = warnings.get(row.id, [])
-                    facts = index.facts_for(row, w, drive_complete=row.drive_id in complete)
-                    decision = evaluate(_recording(row), facts, policy, cycle_date)
-                    if decision.needs_label:
-                        needs_label.append((row, w))
-                        continue
+                first = []
+                for row in rows:
+                    facts = index.facts_for(row, warnings.get(row.id, []), drive_complete=row.drive_id in complete)
+                    first.append((row, facts, evaluate(to_recording(row), facts, self.config.policy, cycle_date)))
+                # Labels are read only where the decision would warn or delete (design §3.2).
+                wanting = [row for row, _, decision in first if decision.needs_label]
+                labels = dict(zip((r.id for r in wanting), await self._read_labels(wanting), strict=True))
+                for row, facts, decision in first:
+                    label = labels.get(row.id)
+                    if label is not None:
+                        facts = replace(facts, label=label)
+                        decision = evaluate(to_recording(row), facts, self.config.policy, cycle_date)
+                        if label.status is LabelStatus.PRESENT and mode is not Mode.PLAN:
+                            row.label_name = label.name
                     self._record(s, report, mode, row, decision, drive_names, keep_all, cycle_date, facts)
-        # Labels are read only where the decision would warn or delete (design §3.2).
+
+    async def _read_labels(self, rows: list[RecordingRow]) -> list[RetentionLabel]:
         gate = asyncio.Semaphore(self.config.max_concurrency)
 
         async def read(row: RecordingRow) -> RetentionLabel:
@@ -223,29 +224,19 @@ class Cycle:
                     log.warning("label.read_failed", recording_id=f"{row.drive_id}/{row.item_id}", error=str(exc))
                     return RetentionLabel(status=LabelStatus.FAILED)
 
-        labels = await asyncio.gather(*(read(row) for row, _ in needs_label))
-        with self.db.session() as s:
-            for (row, w), label in zip(needs_label, labels, strict=True):
-                facts = index.facts_for(row, w, label=label, drive_complete=row.drive_id in complete)
-                decision = evaluate(_recording(row), facts, policy, cycle_date)
-                merged = s.merge(row)
-                if label.status is LabelStatus.PRESENT:
-                    merged.label_name = label.name
-                self._record(s, report, mode, merged, decision, drive_names, keep_all, cycle_date, facts)
+        return list(await asyncio.gather(*(read(row) for row in rows)))
 
     def _record(self, s: Any, report: CycleReport, mode: Mode, row: RecordingRow, decision: Decision,
                 drive_names: dict[str, str], keep_all: bool, cycle_date: dt.date, facts: Facts) -> None:
         delete_on = None
         if mode is Mode.PLAN and self.project_until and self.project_until > cycle_date:
-            decision, delete_on = project(_recording(row), facts, self.config.policy, cycle_date,
+            decision, delete_on = project(to_recording(row), facts, self.config.policy, cycle_date,
                                           self.project_until)
         report.actions[decision.action.value] += 1
         report.rules[decision.rule] += 1
-        if decision.action is not Action.KEEP or keep_all:
-            location = "OneDrive" if row.drive_kind == "onedrive" else drive_names.get(row.drive_id, "Team site")
-            report.evaluated.append(Evaluated(row.id, _recording(row), decision, row.organizer_id, row.drive_id,
-                                              location, delete_on))
         if mode is Mode.PLAN:
+            if decision.action is not Action.KEEP or keep_all:
+                report.evaluated.append(evaluated_from(row, decision, drive_names, delete_on))
             return
         changed = (row.action, row.rule, row.due) != (decision.action.value, decision.rule, decision.due)
         if changed:
@@ -288,8 +279,3 @@ class Cycle:
 def last_run_at(db: Database) -> dt.datetime | None:
     with db.session() as s:
         return s.scalar(select(func.max(RunRow.at)).where(RunRow.mode != Mode.PLAN.value))
-
-
-def _recording(row: RecordingRow) -> Recording:
-    return Recording(ref=RecordingRef(row.drive_id, row.item_id), name=row.name, created_at=row.created_at,
-                     etag=row.etag, web_url=row.web_url, organizer_id=row.organizer_id, size=row.size)

@@ -27,6 +27,9 @@ from msgraph_core.middleware import GraphTelemetryHandler
 from msgraph_core.middleware.options import GraphTelemetryHandlerOption
 
 from ..errors import ConfigError
+from .clouds import is_loopback_url
+from .credentials import NoCredential
+from .throttle import ThrottleGate
 
 
 @contextmanager
@@ -37,9 +40,7 @@ def quiet_sdk_imports() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         yield
-from .clouds import is_loopback_url
-from .credentials import NoCredential
-from .throttle import ThrottleGate
+
 
 # Retries for 429/503/504. Graph's throttling guidance: honour Retry-After and retry a few times; more
 # retries only burn resource units. After these a page read fails, the drive is marked incomplete and

@@ -142,7 +142,7 @@ def _knobs(model: TenantModel, spec: dict[str, Any]) -> Knobs:
         if name not in spec:
             continue
         raw = spec.pop(name)
-        raw = {k: None for k in raw} if isinstance(raw, list) else raw
+        raw = dict.fromkeys(raw) if isinstance(raw, list) else raw
         resolved: dict[str, Any] = {}
         for ref, block in raw.items():
             if isinstance(block, dict) and "until_day" in block:

@@ -9,9 +9,8 @@ through the application or by hand without dropping the trigger (which itself le
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
