@@ -48,11 +48,13 @@ class FakeGateway:
         self.clock = 0  # change counter for delta
         self.sent: list[tuple[str, OutgoingMail]] = []
         self.deleted: list[tuple[str, str, str | None, bool]] = []
-        self.fail_mail: set[str] = set()  # recipient addresses whose send fails with 503
+        self.fail_mail: set[str] = set()  # recipient addresses whose send is refused (429)
         self.delete_errors: dict[str, GraphError] = {}  # item id -> error raised on delete
         self.fail_delta: set[str] = set()  # drive ids whose delta fails
         self.label_reads = 0
         self.hook_before_delete: object = None  # optional callable(item_id)
+        self.lost_answers: set[str] = set()  # item ids whose delete is carried out but answered with a timeout
+        self.lost_mail_answers: set[str] = set()  # recipients whose mail is accepted but answered with a timeout
 
     # --- building the tenant -------------------------------------------------------------------
     def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
@@ -147,14 +149,18 @@ class FakeGateway:
             raise NotFoundError(404, "itemNotFound", "gone")
         self.deleted.append((drive_id, item_id, etag, permanent))
         self.touch(drive_id, item_id, deleted=True)
+        if item_id in self.lost_answers:
+            raise TransientGraphError(0, "timeout", "ReadTimeout")
 
     def restore(self, drive_id: str, item_id: str) -> None:
         self.touch(drive_id, item_id, deleted=False)
 
     async def send_mail(self, sender: str, mail: OutgoingMail) -> None:
-        if set(mail.to) & self.fail_mail:
-            raise TransientGraphError(503, "ServiceUnavailable", "mail service unavailable")
+        if set(mail.to) & self.fail_mail:  # a definite refusal: throttled past every resend
+            raise TransientGraphError(429, "TooManyRequests", "mail service throttled")
         self.sent.append((sender, mail))
+        if set(mail.to) & self.lost_mail_answers:
+            raise TransientGraphError(0, "timeout", "ReadTimeout")
 
     async def aclose(self) -> None:
         return None

@@ -284,3 +284,50 @@ def test_second_cycle_is_locked_out_while_one_runs(world):
     assert world.db.acquire_lock("other-process", at(0), dt.timedelta(hours=1))
     with pytest.raises(LockBusy):
         world.cycle(0)
+
+
+def test_delete_whose_answer_was_lost_is_recognised_as_ours_and_a_restore_starts_fresh_warnings(world):
+    world.gw.add_recording("alice", "r1", created(-30))
+    world.gw.lost_answers.add("r1")  # Graph deletes it, but the answer never arrives (timeout)
+    world.days(0, 7)
+    assert world.audit("delete_outcome_unknown", "r1") and world.reports[7].exit_code == 1
+    world.gw.lost_answers.clear()
+    world.cycle(8)  # the next inventory sees it gone: ours, not "deleted by someone else"
+    assert world.recording("r1").state == "deleted" and not world.audit("vanished", "r1")
+    assert "got no answer" in world.audit("deleted", "r1")[-1].reason
+    world.gw.restore(world.gw.onedrive["alice"], "r1")
+    world.days(9, 20)
+    assert world.audit("restored", "r1")
+    assert warned_on(world, "r1")[-2:] == [9, 15]  # fresh warnings, not the old episode's
+    assert [(a.cycle_date - DAY0).days for a in world.audit("deleted", "r1")][-1] == 16
+
+
+def test_mail_whose_answer_was_lost_is_not_resent_that_day_and_starts_no_notice(world):
+    world.gw.add_recording("alice", "r1", created(-25))
+    world.gw.lost_mail_answers.add("alice@contoso.example")
+    world.cycle(0)
+    world.gw.lost_mail_answers.clear()
+    world.cycle(0)  # rerun the same day: the digest may have arrived, so it is not sent again
+    assert len(world.mails_to("alice@contoso.example")) == 1
+    assert world.audit("warn_outcome_unknown", "r1") and not world.audit("warned", "r1")
+    world.days(1, 9)
+    assert warned_on(world, "r1")[0] == 1  # the notice clock starts with the first confirmed warning
+    assert [d for d, r in world.reports.items() if r.deleted] == [8]
+
+
+def test_cycle_stops_when_its_lock_was_taken_over(world, monkeypatch):
+    world.gw.add_recording("alice", "r1", created(-25))
+    monkeypatch.setattr(world.db, "refresh_lock", lambda *a, **k: False)
+    with pytest.raises(LockBusy, match="lost"):
+        world.cycle(0)
+    assert world.gw.sent == []
+
+
+def test_permission_failure_does_not_push_retries_into_the_future(world):
+    world.gw.add_recording("alice", "r1", created(-40))
+    world.gw.delete_errors["r1"] = FORBIDDEN
+    world.days(0, 7)
+    assert world.reports[7].exit_code == 1
+    del world.gw.delete_errors["r1"]  # the admin grants Files.ReadWrite.All
+    world.cycle(8)
+    assert world.deleted_ids() == ["r1"]

@@ -265,7 +265,7 @@ age_days = 45
 def test_failed_send_starts_no_notice(make_world):
     w = make_world("""
 [knobs]
-failing_mail_recipients = { "anna@contoso.example" = 503 }
+failing_mail_recipients = { "anna@contoso.example" = 400 }
 
 [[recordings]]
 key = "r"

@@ -68,7 +68,8 @@ async def _run(days: int, state: Path) -> int:
             for day in range(days):
                 moment = scheduled_time_on(DEMO_START + dt.timedelta(days=day), settings.schedule.cron, TIMEZONE)
                 model.advance_to(moment)
-                report = await app.cycle(clock=rehearsal_clock(moment)).run(mode=Mode.ENFORCE, at=moment)
+                report = await app.cycle(clock=rehearsal_clock(moment)).run(mode=Mode.ENFORCE, at=moment,
+                                                                            keep_mails=True)
                 reports.append(report)
                 _save_mails(mails_dir, day, report)
                 typer.echo(_day_line(day, report))

@@ -46,9 +46,10 @@ def _audit(s: Any, clock: Callable[[], dt.datetime], cycle_date: dt.date, run_id
 
 class WarnStep:
     def __init__(self, db: Database, gateway: GraphGateway, config: CycleConfig, render: Callable[..., OutgoingMail],
-                 clock: Callable[[], dt.datetime], report: CycleReport, stop: asyncio.Event) -> None:
+                 clock: Callable[[], dt.datetime], report: CycleReport, stop: asyncio.Event,
+                 checkpoint: Callable[[], None] = lambda: None) -> None:
         self.db, self.gateway, self.config, self.render = db, gateway, config, render
-        self.clock, self.report, self.stop = clock, report, stop
+        self.clock, self.report, self.stop, self.checkpoint = clock, report, stop, checkpoint
 
     async def run(self, enforce: bool, cycle_date: dt.date) -> None:
         """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
@@ -64,6 +65,7 @@ class WarnStep:
         for organizer_id in sorted(organizers, key=lambda o: o or ""):
             if self.stop.is_set():  # checkpoint between digests
                 return
+            self.checkpoint()
             same = (RecordingRow.organizer_id == organizer_id if organizer_id is not None
                     else RecordingRow.organizer_id.is_(None))
             with self.db.session() as s:
@@ -118,20 +120,23 @@ class WarnStep:
                                                                   text=mail.text, html=mail.html,
                                                                   language=mail.language))
         except GraphError as exc:
+            self.report.send_failures += 1
+            if outcome_unknown(exc):
+                self._record_unknown(digest_id, cycle_date, items, f"{exc.status} {exc.code}: {exc.message}")
+                return
             self._record_outcome(digest_id, cycle_date, items, deleted, "failed", f"{exc.status} {exc.code}: "
                                  f"{exc.message}")
-            self.report.send_failures += 1
             self.report.problems.append(f"digest to {recipient} failed: {exc.status} {exc.code}")
             return
-        except Exception as exc:  # noqa: BLE001 - outcome unknown (e.g. a timeout): stays 'intended',
-            # never resent for this date
-            log.error("digest.outcome_unknown", organizer_id=organizer_id, error=type(exc).__name__)
+        except Exception as exc:
             self.report.send_failures += 1
-            return
+            self._record_unknown(digest_id, cycle_date, items, type(exc).__name__)
+            raise
         self._record_outcome(digest_id, cycle_date, items, deleted, "sent", None)
         self.report.digests_sent += 1
         self.report.warned += len(items)
-        self.report.mails.append(mail)
+        if self.report.keep_mails:
+            self.report.mails.append(mail)
 
     def _record_intent(self, cycle_date: dt.date, organizer_id: str, recipient: str | None, fallback: bool,
                        mail: OutgoingMail, items: list[Evaluated], status: str, existing_id: int | None) -> int:
@@ -140,6 +145,8 @@ class WarnStep:
                 digest = s.get(DigestRow, existing_id)
                 assert digest is not None
                 digest.status, digest.run_id, digest.error = status, self.report.run_id or 0, None
+                digest.recipient, digest.recipient_is_fallback = recipient, fallback
+                digest.language, digest.subject = mail.language, mail.subject
                 for w in s.scalars(select(WarningRow).where(WarningRow.digest_id == existing_id)):
                     s.delete(w)
             else:
@@ -157,6 +164,20 @@ class WarnStep:
                        due=e.decision.due, reason=e.decision.reason, recipient=recipient,
                        recipient_is_fallback=fallback)
             return digest.id
+
+    def _record_unknown(self, digest_id: int, cycle_date: dt.date, items: list[Evaluated], error: str) -> None:
+        """Graph may have accepted the mail (a timeout, a 5xx after Exchange took it): the digest stays
+        'intended', so it is never sent again for this date, and no notice clock starts."""
+        with self.db.session() as s:
+            digest = s.get(DigestRow, digest_id)
+            assert digest is not None
+            digest.error = f"outcome unknown: {error}"
+            for e in items:
+                _audit(s, self.clock, cycle_date, self.report.run_id, "warn_outcome_unknown",
+                       s.get(RecordingRow, e.row_id), rule=e.decision.rule, due=e.decision.due,
+                       reason="The send may or may not have been accepted; it is not repeated today and "
+                       "starts no notice clock.", error=error)
+        self.report.problems.append(f"digest to {digest.recipient}: outcome unknown ({error}); not resent today")
 
     def _record_outcome(self, digest_id: int, cycle_date: dt.date, items: list[Evaluated],
                         deleted: list[RecordingRow], status: str, error: str | None) -> None:
@@ -186,9 +207,9 @@ class WarnStep:
 
 class DeleteStep:
     def __init__(self, db: Database, gateway: GraphGateway, config: CycleConfig, clock: Callable[[], dt.datetime],
-                 report: CycleReport, stop: asyncio.Event) -> None:
+                 report: CycleReport, stop: asyncio.Event, checkpoint: Callable[[], None] = lambda: None) -> None:
         self.db, self.gateway, self.config, self.clock = db, gateway, config, clock
-        self.report, self.stop = report, stop
+        self.report, self.stop, self.checkpoint = report, stop, checkpoint
 
     def _audit(self, event: str, cycle_date: dt.date, row: RecordingRow | None = None, **kw: Any) -> None:
         with self.db.session() as s:
@@ -207,10 +228,12 @@ class DeleteStep:
             return
         if self._over_limit(len(candidates), cycle_date, allow_deletions):
             return
-        refused_403 = attempted = 0
+        attempted = 0
+        forbidden: list[int] = []
         for row_id in candidates:
             if self.stop.is_set():  # checkpoint between actions
                 return
+            self.checkpoint()
             with self.db.session() as s:
                 row = s.get(RecordingRow, row_id)
                 assert row is not None
@@ -223,12 +246,18 @@ class DeleteStep:
                 return
             outcome = await self._delete_one(ev, cycle_date)
             attempted += outcome != "skipped"
-            refused_403 += outcome == "forbidden"
+            if outcome == "forbidden":
+                forbidden.append(row_id)
+        refused_403 = len(forbidden)
         if attempted and refused_403 == attempted:
             report.exit_code = max(report.exit_code, 1)
             report.status = "failed"
             report.problems.append(PERMISSION_HINT)
             self._audit("permission_problem", cycle_date, reason=PERMISSION_HINT, attempted=attempted)
+            # Not holds after all: once the permission is granted, the next cycle tries them again.
+            with self.db.session() as s:
+                for row in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(forbidden))):
+                    row.next_attempt_on, row.blocked_attempts = None, 0
 
     def _over_limit(self, planned: int, cycle_date: dt.date, allow: int | None) -> bool:
         cfg, report = self.config, self.report
@@ -272,9 +301,11 @@ class DeleteStep:
             self._mark(row.id, cycle_date, "gone", "already_gone", "Already gone when teamsretention came to "
                        "delete it (404).", ev)
             return "gone"
-        if row.etag and state.etag and state.etag != row.etag:
-            self._audit("delete_skipped", cycle_date, row, reason="The file changed since it was evaluated "
-                        "(eTag differs); it will be evaluated again next cycle.", etag=state.etag)
+        if not (row.etag and state.etag) or state.etag != row.etag:
+            why = ("the file changed since it was evaluated (eTag differs)" if row.etag and state.etag
+                   else "Graph gave no eTag to prove the file is the one evaluated")
+            self._audit("delete_skipped", cycle_date, row, reason=f"Not deleted: {why}; it will be evaluated "
+                        "again next cycle.", etag=state.etag)
             return "skipped"
         # Evaluate again with the fresh label and whatever exemption arrived since (fail closed on errors).
         with self.db.session() as s:
@@ -297,6 +328,7 @@ class DeleteStep:
                        action=decision.action.value)
             return "skipped"
         permanent = cfg.delete_mode == "permanent"
+        self._set_attempt(row.id, self.clock())
         try:
             # permanentDelete takes no If-Match: the re-read above is its only guard.
             await self.gateway.delete_item(row.drive_id, row.item_id, None if permanent else state.etag, permanent)
@@ -307,11 +339,17 @@ class DeleteStep:
             self._blocked(row.id, cycle_date, exc, ev)
             return "forbidden" if isinstance(exc, ForbiddenError) else "locked"
         except PreconditionFailed:
+            self._set_attempt(row.id, None)
             self._audit("delete_skipped", cycle_date, row, reason="The file changed just before deletion (412); "
                         "it will be evaluated again next cycle.")
             return "skipped"
         except GraphError as exc:
-            self._audit("delete_failed", cycle_date, row, rule=ev.decision.rule, reason=f"Deletion failed: {exc}")
+            unknown = outcome_unknown(exc)
+            if not unknown:
+                self._set_attempt(row.id, None)
+            self._audit("delete_outcome_unknown" if unknown else "delete_failed", cycle_date, row,
+                        rule=ev.decision.rule, reason=f"Deletion failed: {exc}" + (
+                            "; Graph may have carried it out: the next inventory will tell" if unknown else ""))
             report.problems.append(f"deletion of {key} failed: {exc.status} {exc.code}")
             report.exit_code = max(report.exit_code, 1)
             return "failed"
@@ -323,12 +361,18 @@ class DeleteStep:
         log_.info("recording.deleted", rule=decision.rule, due=str(decision.due))
         return "deleted"
 
+    def _set_attempt(self, row_id: int, when: dt.datetime | None) -> None:
+        with self.db.session() as s:
+            row = s.get(RecordingRow, row_id)
+            assert row is not None
+            row.delete_attempted_at = when
+
     def _mark(self, row_id: int, cycle_date: dt.date, state: str, event: str, reason: str, ev: Evaluated,
               mode: str | None = None) -> None:
         with self.db.session() as s:  # the state change and its evidence in one transaction
             row = s.get(RecordingRow, row_id)
             assert row is not None
-            row.state = state
+            row.state, row.delete_attempted_at = state, None
             if state == "deleted":
                 row.deleted_at, row.deleted_on, row.delete_mode = self.clock(), cycle_date, mode
                 row.deletion_reported = False
@@ -342,6 +386,7 @@ class DeleteStep:
         with self.db.session() as s:
             row = s.get(RecordingRow, row_id)
             assert row is not None
+            row.delete_attempted_at = None
             row.blocked_attempts = (row.blocked_attempts or 0) + 1
             gap = gaps[min(row.blocked_attempts - 1, len(gaps) - 1)]
             row.next_attempt_on = cycle_date + dt.timedelta(days=gap)
@@ -351,6 +396,11 @@ class DeleteStep:
                    f"{exc.message}); next attempt on {row.next_attempt_on}.", status=exc.status, code=exc.code,
                    attempts=row.blocked_attempts)
         self.report.blocked += 1
+
+
+def outcome_unknown(exc: GraphError) -> bool:
+    """No HTTP answer (timeout, network) or a 5xx: Graph may have carried the request out."""
+    return exc.status == 0 or exc.status >= 500
 
 
 def this_cycle(cycle_date: dt.date, action: Action) -> Any:

@@ -57,8 +57,10 @@ class InventoryStats:
 
 class Inventory:
     def __init__(self, db: Database, gateway: GraphGateway, scope: ScopeRules, timezone: str,
-                 clock: Callable[[], dt.datetime], cycle_date: dt.date, run_id: int | None) -> None:
+                 clock: Callable[[], dt.datetime], cycle_date: dt.date, run_id: int | None,
+                 delete_mode: str = "recycle") -> None:
         self.db, self.gateway, self.scope, self.timezone = db, gateway, scope, timezone
+        self.delete_mode = delete_mode
         self.clock, self.cycle_date, self.run_id = clock, cycle_date, run_id
         self.stats = InventoryStats()
 
@@ -76,7 +78,16 @@ class Inventory:
         except GraphError as exc:
             self.stats.directory_errors.append(f"teams: {exc}")
             log.warning("directory.teams_failed", error=str(exc))
-        in_scope = await self._people_in_scope()
+        try:
+            in_scope = await self._people_in_scope()
+        except GraphError as exc:
+            # Scope unknown (a group's members could not be read): keep last cycle's drives in scope
+            # rather than dropping or adding anyone on a guess.
+            self.stats.directory_errors.append(f"scope groups: {exc}")
+            with self.db.session() as s:
+                drives = list(s.scalars(select(DriveRow).where(DriveRow.in_scope.is_(True)).order_by(DriveRow.id)))
+            self.stats.drives = len(drives)
+            return drives
         drive_ids: set[str] = set()
         if self.scope.onedrive:
             drive_ids |= await self._resolve_onedrives(in_scope)
@@ -160,7 +171,11 @@ class Inventory:
         for person in people:
             recheck = person.drive_checked_at is None or now - person.drive_checked_at > RECHECK_AFTER
             if person.drive_id is None and (not person.no_onedrive or recheck):
-                drive = await self.gateway.get_user_drive(_person(person))
+                try:
+                    drive = await self.gateway.get_user_drive(_person(person))
+                except GraphError as exc:  # one user's failure must not stop the tenant's cycle
+                    self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
+                    continue
                 with self.db.session() as s:
                     row = s.get(PersonRow, person.id)
                     assert row is not None
@@ -210,13 +225,16 @@ class Inventory:
         generation = drive.sync_generation
         full = False
         final_link: str | None = None
-        pending: list[ItemChange] = []  # videos whose parent folder had not been seen yet
+        pending: dict[str, ItemChange] = {}  # videos whose parent folder had not been seen yet, by id
         try:
             async for page in self.gateway.drive_delta(drive.id, drive.delta_link):
-                if page.reset:
+                if page.reset:  # a (re)started full enumeration: earlier pages of this feed no longer count
                     full, generation = True, generation + 1
+                    pending.clear()
+                for item in page.items:  # a later state of an item replaces any waiting earlier one
+                    pending.pop(item.id, None)
                 with self.db.session() as s:
-                    pending.extend(self._apply_page(s, drive, page.items, generation))
+                    pending.update((i.id, i) for i in self._apply_page(s, drive, page.items, generation))
                 if page.delta_link:
                     final_link = page.delta_link
             if final_link is None:
@@ -230,7 +248,7 @@ class Inventory:
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
             return False
         with self.db.session() as s:
-            for item in pending:
+            for item in pending.values():
                 self._apply_file(s, drive, item, generation, final=True)
             if full:
                 self._forget_unlisted(s, drive, generation)
@@ -298,7 +316,15 @@ class Inventory:
         row = s.scalar(select(RecordingRow).where(RecordingRow.drive_id == drive.id,
                                                   RecordingRow.item_id == item.id))
         if item.deleted:
-            if row is not None and row.state == "tracked":
+            if row is not None and row.state == "tracked" and row.delete_attempted_at is not None:
+                # Our delete request got no definite answer (timeout, shutdown); its effect shows now.
+                row.state, row.deleted_at = "deleted", row.delete_attempted_at
+                row.deleted_on = recorded_date(row.delete_attempted_at, self.timezone)
+                row.delete_mode, row.deletion_reported, row.delete_attempted_at = self.delete_mode, False, None
+                self._audit(s, "deleted", row, "Deleted by teamsretention: the delete request sent on "
+                            f"{row.deleted_on} got no answer, and the file has since left the drive.",
+                            rule=row.rule, due=row.due)
+            elif row is not None and row.state == "tracked":
                 row.state = "gone"
                 self._audit(s, "vanished", row, "Deleted in Microsoft 365 outside teamsretention "
                             "(by a person or another policy); no longer tracked.")
@@ -337,7 +363,10 @@ class Inventory:
                 self._audit(s, "restored", row, "Reappeared after teamsretention deleted it (restored from the "
                             "recycle bin): a new notice episode starts, with fresh warnings.")
             elif row.state == "gone":
-                self._audit(s, "reappeared", row, "Reappeared after it was deleted outside teamsretention.")
+                # Whoever brought it back may be counting on it: it gets fresh warnings, like a restore.
+                row.restored_dates = [*row.restored_dates, self.cycle_date.isoformat()]
+                self._audit(s, "reappeared", row, "Reappeared after it was deleted or moved away outside "
+                            "teamsretention: a new notice episode starts, with fresh warnings.")
             row.state = "tracked"
             row.name, row.etag, row.web_url = item.name or row.name, item.etag, item.web_url
             row.size, row.last_seen, row.sync_generation = item.size, now, gen
@@ -353,10 +382,11 @@ class Inventory:
             self.stats.recordings_vanished += 1
             self._audit(s, "vanished", row, "Not listed by a full re-enumeration of its drive; no longer tracked.")
 
-    def _audit(self, s: Session, event: str, row: RecordingRow, reason: str) -> None:
+    def _audit(self, s: Session, event: str, row: RecordingRow, reason: str, *, rule: str | None = None,
+               due: dt.date | None = None) -> None:
         s.add(AuditRow(at=self.clock(), cycle_date=self.cycle_date, run_id=self.run_id, event=event,
                        recording_key=f"{row.drive_id}/{row.item_id}", recording_name=row.name,
-                       organizer_id=row.organizer_id, reason=reason, detail={}))
+                       organizer_id=row.organizer_id, rule=rule, due=due, reason=reason, detail={}))
 
 
 def _upsert_person(s: Session, p: Person) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from .store.tables import AuditRow, DriveRow, RecordingRow, RunRow
 log = structlog.get_logger(__name__)
 
 LOCK_TTL = dt.timedelta(hours=2)  # a crashed holder's lock expires; a live cycle refreshes it
+LOCK_REFRESH_SECONDS = 60
 EVALUATE_BATCH = 500  # recordings evaluated (and labels read) per batch: bounds memory and open work
 
 
@@ -79,6 +81,7 @@ class CycleReport:
     problems: list[str] = field(default_factory=list)
     inventory: InventoryStats = field(default_factory=InventoryStats)
     evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
+    keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
     mails: list[OutgoingMail] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -99,14 +102,17 @@ class Cycle:
         self.db, self.gateway, self.config, self.render, self.clock = db, gateway, config, render, clock
         self.stop = stop or asyncio.Event()
         self.project_until: dt.date | None = None
+        self._holder, self._refreshed = "", 0.0
 
     async def run(self, *, mode: Mode, at: dt.datetime, allow_deletions: int | None = None,
-                  keep_all: bool = False, project_until: dt.date | None = None) -> CycleReport:
+                  keep_all: bool = False, project_until: dt.date | None = None,
+                  keep_mails: bool = False) -> CycleReport:
         cycle_date = recorded_date(at, self.config.policy.timezone)
         holder = f"{uuid.uuid4()}"
+        self._holder, self._refreshed = holder, time.monotonic()
         if not self.db.acquire_lock(holder, self.clock(), LOCK_TTL):
             raise LockBusy("another cycle is running against this store (the cycle lock is held)")
-        report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode)
+        report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails)
         try:
             report.run_id = self._start_run(mode, at, cycle_date)
             self.project_until = project_until
@@ -127,21 +133,22 @@ class Cycle:
     async def _run_steps(self, report: CycleReport, mode: Mode, cycle_date: dt.date,
                          allow_deletions: int | None, keep_all: bool, holder: str) -> None:
         inventory = Inventory(self.db, self.gateway, self.config.scope, self.config.policy.timezone,
-                              self.clock, cycle_date, report.run_id)
+                              self.clock, cycle_date, report.run_id, self.config.delete_mode)
         report.inventory = inventory.stats
         drives = await inventory.sync_directory()
         complete = await self._sync_drives(inventory, drives)
         if self.stop.is_set():
             return self._interrupted(report)
-        self.db.refresh_lock(holder, self.clock(), LOCK_TTL)
+        self.checkpoint(force=True)
         await self._evaluate(report, mode, cycle_date, complete, keep_all)
         if self.stop.is_set():
             return self._interrupted(report)
         if mode is not Mode.PLAN:
-            warn = WarnStep(self.db, self.gateway, self.config, self.render, self.clock, report, self.stop)
+            warn = WarnStep(self.db, self.gateway, self.config, self.render, self.clock, report, self.stop,
+                            self.checkpoint)
             await warn.run(mode is Mode.ENFORCE, cycle_date)
         if mode is Mode.ENFORCE and not self.stop.is_set():
-            delete = DeleteStep(self.db, self.gateway, self.config, self.clock, report, self.stop)
+            delete = DeleteStep(self.db, self.gateway, self.config, self.clock, report, self.stop, self.checkpoint)
             await delete.run(cycle_date, allow_deletions)
         if self.stop.is_set():
             return self._interrupted(report)
@@ -157,6 +164,15 @@ class Cycle:
             if report.status == "ok":
                 report.status = "incomplete"
 
+    def checkpoint(self, force: bool = False) -> None:
+        """Between drives, batches, digests and deletions: keep the cycle lock alive, and stop at once if
+        another process took it over (it expired), so two cycles never act side by side."""
+        if not force and time.monotonic() - self._refreshed < LOCK_REFRESH_SECONDS:
+            return
+        if not self.db.refresh_lock(self._holder, self.clock(), LOCK_TTL):
+            raise LockBusy("the cycle lock was lost (it expired and another cycle took it): stopping")
+        self._refreshed = time.monotonic()
+
     def _interrupted(self, report: CycleReport) -> None:
         report.status = "interrupted"
         report.exit_code = 3 if report.exit_code == 3 else 1
@@ -170,10 +186,15 @@ class Cycle:
             async with gate:
                 if self.stop.is_set():  # checkpoint between drives
                     return
+                self.checkpoint()
                 if await inventory.sync_drive(drive):
                     complete.add(drive.id)
 
-        await asyncio.gather(*(sync(d) for d in drives))
+        # A TaskGroup cancels the other drives if one fails unexpectedly: nothing keeps writing after
+        # the cycle has ended and released its lock.
+        async with asyncio.TaskGroup() as group:
+            for drive in drives:
+                group.create_task(sync(drive))
         return complete
 
     # --- evaluate ---------------------------------------------------------------------------------
@@ -193,6 +214,7 @@ class Cycle:
         for start in range(0, len(ids), EVALUATE_BATCH):
             if self.stop.is_set():
                 return
+            self.checkpoint()
             chunk_ids = ids[start:start + EVALUATE_BATCH]
             with self.db.session() as s:
                 rows = list(s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk_ids))))

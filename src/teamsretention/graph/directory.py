@@ -16,7 +16,8 @@ from .paging import Links, follow_delta, follow_pages
 from .raw import RawJson
 from .transform import json_id, person_from_json, require_id
 
-USER_SELECT = "$select=id,displayName,userPrincipalName,mail,accountEnabled,preferredLanguage"
+USER_KEYS = ("displayName", "userPrincipalName", "mail", "accountEnabled", "preferredLanguage")
+USER_SELECT = "$select=id," + ",".join(USER_KEYS)
 GROUP_SELECT = "$select=id,displayName,resourceProvisioningOptions"
 CHANNEL_SELECT = "$select=id,displayName,membershipType"
 TEAM_OPTION = "Team"
@@ -41,9 +42,9 @@ class Directory:
                 user_id = json_id(user, "user")
                 if "@removed" in user:
                     removed.append(user_id)
-                elif user.get("userPrincipalName") is None or user.get("displayName") is None:
+                elif any(key not in user for key in USER_KEYS):
                     # Delta may return an updated user with only the properties that changed; a Person
-                    # built from that would read "no mailbox". Re-read the whole user instead.
+                    # built from that would read "no mailbox" or lose the language. Re-read the user.
                     full = await self.get_user(user_id)
                     if full is None:
                         removed.append(user_id)

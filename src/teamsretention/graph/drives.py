@@ -10,13 +10,13 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import RetentionLabel
-from ..errors import NotFoundError, PreconditionFailed
+from ..errors import GraphError, NotFoundError, PreconditionFailed
 from ..ports import DeltaPage, ItemChange, ItemState
-from .client import quiet_sdk_imports
+from .client import NO_RETRY, quiet_sdk_imports
 from .failures import translating
 from .paging import Links, follow_delta
 from .raw import RawJson
-from .transform import item_change_from_json, item_state_from_json, label_from_json
+from .transform import MALFORMED, item_change_from_json, item_state_from_json, label_from_json
 
 if TYPE_CHECKING:
     from kiota_abstractions.default_query_parameters import QueryParameters
@@ -72,7 +72,9 @@ class Drives:
             body = await self._raw.get_json(url)
         except NotFoundError:
             return None
-        return item_state_from_json(body) if body is not None else None
+        if body is None:  # an empty 200 is no proof the item is gone: fail, and look again next cycle
+            raise GraphError(200, MALFORMED, "Graph answered the re-read with an empty body")
+        return item_state_from_json(body)
 
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         """Recycle bin (``DELETE`` with ``If-Match``: 412 if the file changed since the re-read) or
@@ -80,17 +82,22 @@ class Drives:
 
         Errors keep Graph's code and message: 404 NotFoundError (already gone), 423 LockedError (locked
         or open), 403 ForbiddenError (a hold no label shows, or a missing Files.ReadWrite.All),
-        412 PreconditionFailed."""
+        412 PreconditionFailed.
+
+        Never retried automatically: a delete that Graph carried out but answered with 503/504 would,
+        on retry, come back 404 and read as "someone else deleted it". A failed delete is tried again
+        by a later cycle, after a fresh re-read."""
         if permanent:
             url = self._links.url("drives", drive_id, "items", item_id, "permanentDelete")
+            once: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[NO_RETRY])
             with translating():
-                await self._permanent_delete.with_url(url).post()
+                await self._permanent_delete.with_url(url).post(request_configuration=once)
             return
         if not etag:
             # Never delete by id alone into the recycle bin: without If-Match a file replaced since the
             # re-read would go too. Same outcome as a changed file: skip, look again next cycle.
             raise PreconditionFailed(0, "eTagRequired", "a recycle-bin delete needs the eTag of the re-read")
-        config: RequestConfiguration[QueryParameters] = RequestConfiguration()
+        config: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[NO_RETRY])
         config.headers.add("If-Match", etag)
         url = self._links.url("drives", drive_id, "items", item_id)
         with translating():

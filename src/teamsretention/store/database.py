@@ -93,10 +93,12 @@ class Database:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
-    def refresh_lock(self, holder: str, now: dt.datetime, ttl: dt.timedelta) -> None:
+    def refresh_lock(self, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """False when ``holder`` no longer holds the lock (it expired and someone else took it)."""
         with self.session() as s:
-            s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
-                      .values(expires_at=now + ttl))
+            result = s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
+                               .values(expires_at=now + ttl))
+            return bool(getattr(result, "rowcount", 0) == 1)
 
     def release_lock(self, holder: str) -> None:
         with self.session() as s:

@@ -77,6 +77,9 @@ class RecordingRow(Base):
     deleted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     delete_mode: Mapped[str | None] = mapped_column(String(20), nullable=True)
     deletion_reported: Mapped[bool] = mapped_column(Boolean, default=False)  # in a digest's receipt yet
+    # set just before a delete request, cleared by a definite answer: when the item then vanishes from
+    # the drive, the delete whose answer was lost (timeout, shutdown) was ours
+    delete_attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     restored_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     # the last decision taken by an enforcing or dry-run cycle
     action: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -142,6 +142,7 @@ def upgrade() -> None:
     sa.Column('deleted_on', sa.Date(), nullable=True),
     sa.Column('delete_mode', sa.String(length=20), nullable=True),
     sa.Column('deletion_reported', sa.Boolean(), nullable=False),
+    sa.Column('delete_attempted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('restored_dates', sa.JSON(), nullable=False),
     sa.Column('action', sa.String(length=20), nullable=True),
     sa.Column('rule', sa.String(length=60), nullable=True),
