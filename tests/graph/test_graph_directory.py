@@ -69,6 +69,23 @@ async def test_users_delta_replays_link_and_rereads_a_partial_update(
     assert page.users[0].upn == "ryan@contoso.com" and page.users[0].mail == "ryan.gregg@contoso.com"
 
 
+async def test_a_renamed_user_without_mail_in_the_delta_entry_keeps_the_mailbox(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    # The entry names the user but leaves `mail` out: read as "no mailbox" it would send the organizer's
+    # warnings to the fallback contact. It is re-read instead.
+    delta = f"{GRAPH}/users/delta?$deltatoken=dElTa"
+    graph.get(url__eq=delta).respond(200, json={
+        "value": [{"id": RYAN, "displayName": "Ryan G.", "userPrincipalName": "ryan.g@contoso.com"}],
+        "@odata.deltaLink": f"{GRAPH}/users/delta?$deltatoken=n3xt"})
+    reread = graph.get(url__eq=f"{GRAPH}/users/{RYAN}?{USER_SELECT}").respond(
+        200, json=user(displayName="Ryan G.", userPrincipalName="ryan.g@contoso.com"))
+
+    [page] = await collect(gateway.users_delta(delta))
+
+    assert reread.call_count == 1
+    assert page.users[0].mail == "ryan@contoso.com" and page.users[0].preferred_language == "sv-SE"
+
+
 async def test_get_user_and_unknown_user(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
     graph.get(url__eq=f"{GRAPH}/users/{RYAN}?{USER_SELECT}").respond(200, json=user())
     graph.get(url__eq=f"{GRAPH}/users/nobody?{USER_SELECT}").respond(404, json=graph_error(
