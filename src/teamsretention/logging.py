@@ -37,7 +37,8 @@ _QUERY_SECRET = re.compile(
 _MIN_SUBSTRING_SECRET = 4
 _SECRETS: set[str] = set()
 # Libraries that log every request at INFO: useful only when debugging.
-_CHATTY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "apscheduler")
+_CHATTY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "apscheduler",
+                   "alembic")
 
 
 def register_secret(value: str | None) -> None:

@@ -258,7 +258,10 @@ class Cycle:
         report.rules[decision.rule] += 1
         if mode is Mode.PLAN:
             if decision.action is not Action.KEEP or keep_all:
-                report.evaluated.append(evaluated_from(row, decision, drive_names, delete_on))
+                entry = evaluated_from(row, decision, drive_names, delete_on)
+                if row.drive_kind == "onedrive":  # an admin reading the plan needs whose OneDrive
+                    entry.location = f"OneDrive of {drive_names.get(row.drive_id) or row.organizer_id}"
+                report.evaluated.append(entry)
             return
         changed = (row.action, row.rule, row.due) != (decision.action.value, decision.rule, decision.due)
         if changed:
