@@ -19,6 +19,7 @@ from sqlalchemy import select
 from .domain import Action, LabelStatus, Person
 from .errors import ForbiddenError, GraphError, LockedError, NotFoundError, PreconditionFailed
 from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, stored_decision, to_recording
+from .inventory import person_from_row
 from .notify.digest import DeletedItem, Digest, DigestItem
 from .policy import evaluate
 from .ports import GraphGateway, OutgoingMail
@@ -412,5 +413,4 @@ def this_cycle(cycle_date: dt.date, action: Action) -> Any:
 def _person(row: PersonRow | None, organizer_id: str) -> Person:
     if row is None:
         return Person(id=organizer_id or "unknown", display_name=organizer_id or "unknown organizer", mail=None)
-    return Person(id=row.id, display_name=row.display_name, upn=row.upn, mail=row.mail,
-                  preferred_language=row.preferred_language, account_enabled=row.account_enabled and not row.removed)
+    return person_from_row(row)

@@ -9,8 +9,9 @@ partial result never drives a deletion), and the next cycle replays the same del
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy import select, update
@@ -102,53 +103,37 @@ class Inventory:
         return drives
 
     async def _sync_users(self) -> None:
-        link = self.db.get_state(USERS_DELTA_KEY)
-        seen: set[str] | None = None
-        async for page in self.gateway.users_delta(link):
-            if page.reset:
-                seen = set()
-            with self.db.session() as s:
-                for person in page.users:
-                    _upsert_person(s, person)
-                    if seen is not None:
-                        seen.add(person.id)
-                for removed in page.removed_ids:
-                    row = s.get(PersonRow, removed)
-                    if row is not None:
-                        row.removed = True
-            if page.delta_link:
-                link = page.delta_link
-        with self.db.session() as s:
-            if seen is not None:  # a full enumeration: whoever it did not list is gone
-                s.execute(update(PersonRow).where(PersonRow.id.not_in(seen) if seen else True)
-                          .values(removed=True))
-        self.db.set_state(USERS_DELTA_KEY, link)
+        await self._sync_feed(USERS_DELTA_KEY, self.gateway.users_delta, PersonRow,
+                              lambda page: page.users, _upsert_person)
 
     async def _sync_teams(self) -> None:
-        link = self.db.get_state(TEAMS_DELTA_KEY)
+        await self._sync_feed(TEAMS_DELTA_KEY, self.gateway.teams_delta, TeamRow,
+                              lambda page: page.teams, _upsert_team)
+
+    async def _sync_feed(self, key: str, feed: Callable[[str | None], AsyncIterator[Any]],
+                         table: type[PersonRow] | type[TeamRow], listed: Callable[[Any], list[Any]],
+                         upsert: Callable[[Session, Any], None]) -> None:
+        """Apply a directory delta feed page by page; store its deltaLink only once it was read to the end."""
+        link = self.db.get_state(key)
         seen: set[str] | None = None
-        async for page in self.gateway.teams_delta(link):
+        async for page in feed(link):
             if page.reset:
                 seen = set()
             with self.db.session() as s:
-                for team in page.teams:
-                    row = s.get(TeamRow, team.id)
-                    if row is None:
-                        s.add(TeamRow(id=team.id, display_name=team.display_name, drive_ids=[]))
-                    else:
-                        row.display_name, row.removed = team.display_name, False
+                for entry in listed(page):
+                    upsert(s, entry)
                     if seen is not None:
-                        seen.add(team.id)
+                        seen.add(entry.id)
                 for removed in page.removed_ids:
-                    row = s.get(TeamRow, removed)
+                    row = s.get(table, removed)
                     if row is not None:
                         row.removed = True
             if page.delta_link:
                 link = page.delta_link
         with self.db.session() as s:
-            if seen is not None:
-                s.execute(update(TeamRow).where(TeamRow.id.not_in(seen) if seen else True).values(removed=True))
-        self.db.set_state(TEAMS_DELTA_KEY, link)
+            if seen is not None:  # a full enumeration: whatever it did not list is gone
+                s.execute(update(table).where(table.id.not_in(seen) if seen else True).values(removed=True))
+        self.db.set_state(key, link)
 
     async def _people_in_scope(self) -> list[PersonRow]:
         allowed: set[str] | None = None
@@ -172,7 +157,7 @@ class Inventory:
             recheck = person.drive_checked_at is None or now - person.drive_checked_at > RECHECK_AFTER
             if person.drive_id is None and (not person.no_onedrive or recheck):
                 try:
-                    drive = await self.gateway.get_user_drive(_person(person))
+                    drive = await self.gateway.get_user_drive(person_from_row(person))
                 except GraphError as exc:  # one user's failure must not stop the tenant's cycle
                     self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
                     continue
@@ -400,6 +385,14 @@ def _upsert_person(s: Session, p: Person) -> None:
     row.preferred_language, row.account_enabled, row.removed = p.preferred_language, p.account_enabled, False
 
 
+def _upsert_team(s: Session, team: Team) -> None:
+    row = s.get(TeamRow, team.id)
+    if row is None:
+        s.add(TeamRow(id=team.id, display_name=team.display_name, drive_ids=[]))
+    else:
+        row.display_name, row.removed = team.display_name, False
+
+
 def _upsert_drive(s: Session, d: DriveRef) -> None:
     row = s.get(DriveRow, d.id)
     if row is None:
@@ -409,10 +402,7 @@ def _upsert_drive(s: Session, d: DriveRef) -> None:
         row.kind, row.owner_id, row.team_id, row.name = d.kind.value, d.owner_id, d.team_id, d.name
 
 
-def _person(row: PersonRow) -> Person:
-    return Person(id=row.id, display_name=row.display_name, upn=row.upn, mail=row.mail,
-                  preferred_language=row.preferred_language, account_enabled=row.account_enabled)
-
-
 def person_from_row(row: PersonRow) -> Person:
-    return _person(row)
+    """A removed user (left the organisation) counts as unreachable, like a disabled one."""
+    return Person(id=row.id, display_name=row.display_name, upn=row.upn, mail=row.mail,
+                  preferred_language=row.preferred_language, account_enabled=row.account_enabled and not row.removed)
