@@ -331,3 +331,11 @@ def test_permission_failure_does_not_push_retries_into_the_future(world):
     del world.gw.delete_errors["r1"]  # the admin grants Files.ReadWrite.All
     world.cycle(8)
     assert world.deleted_ids() == ["r1"]
+
+
+def test_enforcement_switched_on_after_a_dry_run_the_same_day_sends_the_real_digest(world):
+    world.gw.add_recording("alice", "r1", created(-25))
+    world.cycle(0, mode=Mode.DRY_RUN)
+    assert world.gw.sent == []
+    world.cycle(0)
+    assert len(world.mails_to("alice@contoso.example")) == 1 and warned_on(world, "r1") == [0]

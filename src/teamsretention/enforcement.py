@@ -82,8 +82,12 @@ class WarnStep:
         with self.db.session() as s:
             existing = s.scalar(select(DigestRow).where(DigestRow.organizer_id == organizer_id,
                                                         DigestRow.cycle_date == cycle_date))
-            if existing is not None and existing.status != "failed":
-                return  # already handled for this date (sent, dry run, or outcome unknown): never twice
+            # Already handled for this date (sent, outcome unknown, undeliverable, or dry-run twice): never
+            # twice. A failed send may be tried again, and enforcement switched on after a dry run of the
+            # same day sends the real digest.
+            replaceable = {"failed", "dry_run"} if enforce else {"failed"}
+            if existing is not None and existing.status not in replaceable:
+                return
             person_row = s.get(PersonRow, organizer_id) if organizer_id else None
         organizer = _person(person_row, organizer_id)
         fallback = not organizer.reachable
