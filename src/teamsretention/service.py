@@ -19,8 +19,9 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
+from .deletions import DeleteStep
+from .digests import WarnStep
 from .domain import Action, Decision, Facts, LabelStatus, PolicyConfig, RetentionLabel
-from .enforcement import DeleteStep, WarnStep
 from .errors import GraphError, LockBusy
 from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, to_recording
 from .inventory import Inventory, InventoryStats, ScopeRules
