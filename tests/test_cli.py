@@ -207,3 +207,17 @@ def test_daemon_exits_0_on_sigterm(sim, tmp_path):
             proc.kill()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_demo_tells_the_whole_story_and_exits_0(tmp_path):
+    result = invoke(["demo", "--days", "40", "--state-dir", str(tmp_path)], {})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.count("\n 40  ") == 1 or "40  2026-04-10" in out  # one line per simulated day
+    assert "legal hold EX-1" in out and "rule legal_hold" in out
+    assert "every warning and deletion names its rule in the audit trail: yes" in out
+    assert "(Legal - Contracts 10y)" in out  # kept by a retention label
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    deleted = [a for a in audit if a["event"] == "deleted"]
+    assert deleted and all(a["rule"] for a in deleted)
+    assert any(p.suffix == ".html" for p in (tmp_path / "mails").iterdir())

@@ -19,6 +19,7 @@ import typer
 from sqlalchemy import select
 
 from .bootstrap import build_app, rehearsal_clock
+from .demo_governance import close_assignment, seed_governance
 from .logging import configure_logging
 from .schedule import scheduled_time_on
 from .service import CycleReport, Mode
@@ -28,6 +29,7 @@ from .simulator.tenants import DEMO_DOMAIN, build_demo_tenant
 from .store.tables import AuditRow, RecordingRow
 
 DEMO_START = dt.date(2026, 3, 2)  # a Monday; the spring DST change falls inside the 40 days
+ASSIGNMENT_CLOSES_ON_DAY = 15
 TIMEZONE = "Europe/Stockholm"
 
 
@@ -62,18 +64,22 @@ async def _run(days: int, state: Path) -> int:
         settings = demo_settings(sim.base_url, state)
         app = build_app(settings)
         reports: list[CycleReport] = []
+        seeded = seed_governance(app.db, model, epoch, DEMO_START,
+                                 DEMO_START + dt.timedelta(days=ASSIGNMENT_CLOSES_ON_DAY))
         try:
             typer.echo(f"{'day':>3}  {'date':<10}  {'warned':>6} {'digests':>7} {'deleted':>7} {'kept':>5} "
                        f"{'blocked':>7}  notes")
             for day in range(days):
                 moment = scheduled_time_on(DEMO_START + dt.timedelta(days=day), settings.schedule.cron, TIMEZONE)
                 model.advance_to(moment)
+                if day == ASSIGNMENT_CLOSES_ON_DAY:
+                    close_assignment(app.db, moment, moment.date())
                 report = await app.cycle(clock=rehearsal_clock(moment)).run(mode=Mode.ENFORCE, at=moment,
                                                                             keep_mails=True)
                 reports.append(report)
                 _save_mails(mails_dir, day, report)
                 typer.echo(_day_line(day, report))
-            _print_summary(app.db, reports, state, model)
+            _print_summary(app.db, reports, state, model, seeded)
         finally:
             await app.aclose()
     return 0
@@ -101,7 +107,7 @@ def _save_mails(folder: Path, day: int, report: CycleReport) -> None:
         stem.with_suffix(".html").write_text(mail.html, encoding="utf-8")
 
 
-def _print_summary(db: Any, reports: list[CycleReport], state: Path, model: Any) -> None:
+def _print_summary(db: Any, reports: list[CycleReport], state: Path, model: Any, seeded: dict[str, str]) -> None:
     with db.session() as s:
         audit = list(s.scalars(select(AuditRow).order_by(AuditRow.id)))
         rows = list(s.scalars(select(RecordingRow)))
@@ -122,6 +128,13 @@ def _print_summary(db: Any, reports: list[CycleReport], state: Path, model: Any)
     for row in rows:
         if row.rule == "label":
             typer.echo(f"  kept by a retention label: {row.name!r} ({row.label_name})")
+    typer.echo("  exemptions and assignments (recorded before day 1):")
+    for key, what in seeded.items():
+        events = [f"{a.event} {a.cycle_date}" for a in audit if a.recording_key == key
+                  and a.event in {"warned", "deleted"}]
+        row = next((r for r in rows if f"{r.drive_id}/{r.item_id}" == key), None)
+        now = f"now {row.state}, rule {row.rule}" if row else "unknown"
+        typer.echo(f"    {what}: {', '.join(events) or 'never warned or deleted'}; {now}")
     blocked = [a for a in audit if a.event == "delete_blocked"]
     if blocked:
         typer.echo(f"  blocked: {blocked[0].recording_name!r}: {blocked[0].reason}")
