@@ -339,3 +339,20 @@ def test_enforcement_switched_on_after_a_dry_run_the_same_day_sends_the_real_dig
     assert world.gw.sent == []
     world.cycle(0)
     assert len(world.mails_to("alice@contoso.example")) == 1 and warned_on(world, "r1") == [0]
+
+
+def test_lock_lost_while_drives_sync_is_reported_as_lock_loss(world, monkeypatch):
+    world.gw.add_user("bob")
+    world.gw.add_recording("alice", "r1", created(-25))
+    cycle = Cycle(world.db, world.gw, world.config, render_digest, clock=lambda: at(0))
+    calls = {"n": 0}
+
+    def lose_after_first(self, force=False):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise LockBusy("the cycle lock was lost (it expired and another cycle took it): stopping")
+
+    monkeypatch.setattr(Cycle, "checkpoint", lose_after_first)
+    with pytest.raises(LockBusy):
+        asyncio.run(cycle.run(mode=Mode.ENFORCE, at=at(0)))
+    assert world.gw.sent == [] and world.gw.deleted == []

@@ -193,9 +193,14 @@ class Cycle:
 
         # A TaskGroup cancels the other drives if one fails unexpectedly: nothing keeps writing after
         # the cycle has ended and released its lock.
-        async with asyncio.TaskGroup() as group:
-            for drive in drives:
-                group.create_task(sync(drive))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for drive in drives:
+                    group.create_task(sync(drive))
+        except ExceptionGroup as failures:
+            # Callers handle our own errors (LockBusy, StoreError, ...), not groups of them: raise the first;
+            # the other drives were cancelled alongside it.
+            raise failures.exceptions[0] from failures
         return complete
 
     # --- evaluate ---------------------------------------------------------------------------------
