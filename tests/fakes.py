@@ -54,6 +54,7 @@ class FakeGateway:
         self.label_reads = 0
         self.hook_before_delete: object = None  # optional callable(item_id)
         self.lost_answers: set[str] = set()  # item ids whose delete is carried out but answered with a timeout
+        self.unanswered: set[str] = set()  # item ids whose delete times out without being carried out
         self.lost_mail_answers: set[str] = set()  # recipients whose mail is accepted but answered with a timeout
 
     # --- building the tenant -------------------------------------------------------------------
@@ -147,6 +148,8 @@ class FakeGateway:
         item = self._find(drive_id, item_id)
         if item is None:
             raise NotFoundError(404, "itemNotFound", "gone")
+        if item_id in self.unanswered:
+            raise TransientGraphError(0, "timeout", "ReadTimeout")
         self.deleted.append((drive_id, item_id, etag, permanent))
         self.touch(drive_id, item_id, deleted=True)
         if item_id in self.lost_answers:

@@ -356,3 +356,26 @@ def test_lock_lost_while_drives_sync_is_reported_as_lock_loss(world, monkeypatch
     with pytest.raises(LockBusy):
         asyncio.run(cycle.run(mode=Mode.ENFORCE, at=at(0)))
     assert world.gw.sent == [] and world.gw.deleted == []
+
+
+def test_an_unanswered_delete_that_did_not_happen_is_not_claimed_later(world):
+    world.gw.add_recording("alice", "r1", created(-30))
+    world.gw.unanswered.add("r1")  # the request times out and Graph never carried it out
+    world.days(0, 7)
+    world.gw.unanswered.clear()
+    hold = RetentionLabel(status=LabelStatus.PRESENT, name="Supplier dispute", is_delete_allowed=False,
+                          behavior="retain")
+    world.gw.touch(world.gw.onedrive["alice"], "r1", label=hold)  # a hold arrives: it is kept from now on
+    world.days(8, 9)
+    assert world.recording("r1").rule == "label"
+    world.gw.touch(world.gw.onedrive["alice"], "r1", deleted=True)  # months later the organizer deletes it
+    world.cycle(10)
+    assert world.audit("vanished", "r1") and not world.audit("deleted", "r1")
+    assert world.recording("r1").state == "gone"
+
+
+def test_a_single_403_keeps_its_growing_gaps(world):
+    world.gw.add_recording("alice", "r1", created(-37))
+    world.gw.delete_errors["r1"] = FORBIDDEN  # one recording under an eDiscovery hold no label shows
+    world.days(0, 14)
+    assert [(b.cycle_date - DAY0).days for b in world.audit("delete_blocked", "r1")] == [7, 8, 10, 14]

@@ -16,7 +16,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .bootstrap import build_app, utc_now
-from .errors import LockBusy, TeamsRetentionError
+from .errors import LockBusy, LockLost, TeamsRetentionError
 from .runner import stop_on_signals
 from .schedule import build_trigger, cycle_date
 from .service import Mode
@@ -47,8 +47,11 @@ async def run_daemon(settings: Settings) -> int:
         try:
             report = await app.cycle(stop=stop).run(mode=mode, at=now)
             log.info("daemon.cycle_done", exit_code=report.exit_code, status=report.status)
+        except LockLost as exc:
+            log.error("daemon.cycle_failed", error=str(exc))
         except LockBusy as exc:
             log.warning("daemon.cycle_skipped", reason=str(exc))
+            state["last_date"] = None  # another process holds this date's cycle; a later fire may try again
         except TeamsRetentionError as exc:
             log.error("daemon.cycle_failed", error=str(exc))
         finally:

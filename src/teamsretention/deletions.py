@@ -21,7 +21,7 @@ from .errors import ForbiddenError, GraphError, LockedError, NotFoundError, Prec
 from .evidence import audit as _audit
 from .evidence import outcome_unknown, this_cycle
 from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, stored_decision, to_recording
-from .policy import evaluate
+from .policy import evaluate, recorded_date
 from .ports import GraphGateway
 from .store import Database
 from .store.tables import DriveRow, RecordingRow
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# Refusals (all 403) in one cycle from which a missing permission is taken for granted.
+PERMISSION_EVIDENCE = 3
 PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
                    "not holds. Grant the app registration the Microsoft Graph application permission "
                    "Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent.")
@@ -85,10 +87,12 @@ class DeleteStep:
             report.status = "failed"
             report.problems.append(PERMISSION_HINT)
             self._audit("permission_problem", cycle_date, reason=PERMISSION_HINT, attempted=attempted)
-            # Not holds after all: once the permission is granted, the next cycle tries them again.
-            with self.db.session() as s:
-                for row in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(forbidden))):
-                    row.next_attempt_on, row.blocked_attempts = None, 0
+            if attempted >= PERMISSION_EVIDENCE:
+                # Not holds after all: once the permission is granted, the next cycle tries them again. With
+                # fewer refusals they may well be holds (eDiscovery): those keep their growing gaps.
+                with self.db.session() as s:
+                    for row in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(forbidden))):
+                        row.next_attempt_on, row.blocked_attempts = None, 0
 
     def _over_limit(self, planned: int, cycle_date: dt.date, allow: int | None) -> bool:
         cfg, report = self.config, self.report
@@ -129,9 +133,16 @@ class DeleteStep:
             report.exit_code = max(report.exit_code, 1)
             return "skipped"
         if state is None:
+            if row.delete_attempted_at is not None:  # our earlier request, whose answer was lost, did it
+                self._mark(row.id, cycle_date, "deleted", "deleted", "Deleted by teamsretention: the delete request "
+                           f"sent at {row.delete_attempted_at:%Y-%m-%d %H:%M} UTC got no answer, and the file is gone "
+                           "now.", ev, mode=row.delete_mode or cfg.delete_mode, when=row.delete_attempted_at)
+                return "deleted"
             self._mark(row.id, cycle_date, "gone", "already_gone", "Already gone when teamsretention came to "
                        "delete it (404).", ev)
             return "gone"
+        if row.delete_attempted_at is not None:  # still there: an earlier unanswered request did not delete it
+            self._set_attempt(row.id, None)
         if not (row.etag and state.etag) or state.etag != row.etag:
             why = ("the file changed since it was evaluated (eTag differs)" if row.etag and state.etag
                    else "Graph gave no eTag to prove the file is the one evaluated")
@@ -159,7 +170,7 @@ class DeleteStep:
                        action=decision.action.value)
             return "skipped"
         permanent = cfg.delete_mode == "permanent"
-        self._set_attempt(row.id, self.clock())
+        self._set_attempt(row.id, self.clock(), cfg.delete_mode)
         try:
             # permanentDelete takes no If-Match: the re-read above is its only guard.
             await self.gateway.delete_item(row.drive_id, row.item_id, None if permanent else state.etag, permanent)
@@ -192,20 +203,25 @@ class DeleteStep:
         log_.info("recording.deleted", rule=decision.rule, due=str(decision.due))
         return "deleted"
 
-    def _set_attempt(self, row_id: int, when: dt.datetime | None) -> None:
+    def _set_attempt(self, row_id: int, when: dt.datetime | None, mode: str | None = None) -> None:
+        """Mark (or clear) a delete request in flight; the mode is kept for a receipt if its answer is lost."""
         with self.db.session() as s:
             row = s.get(RecordingRow, row_id)
             assert row is not None
             row.delete_attempted_at = when
+            if when is not None:
+                row.delete_mode = mode
 
     def _mark(self, row_id: int, cycle_date: dt.date, state: str, event: str, reason: str, ev: Evaluated,
-              mode: str | None = None) -> None:
+              mode: str | None = None, when: dt.datetime | None = None) -> None:
         with self.db.session() as s:  # the state change and its evidence in one transaction
             row = s.get(RecordingRow, row_id)
             assert row is not None
             row.state, row.delete_attempted_at = state, None
             if state == "deleted":
-                row.deleted_at, row.deleted_on, row.delete_mode = self.clock(), cycle_date, mode
+                deleted_at = when or self.clock()
+                row.deleted_at, row.delete_mode = deleted_at, mode
+                row.deleted_on = recorded_date(deleted_at, self.config.policy.timezone) if when else cycle_date
                 row.deletion_reported = False
                 row.blocked_code = row.blocked_message = None
                 row.blocked_attempts, row.next_attempt_on = 0, None

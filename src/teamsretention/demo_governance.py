@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .errors import ConfigError
 from .simulator.model import TenantModel
 from .simulator.tenants import DEMO_DPO, DEMO_FALLBACK
 from .store import Database
@@ -33,6 +34,8 @@ def seed_governance(db: Database, model: TenantModel, start: dt.datetime, day0: 
     (hold, exception, pending, tagged_a, tagged_b) = _old_onedrive_recordings(model, start, 5)
     what: dict[str, str] = {}
     with db.session() as s:
+        if s.get(AssignmentRow, "A-FALCON") is not None:
+            raise ConfigError("--state-dir already holds a demo's state: give an empty directory")
         s.add(ExemptionRow(id="EX-1", kind="legal_hold", status="approved", target_kind="recording",
                            target_id="/".join(hold), requested_on=day0 - dt.timedelta(days=10),
                            requested_by="legal@contoso.example", decided_on=day0 - dt.timedelta(days=9),

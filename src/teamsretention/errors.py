@@ -4,6 +4,7 @@
     ├── ConfigError               bad settings or usage; exit 2, raised before any Graph call
     ├── StoreError                the state database cannot be read or written
     │   └── LockBusy              another cycle holds the store's cycle lock
+    │       └── LockLost          this cycle's lock expired and another cycle took it: stop at once
     ├── SafetyLimitExceeded       the blast-radius limit stopped deletions; exit 3
     └── GraphError                Microsoft Graph answered with an error (status, code, message)
         ├── TransientGraphError   429 / 5xx / network: try again later
@@ -30,6 +31,10 @@ class StoreError(TeamsRetentionError):
 
 
 class LockBusy(StoreError):
+    pass
+
+
+class LockLost(LockBusy):
     pass
 
 

@@ -64,6 +64,7 @@ class Inventory:
         self.delete_mode = delete_mode
         self.clock, self.cycle_date, self.run_id = clock, cycle_date, run_id
         self.stats = InventoryStats()
+        self.checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive
 
     # --- directory ----------------------------------------------------------------------------
     async def sync_directory(self) -> list[DriveRow]:
@@ -213,6 +214,7 @@ class Inventory:
         pending: dict[str, ItemChange] = {}  # videos whose parent folder had not been seen yet, by id
         try:
             async for page in self.gateway.drive_delta(drive.id, drive.delta_link):
+                self.checkpoint()  # a long drive keeps the cycle lock alive, and stops if it was lost
                 if page.reset:  # a (re)started full enumeration: earlier pages of this feed no longer count
                     full, generation = True, generation + 1
                     pending.clear()
@@ -302,13 +304,7 @@ class Inventory:
                                                   RecordingRow.item_id == item.id))
         if item.deleted:
             if row is not None and row.state == "tracked" and row.delete_attempted_at is not None:
-                # Our delete request got no definite answer (timeout, shutdown); its effect shows now.
-                row.state, row.deleted_at = "deleted", row.delete_attempted_at
-                row.deleted_on = recorded_date(row.delete_attempted_at, self.timezone)
-                row.delete_mode, row.deletion_reported, row.delete_attempted_at = self.delete_mode, False, None
-                self._audit(s, "deleted", row, "Deleted by teamsretention: the delete request sent on "
-                            f"{row.deleted_on} got no answer, and the file has since left the drive.",
-                            rule=row.rule, due=row.due)
+                self._record_our_deletion(s, row)
             elif row is not None and row.state == "tracked":
                 row.state = "gone"
                 self._audit(s, "vanished", row, "Deleted in Microsoft 365 outside teamsretention "
@@ -352,17 +348,31 @@ class Inventory:
                 row.restored_dates = [*row.restored_dates, self.cycle_date.isoformat()]
                 self._audit(s, "reappeared", row, "Reappeared after it was deleted or moved away outside "
                             "teamsretention: a new notice episode starts, with fresh warnings.")
-            row.state = "tracked"
+            row.state, row.delete_attempted_at = "tracked", None  # listed alive: no delete of ours is pending
             row.name, row.etag, row.web_url = item.name or row.name, item.etag, item.web_url
             row.size, row.last_seen, row.sync_generation = item.size, now, gen
             row.organizer_id = organizer or row.organizer_id
         return True
+
+    def _record_our_deletion(self, s: Session, row: RecordingRow) -> None:
+        """Our delete request got no definite answer (timeout, shutdown); its effect shows now."""
+        assert row.delete_attempted_at is not None
+        row.state, row.deleted_at = "deleted", row.delete_attempted_at
+        row.deleted_on = recorded_date(row.delete_attempted_at, self.timezone)
+        row.delete_mode = row.delete_mode or self.delete_mode
+        row.deletion_reported, row.delete_attempted_at = False, None
+        self._audit(s, "deleted", row, "Deleted by teamsretention: the delete request sent on "
+                    f"{row.deleted_on} got no answer, and the file has since left the drive.",
+                    rule=row.rule, due=row.due)
 
     def _forget_unlisted(self, s: Session, drive: DriveRow, generation: int) -> None:
         """After a full enumeration, tracked recordings it did not list are gone."""
         for row in s.scalars(select(RecordingRow).where(RecordingRow.drive_id == drive.id,
                                                         RecordingRow.state == "tracked",
                                                         RecordingRow.sync_generation < generation)):
+            if row.delete_attempted_at is not None:
+                self._record_our_deletion(s, row)
+                continue
             row.state = "gone"
             self.stats.recordings_vanished += 1
             self._audit(s, "vanished", row, "Not listed by a full re-enumeration of its drive; no longer tracked.")

@@ -200,7 +200,9 @@ def _find_label_keep(label: RetentionLabel, recorded: dt.date) -> Decision | Non
 def _survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: dt.date) -> _Survey:
     survey = _Survey(
         endings=tuple(
-            _Ending(r, f"restored from the recycle bin on {r}") for r in facts.restored_on if r <= today
+            _Ending(r, f"reappeared on {r} (restored or moved back after it was gone)")
+            for r in facts.restored_on
+            if r <= today
         )
     )
     cap = recorded + dt.timedelta(days=policy.assignment_max_days)

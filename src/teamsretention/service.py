@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from .deletions import DeleteStep
 from .digests import WarnStep
 from .domain import Action, Decision, Facts, LabelStatus, PolicyConfig, RetentionLabel
-from .errors import GraphError, LockBusy
+from .errors import GraphError, LockBusy, LockLost
 from .facts import Evaluated, FactIndex, evaluated_from, sent_warnings, to_recording
 from .inventory import Inventory, InventoryStats, ScopeRules
 from .planning import project
@@ -136,6 +136,7 @@ class Cycle:
         inventory = Inventory(self.db, self.gateway, self.config.scope, self.config.policy.timezone,
                               self.clock, cycle_date, report.run_id, self.config.delete_mode)
         report.inventory = inventory.stats
+        inventory.checkpoint = self.checkpoint
         drives = await inventory.sync_directory()
         complete = await self._sync_drives(inventory, drives)
         if self.stop.is_set():
@@ -171,7 +172,7 @@ class Cycle:
         if not force and time.monotonic() - self._refreshed < LOCK_REFRESH_SECONDS:
             return
         if not self.db.refresh_lock(self._holder, self.clock(), LOCK_TTL):
-            raise LockBusy("the cycle lock was lost (it expired and another cycle took it): stopping")
+            raise LockLost("the cycle lock was lost (it expired and another cycle took it): stopping")
         self._refreshed = time.monotonic()
 
     def _interrupted(self, report: CycleReport) -> None:

@@ -316,6 +316,23 @@ async def test_permanent_delete_posts_without_if_match(gateway: MsGraphGateway, 
     assert "If-Match" not in route.calls.last.request.headers
 
 
+@pytest.mark.parametrize("permanent", [False, True])
+async def test_a_delete_answered_504_is_not_resent_but_a_429_is(
+        gateway: MsGraphGateway, graph: respx.MockRouter, permanent: bool) -> None:
+    # A retried 504 may come back 404 after Graph did delete: the caller would record the wrong deleter.
+    route = graph.post(url__eq=f"{ITEM}/permanentDelete") if permanent else graph.delete(url__eq=ITEM)
+    route.respond(504, json=graph_error("gatewayTimeout", "The gateway timed out"))
+    with pytest.raises(TransientGraphError):
+        await gateway.delete_item(DRIVE, "01REC", ETAG, permanent=permanent)
+    assert route.call_count == 1
+
+    route.reset()
+    route.side_effect = [httpx.Response(429, headers={"Retry-After": "1"},
+                                        json=graph_error("TooManyRequests", "slow down")), httpx.Response(204)]
+    await gateway.delete_item(DRIVE, "01REC", ETAG, permanent=permanent)
+    assert route.call_count == 2  # throttled before processing: safe to send again
+
+
 @pytest.mark.parametrize(("status", "code", "message", "error_type"), [
     (404, "itemNotFound", "The resource could not be found.", NotFoundError),
     (423, "resourceLocked", "The resource you are attempting to access is locked", LockedError),

@@ -46,9 +46,7 @@ class Directory:
                     # Delta may return an updated user with only the properties that changed; a Person
                     # built from that would read "no mailbox" or lose the language. Re-read the user.
                     full = await self.get_user(user_id)
-                    if full is None:
-                        removed.append(user_id)
-                    else:
+                    if full is not None:  # not found right after delta listed it (replication): keep what we knew
                         users.append(full)
                 else:
                     users.append(person_from_json(user))

@@ -10,7 +10,7 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import RetentionLabel
-from ..errors import GraphError, NotFoundError, PreconditionFailed
+from ..errors import GraphError, NotFoundError, PreconditionFailed, TransientGraphError
 from ..ports import DeltaPage, ItemChange, ItemState
 from .client import NO_RETRY, quiet_sdk_imports
 from .failures import translating
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from kiota_abstractions.default_query_parameters import QueryParameters
 
 _ANY = "_"  # placeholder id for request builders that are only used through with_url
+THROTTLED = 429
+DELETE_THROTTLE_RESENDS = 3
 
 
 class Drives:
@@ -87,6 +89,17 @@ class Drives:
         Never retried automatically: a delete that Graph carried out but answered with 503/504 would,
         on retry, come back 404 and read as "someone else deleted it". A failed delete is tried again
         by a later cycle, after a fresh re-read."""
+        for attempt in range(DELETE_THROTTLE_RESENDS + 1):
+            try:
+                await self._delete_once(drive_id, item_id, etag, permanent)
+                return
+            except TransientGraphError as exc:
+                # A 429 is refused before it is processed, so sending it again (after the client-wide pause
+                # the throttle gate already applies) cannot be the 504-then-404 confusion described above.
+                if exc.status != THROTTLED or attempt == DELETE_THROTTLE_RESENDS:
+                    raise
+
+    async def _delete_once(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         if permanent:
             url = self._links.url("drives", drive_id, "items", item_id, "permanentDelete")
             once: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[NO_RETRY])
