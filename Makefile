@@ -26,9 +26,14 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_bench.py
 
+STRICT := src/teamsretention/domain.py src/teamsretention/ports.py src/teamsretention/errors.py \
+	src/teamsretention/endpoints.py src/teamsretention/policy src/teamsretention/cycle src/teamsretention/store
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy --strict src/teamsretention/policy.py src/teamsretention/domain.py src/teamsretention/service.py
+	$(BIN)/lint-imports
+	$(BIN)/mypy src
+	$(BIN)/mypy --strict $(STRICT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

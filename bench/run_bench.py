@@ -65,8 +65,8 @@ def run_client(graph_url: str, state: str, at_iso: str) -> dict[str, object]:
     import httpx
 
     from teamsretention.bootstrap import build_app, rehearsal_clock
+    from teamsretention.domain import RunMode
     from teamsretention.logging import configure_logging
-    from teamsretention.service import Mode
     from teamsretention.settings import Settings
 
     configure_logging(level="error")
@@ -82,7 +82,7 @@ def run_client(graph_url: str, state: str, at_iso: str) -> dict[str, object]:
         control.delete("/_simulator/requests")
         app = build_app(settings)
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        report = asyncio.run(_cycle(app, at, rehearsal_clock(at), Mode.ENFORCE))
+        report = asyncio.run(_cycle(app, at, rehearsal_clock(at), RunMode.ENFORCE))
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         counters = control.get("/_simulator/requests", params={"recent": 0}).json()
         results.append({
@@ -102,7 +102,7 @@ async def _cycle(app, at, clock, mode):  # type: ignore[no-untyped-def]
 
 
 def measure(users: int, per_user: int) -> dict[str, object]:
-    from teamsretention.schedule import scheduled_time_on
+    from teamsretention.settings.schedule import scheduled_time_on
 
     at = scheduled_time_on(dt.date(2026, 3, 2), "0 6 * * *", "Europe/Stockholm")
     port = _free_port()

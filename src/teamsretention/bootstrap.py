@@ -1,4 +1,4 @@
-"""The one place that wires dependencies: settings in, an App with its store, gateway and cycle out."""
+"""The one place that wires dependencies: settings in; the store, the Graph gateway and the cycle out."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from dataclasses import dataclass
 import httpx
 
 from . import __version__
+from .cycle import Cycle, CycleConfig, ScopeRules
 from .errors import ConfigError
-from .graph.credentials import build_credential
-from .graph.gateway import build_gateway
-from .inventory import ScopeRules
+from .graph import connect
 from .logging import register_secret
-from .notify.render import render_digest
+from .notify import render_digest
 from .ports import GraphGateway
-from .service import Cycle, CycleConfig
 from .settings import Settings
 from .store import Database
 
@@ -40,8 +38,8 @@ def cycle_config(settings: Settings) -> CycleConfig:
                           "sent from)")
     return CycleConfig(
         policy=settings.policy_config(),
-        scope=ScopeRules(include_groups=list(sc.include_groups), exclude_users=list(sc.exclude_users),
-                         onedrive=sc.onedrive, channel_sites=sc.channel_sites, teams=list(sc.teams)),
+        scope=ScopeRules(include_groups=tuple(sc.include_groups), exclude_users=tuple(sc.exclude_users),
+                         onedrive=sc.onedrive, channel_sites=sc.channel_sites, teams=tuple(sc.teams)),
         delete_mode=p.delete_mode, max_deletions_per_cycle=p.max_deletions_per_cycle,
         max_deletion_share=p.max_deletion_share, deletion_share_minimum=p.deletion_share_minimum,
         blocked_retry_days=tuple(p.blocked_retry_days), restore_window_days=p.restore_window_days,
@@ -52,18 +50,15 @@ def cycle_config(settings: Settings) -> CycleConfig:
     )
 
 
-def build_gateway_for(settings: Settings, http_client: httpx.AsyncClient | None = None) -> GraphGateway:
-    g = settings.graph
-    if g.auth == "none" and not settings.is_loopback_endpoint:
-        raise ConfigError("graph.auth = none is accepted only for a loopback graph.graph_endpoint "
-                          "(the simulator or another local emulator)")
-    credential = build_credential(
-        g.auth, tenant_id=settings.tenant.tenant_id, client_id=settings.tenant.client_id,
-        client_secret=settings.client_secret_value(),
-        certificate_path=str(g.certificate_path) if g.certificate_path else None,
-        certificate_password=settings.certificate_password_value(), authority_host=settings.authority_host)
-    return build_gateway(settings.graph_base_url, credential, user_agent=settings.user_agent(__version__),
-                         max_concurrency=g.max_concurrency, http_client=http_client)
+def register_secrets(settings: Settings) -> None:
+    """From now on no log line shows a configured secret (client secret, certificate or database password)."""
+    for secret in settings.secret_values():
+        register_secret(secret)
+
+
+def open_store(settings: Settings) -> Database:
+    register_secrets(settings)
+    return Database(settings.database_url_value())
 
 
 @dataclass
@@ -84,9 +79,8 @@ class App:
 def build_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None,
               gateway: GraphGateway | None = None) -> App:
     """Validate what only makes sense together, then wire. Raises ConfigError before any Graph call."""
-    for secret in settings.secret_values():
-        register_secret(secret)
+    register_secrets(settings)
     config = cycle_config(settings)
-    gw = gateway or build_gateway_for(settings, http_client)
+    gw = gateway or connect(settings.graph_connection(__version__), http_client=http_client)
     db = Database(settings.database_url_value())
     return App(settings=settings, db=db, gateway=gw, config=config)

@@ -8,6 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+def local_date(moment: dt.datetime, timezone: str) -> dt.date:
+    """The calendar date of ``moment`` in ``timezone``: the recorded date of a recording, the date a cycle
+    run at ``moment`` counts for. All policy dates are such dates (design §2, "Time").
+
+    A naive datetime is refused: Graph's timestamps and the store's are always aware, so a naive one is a
+    bug upstream, and guessing its zone could move a date by one day.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("local_date needs a timezone-aware datetime")
+    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 class Action(StrEnum):
@@ -36,11 +49,47 @@ class DriveKind(StrEnum):
     CHANNEL = "channel"
 
 
+class RunMode(StrEnum):
+    ENFORCE = "enforce"  # policy.enforce = true: mail goes out, deletions happen
+    DRY_RUN = "dry_run"  # policy.enforce = false: would-be warnings audited, nothing sent or deleted
+    PLAN = "plan"  # read-only: nothing recorded but the inventory
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    INCOMPLETE = "incomplete"  # a drive, the directory or a send did not fully succeed
+    INTERRUPTED = "interrupted"  # stopped at a checkpoint by a shutdown request
+    SAFETY_STOP = "safety_stop"  # the blast-radius limit stopped deletions
+    FAILED = "failed"
+
+
+class RecordingState(StrEnum):
+    TRACKED = "tracked"  # in the inventory and governed
+    DELETED = "deleted"  # deleted by teamsretention
+    GONE = "gone"  # deleted or moved away by someone else, or no longer recognised
+
+
+class DigestStatus(StrEnum):
+    """A digest's (and its warnings') state. Only SENT (Graph answered 202) starts a notice clock."""
+
+    INTENDED = "intended"  # recorded before the send; stays so when the outcome is unknown
+    SENT = "sent"
+    FAILED = "failed"  # a definite refusal: may be tried again the same day
+    DRY_RUN = "dry_run"  # enforce = false: what would have been sent
+    UNDELIVERABLE = "undeliverable"  # nobody to send it to
+
+
 class LabelStatus(StrEnum):
     UNREAD = "unread"  # not read this cycle: the policy asks for it before any warn or delete
     NONE = "none"  # read: the item carries no retention label
     PRESENT = "present"  # read: a label is applied (see its settings)
     FAILED = "failed"  # the read failed: fail closed
+
+
+class AssignmentStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
 
 
 class ExemptionKind(StrEnum):

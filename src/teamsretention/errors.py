@@ -5,7 +5,6 @@
     ├── StoreError                the state database cannot be read or written
     │   └── LockBusy              another cycle holds the store's cycle lock
     │       └── LockLost          this cycle's lock expired and another cycle took it: stop at once
-    ├── SafetyLimitExceeded       the blast-radius limit stopped deletions; exit 3
     └── GraphError                Microsoft Graph answered with an error (status, code, message)
         ├── TransientGraphError   429 / 5xx / network: try again later
         ├── NotFoundError         404
@@ -38,10 +37,6 @@ class LockLost(LockBusy):
     pass
 
 
-class SafetyLimitExceeded(TeamsRetentionError):
-    pass
-
-
 class GraphError(TeamsRetentionError):
     def __init__(self, status: int, code: str = "", message: str = "", *, retry_after: float | None = None,
                  location: str | None = None) -> None:
@@ -51,6 +46,11 @@ class GraphError(TeamsRetentionError):
         self.retry_after = retry_after
         self.location = location
         super().__init__(f"Graph answered {status} {code}: {message}".strip())
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """No HTTP answer (timeout, network) or a 5xx: Graph may have carried the request out."""
+        return self.status == 0 or self.status >= 500
 
 
 class TransientGraphError(GraphError):
@@ -77,7 +77,8 @@ class ResyncRequired(GraphError):
     pass
 
 
-def graph_error_for(status: int, code: str = "", message: str = "", **kw: object) -> GraphError:
+def graph_error_for(status: int, code: str = "", message: str = "", *, retry_after: float | None = None,
+                    location: str | None = None) -> GraphError:
     """The GraphError subclass for an HTTP status."""
     cls: type[GraphError]
     if status == 404:
@@ -94,17 +95,4 @@ def graph_error_for(status: int, code: str = "", message: str = "", **kw: object
         cls = TransientGraphError
     else:
         cls = GraphError
-    return cls(status, code, message, **kw)  # type: ignore[arg-type]
-
-
-def is_not_found(exc: BaseException) -> bool:
-    return isinstance(exc, NotFoundError)
-
-
-def is_blocked(exc: BaseException) -> bool:
-    """423 (locked or open) and 403 (a hold no label shows, or a missing permission)."""
-    return isinstance(exc, (LockedError, ForbiddenError))
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TransientGraphError)
+    return cls(status, code, message, retry_after=retry_after, location=location)

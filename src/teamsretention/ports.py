@@ -1,6 +1,6 @@
 """The seams between the cycle and the outside world.
 
-``service.py`` talks to Microsoft Graph only through :class:`GraphGateway`; ``graph/`` implements it on
+The cycle (``cycle/``) talks to Microsoft Graph only through :class:`GraphGateway`; ``graph/`` implements it on
 msgraph-sdk, tests implement it with small fakes. Every type crossing this seam is a plain dataclass:
 msgraph-sdk types never leave ``graph/``.
 
@@ -12,9 +12,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .domain import DriveKind, Person, RetentionLabel
+
+AuthMode = Literal["client_secret", "certificate", "managed_identity", "workload_identity", "default", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphConnection:
+    """Everything the adapter needs to reach Graph, resolved by settings (secrets read, cloud looked up)."""
+
+    base_url: str  # https://host/v1.0, no trailing slash
+    authority_host: str  # the sign-in authority of the same cloud
+    auth: AuthMode
+    user_agent: str
+    max_concurrency: int
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    certificate_path: str | None = None
+    certificate_password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from teamsretention.endpoints import CLOUDS, graph_base_url, user_agent
 from teamsretention.errors import ConfigError
 from teamsretention.graph import (
     NoCredential,
     ThrottleGate,
-    authority_for,
-    build_base_url,
     build_credential,
     build_gateway,
     build_graph_client,
-    format_user_agent,
 )
 
 pytestmark = pytest.mark.anyio
@@ -37,11 +35,11 @@ USER_SELECT = "$select=id,displayName,userPrincipalName,mail,accountEnabled,pref
     ("china", "https://microsoftgraph.chinacloudapi.cn/v1.0", "login.chinacloudapi.cn"),
 ])
 async def test_national_cloud_requests_and_token_scope(cloud: str, graph_url: str, authority: str) -> None:
-    assert build_base_url(cloud) == graph_url and authority_for(cloud) == authority
+    assert graph_base_url(cloud) == graph_url and CLOUDS[cloud].authority_host == authority
     credential = StubCredential()
     with respx.mock(assert_all_mocked=True) as graph:
         route = graph.get(url__eq=f"{graph_url}/users/u1?{USER_SELECT}").respond(200, json={"id": "u1"})
-        gateway = build_gateway(build_base_url(cloud), credential, user_agent=USER_AGENT, max_concurrency=2)
+        gateway = build_gateway(graph_base_url(cloud), credential, user_agent=USER_AGENT, max_concurrency=2)
         await gateway.get_user("u1")
         await gateway.aclose()
 
@@ -52,7 +50,7 @@ async def test_national_cloud_requests_and_token_scope(cloud: str, graph_url: st
 
 def test_credentials_use_the_cloud_authority() -> None:
     credential = build_credential("client_secret", tenant_id="t", client_id="c", client_secret="s3cr3t",
-                                  authority_host=authority_for("china"))
+                                  authority_host=CLOUDS["china"].authority_host)
     assert "login.chinacloudapi.cn" in credential._client._authority  # type: ignore[attr-defined]
 
 
@@ -69,15 +67,6 @@ def test_missing_inputs_name_the_settings_and_never_the_secret() -> None:
                          certificate_password="hunter2")
     with pytest.raises(ConfigError, match="graph.auth = 'kerberos'"):
         build_credential("kerberos")
-
-
-def test_endpoint_rules() -> None:
-    assert build_base_url(graph_endpoint="http://127.0.0.1:8765/") == "http://127.0.0.1:8765/v1.0"
-    assert build_base_url(graph_endpoint="https://graph.example/v1.0/") == "https://graph.example/v1.0"
-    with pytest.raises(ConfigError, match="plain http"):
-        build_base_url(graph_endpoint="http://graph.example")
-    with pytest.raises(ConfigError, match="graph.cloud"):
-        build_base_url("germany")
 
 
 @pytest.mark.parametrize("credential", [NoCredential(), None])
@@ -108,7 +97,7 @@ async def test_bearer_token_goes_only_to_the_graph_host(graph: respx.MockRouter,
     assert ours.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "Authorization" not in theirs.calls.last.request.headers
     assert ours.calls.last.request.headers["User-Agent"] == USER_AGENT
-    assert format_user_agent("Contoso|AB").startswith("NONISV|Contoso-AB|teamsretention/")
+    assert user_agent("Contoso|AB", "1.2").startswith("NONISV|Contoso-AB|teamsretention/1.2")
 
 
 async def test_one_throttled_answer_pauses_every_task(graph: respx.MockRouter, credential: StubCredential,

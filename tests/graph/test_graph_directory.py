@@ -97,13 +97,28 @@ async def test_get_user_and_unknown_user(gateway: MsGraphGateway, graph: respx.M
 
 
 async def test_group_members_follow_next_link(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    url = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id"
-    page2 = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$skiptoken=X"
-    graph.get(url__eq=url).respond(200, json={
+    # The user cast is an advanced query: ConsistencyLevel and $count=true on every page.
+    url = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$count=true"
+    page2 = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$count=true&$skiptoken=X"
+    first = graph.get(url__eq=url).respond(200, json={
         "value": [{"@odata.type": "#microsoft.graph.user", "id": "u-1"}], "@odata.nextLink": page2})
-    graph.get(url__eq=page2).respond(200, json={"value": [{"@odata.type": "#microsoft.graph.user", "id": "u-2"}]})
+    second = graph.get(url__eq=page2).respond(200, json={
+        "value": [{"@odata.type": "#microsoft.graph.user", "id": "u-2"}]})
 
     assert await gateway.group_member_ids("g1") == {"u-1", "u-2"}
+    assert [r.calls.last.request.headers["ConsistencyLevel"] for r in (first, second)] == ["eventual", "eventual"]
+
+
+async def test_group_members_without_the_cast_when_graph_refuses_it(gateway: MsGraphGateway,
+                                                                    graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$count=true").respond(
+        400, json={"error": {"code": "Request_UnsupportedQuery", "message": "Unsupported Query."}})
+    graph.get(url__eq=f"{GRAPH}/groups/g1/transitiveMembers?$select=id").respond(200, json={"value": [
+        {"@odata.type": "#microsoft.graph.user", "id": "u-1"},
+        {"@odata.type": "#microsoft.graph.group", "id": "g-nested"},
+        {"@odata.type": "#microsoft.graph.device", "id": "d-1"}]})
+
+    assert await gateway.group_member_ids("g1") == {"u-1"}
 
 
 async def test_user_drive_and_never_provisioned_onedrive(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:

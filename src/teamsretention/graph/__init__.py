@@ -1,20 +1,20 @@
-"""The Microsoft Graph adapter (msgraph-sdk + azure-identity) behind ``ports.GraphGateway``."""
+"""The Microsoft Graph adapter (msgraph-sdk + azure-identity) behind ``ports.GraphGateway``.
 
-from .client import build_graph_client, format_user_agent
-from .clouds import authority_for, build_base_url, is_loopback_url
+msgraph-sdk, kiota and azure-identity are imported only here; the gateway hands out ports/domain
+dataclasses and raises only ``errors.GraphError`` subclasses.
+"""
+
+from .client import build_graph_client
 from .credentials import NoCredential, build_credential
-from .gateway import MsGraphGateway, build_gateway
+from .gateway import MsGraphGateway, build_gateway, connect
 from .throttle import ThrottleGate
 
 __all__ = [
     "MsGraphGateway",
     "NoCredential",
     "ThrottleGate",
-    "authority_for",
-    "build_base_url",
     "build_credential",
     "build_gateway",
     "build_graph_client",
-    "format_user_agent",
-    "is_loopback_url",
+    "connect",
 ]

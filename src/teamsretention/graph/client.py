@@ -7,7 +7,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +25,8 @@ from msgraph_core import APIVersion, GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 from msgraph_core.middleware.options import GraphTelemetryHandlerOption
 
+from ..endpoints import is_loopback_url
 from ..errors import ConfigError
-from .clouds import is_loopback_url
 from .credentials import NoCredential
 from .throttle import ThrottleGate
 
@@ -55,19 +54,6 @@ NO_RETRY = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)
 # Timeouts: a delta page of a large drive can take tens of seconds to build on Graph's side.
 CONNECT_TIMEOUT_SECONDS = 30.0
 REQUEST_TIMEOUT_SECONDS = 120.0
-
-
-def package_version() -> str:
-    try:
-        return version("teamsretention")
-    except PackageNotFoundError:
-        return "0"
-
-
-def format_user_agent(org: str) -> str:
-    """Microsoft's requested decoration for throttling diagnostics: ``NONISV|<Org>|<App>/<version>``."""
-    org = (org or "unknown").replace("|", "-").strip() or "unknown"
-    return f"NONISV|{org}|teamsretention/{package_version()}"
 
 
 def new_http_client() -> httpx.AsyncClient:

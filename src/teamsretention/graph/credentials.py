@@ -7,7 +7,7 @@ settings, never values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from azure.core.credentials import AccessToken
 from azure.identity.aio import (
@@ -19,8 +19,9 @@ from azure.identity.aio import (
 )
 
 from ..errors import ConfigError
+from ..ports import AuthMode
 
-AUTH_MODES = ("client_secret", "certificate", "managed_identity", "workload_identity", "default", "none")
+AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 
 
 class NoCredential:

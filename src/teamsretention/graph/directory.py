@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import DriveKind, Person
-from ..errors import NotFoundError
+from ..errors import GraphError, NotFoundError
 from ..ports import DirectoryPage, DriveRef, Team, TeamsPage
-from .client import quiet_sdk_imports
-from .failures import translating
 from .paging import Links, follow_delta, follow_pages
 from .raw import RawJson
-from .transform import json_id, person_from_json, require_id
+from .transform import json_id, person_from_json
 
 USER_KEYS = ("displayName", "userPrincipalName", "mail", "accountEnabled", "preferredLanguage")
 USER_SELECT = "$select=id," + ",".join(USER_KEYS)
 GROUP_SELECT = "$select=id,displayName,resourceProvisioningOptions"
 CHANNEL_SELECT = "$select=id,displayName,membershipType"
 TEAM_OPTION = "Team"
-_ANY = "_"  # placeholder id for request builders that are only used through with_url
+USER_TYPE = "#microsoft.graph.user"
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 
 
 class Directory:
     def __init__(self, client: GraphServiceClient, links: Links) -> None:
         self._links = links
         self._raw = RawJson(client)
-        with quiet_sdk_imports():
-            self._group_drive = client.groups.by_group_id(_ANY).drive
-            self._channels = client.teams.by_team_id(_ANY).channels
-            self._files_folder = client.teams.by_team_id(_ANY).channels.by_channel_id(_ANY).files_folder
 
     async def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
         start = self._links.url("users", "delta", query=USER_SELECT)
@@ -53,10 +47,27 @@ class Directory:
             yield DirectoryPage(users=users, removed_ids=removed, delta_link=page.odata_delta_link, reset=reset)
 
     async def group_member_ids(self, group_id: str) -> set[str]:
-        url = self._links.url("groups", group_id, "transitiveMembers", "microsoft.graph.user", query="$select=id")
+        """Users among a group's transitive members.
+
+        The cast ``/transitiveMembers/microsoft.graph.user`` is documented as an advanced query: it needs
+        ``ConsistencyLevel: eventual`` and ``$count=true`` (learn.microsoft.com/graph/aad-advanced-queries), so
+        both are sent on every page. Should Graph refuse it anyway (400), the members are read without the
+        cast and filtered on ``@odata.type``: either answer governs exactly the group's users."""
+        cast = self._links.url("groups", group_id, "transitiveMembers", "microsoft.graph.user",
+                               query="$select=id&$count=true")
         ids: set[str] = set()
-        async for page in follow_pages(self._links, self._raw.get_page, url):
-            ids.update(json_id(user, "user") for user in page.value)
+        try:
+            async for page in follow_pages(self._links, lambda u: self._raw.get_page(u, ADVANCED_QUERY), cast):
+                ids.update(json_id(user, "user") for user in page.value)
+            return ids
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+        ids.clear()
+        plain = self._links.url("groups", group_id, "transitiveMembers", query="$select=id")
+        async for page in follow_pages(self._links, self._raw.get_page, plain):
+            ids.update(json_id(member, "member") for member in page.value
+                       if member.get("@odata.type") == USER_TYPE)
         return ids
 
     async def get_user(self, user_id: str) -> Person | None:
@@ -101,43 +112,34 @@ class Directory:
         """The team site's library (standard channels' folders live in it) plus the drives of private and
         shared channels, which have sites of their own. Deduplicated by drive id."""
         drives: dict[str, DriveRef] = {}
-        group_drive = self._group_drive
         try:
-            with translating():
-                drive = await group_drive.with_url(self._links.url("groups", team.id, "drive")).get()
+            drive = await self._raw.get_json(self._links.url("groups", team.id, "drive"))
         except NotFoundError:
             drive = None  # the team's site is not provisioned yet: nothing can be recorded in it
         if drive is not None:
-            drive_id = require_id(drive, "drive")
+            drive_id = json_id(drive, "drive")
             drives[drive_id] = DriveRef(id=drive_id, kind=DriveKind.CHANNEL, team_id=team.id,
-                                        name=team.display_name, web_url=drive.web_url)
+                                        name=team.display_name, web_url=drive.get("webUrl"))
         for channel_id, channel_name in await self._own_site_channels(team.id):
-            folder_builder = self._files_folder
             url = self._links.url("teams", team.id, "channels", channel_id, "filesFolder")
-            with translating():
-                folder = await folder_builder.with_url(url).get()
-            parent = folder.parent_reference if folder is not None else None
-            if parent is None or not parent.drive_id:
+            folder = await self._raw.get_json(url)
+            parent = (folder or {}).get("parentReference") or {}
+            channel_drive = parent.get("driveId") if isinstance(parent, dict) else None
+            if not channel_drive:
                 continue  # no drive behind the folder (site still being created)
-            if parent.drive_id not in drives:
-                drives[parent.drive_id] = DriveRef(
-                    id=parent.drive_id, kind=DriveKind.CHANNEL, team_id=team.id,
-                    name=f"{team.display_name} / {channel_name}", web_url=folder.web_url if folder else None)
+            if channel_drive not in drives:
+                drives[channel_drive] = DriveRef(
+                    id=channel_drive, kind=DriveKind.CHANNEL, team_id=team.id,
+                    name=f"{team.display_name} / {channel_name}", web_url=(folder or {}).get("webUrl"))
         return list(drives.values())
 
     async def _own_site_channels(self, team_id: str) -> list[tuple[str, str]]:
         """Channels whose files are not in the team site: private, shared, and any membership type we do
         not recognise (asking for its folder costs one request; missing a drive costs recordings)."""
-        builder = self._channels
         url = self._links.url("teams", team_id, "channels", query=CHANNEL_SELECT)
         found: list[tuple[str, str]] = []
-        async for page in follow_pages(self._links, lambda u: builder.with_url(u).get(), url):
-            for channel in page.value or []:
-                kind = _enum_value(channel.membership_type)
-                if kind != "standard":
-                    found.append((require_id(channel, "channel"), channel.display_name or ""))
+        async for page in follow_pages(self._links, self._raw.get_page, url):
+            for channel in page.value:
+                if channel.get("membershipType") != "standard":
+                    found.append((json_id(channel, "channel"), str(channel.get("displayName") or "")))
         return found
-
-
-def _enum_value(value: Any) -> str | None:
-    return None if value is None else str(getattr(value, "value", value))

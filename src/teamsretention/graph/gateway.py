@@ -14,8 +14,9 @@ import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import Person, RetentionLabel
-from ..ports import DeltaPage, DirectoryPage, DriveRef, ItemState, OutgoingMail, Team, TeamsPage
+from ..ports import DeltaPage, DirectoryPage, DriveRef, GraphConnection, ItemState, OutgoingMail, Team, TeamsPage
 from .client import build_graph_client, new_http_client
+from .credentials import build_credential
 from .directory import Directory
 from .drives import Drives
 from .mail import send_mail
@@ -91,6 +92,17 @@ def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concur
     client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
                                 http_client=http_client, gate=gate)
     return MsGraphGateway(client, http_client=http_client, credential=credential)
+
+
+def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = None) -> MsGraphGateway:
+    """The gateway for a resolved connection: its credential, client and gateway. Raises ConfigError for a
+    credential that cannot be built (before any Graph call)."""
+    credential = build_credential(
+        conn.auth, tenant_id=conn.tenant_id, client_id=conn.client_id, client_secret=conn.client_secret,
+        certificate_path=conn.certificate_path, certificate_password=conn.certificate_password,
+        authority_host=conn.authority_host)
+    return build_gateway(conn.base_url, credential, user_agent=conn.user_agent,
+                         max_concurrency=conn.max_concurrency, http_client=http_client)
 
 
 async def _close_wrapped_transports(http_client: httpx.AsyncClient) -> None:

@@ -12,11 +12,11 @@ only to our own Graph host: a link elsewhere would carry inventory we cannot tru
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from ..errors import GraphError, ResyncRequired
 from .failures import translating
+from .raw import RawPage
 from .transform import MALFORMED
 
 # RFC 3986 pchar minus '/', so ids like "b!xyz" or "19:abc@thread.skype" stay readable while '/', '?',
@@ -24,17 +24,7 @@ from .transform import MALFORMED
 _PATH_SAFE = "!$&'()*+,;=:@-._~"
 
 
-class CollectionResponse(Protocol):
-    odata_next_link: str | None
-    value: list[Any] | None
-
-
-class DeltaResponse(CollectionResponse, Protocol):
-    odata_delta_link: str | None
-
-
-P = TypeVar("P", bound=CollectionResponse)
-R = TypeVar("R", bound=DeltaResponse)
+Fetch = Callable[[str], Awaitable[RawPage | None]]
 
 
 class Links:
@@ -57,7 +47,7 @@ class Links:
         return absolute
 
 
-async def follow_pages(links: Links, fetch: Callable[[str], Awaitable[P | None]], url: str) -> AsyncIterator[P]:
+async def follow_pages(links: Links, fetch: Fetch, url: str) -> AsyncIterator[RawPage]:
     """Pages of a plain collection, following ``@odata.nextLink``."""
     next_url: str | None = url
     while next_url:
@@ -69,8 +59,8 @@ async def follow_pages(links: Links, fetch: Callable[[str], Awaitable[P | None]]
         next_url = links.checked(page.odata_next_link) if page.odata_next_link else None
 
 
-async def follow_delta(links: Links, fetch: Callable[[str], Awaitable[R | None]], start_url: str,
-                       delta_link: str | None) -> AsyncIterator[tuple[R, bool]]:
+async def follow_delta(links: Links, fetch: Fetch, start_url: str,
+                       delta_link: str | None) -> AsyncIterator[tuple[RawPage, bool]]:
     """Pages of a delta query as ``(page, reset)``; the last page carries ``odata_delta_link``.
 
     ``reset`` is True on the first page of a full enumeration: no stored link, or a 410 (the token

@@ -39,12 +39,16 @@ class RawJson:
     def __init__(self, client: GraphServiceClient) -> None:
         self._adapter = client.request_adapter
 
-    async def get_json(self, url: str) -> dict[str, Any] | None:
+    async def get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any] | None:
         info = RequestInformation(Method.GET)
         info.url = url
         info.headers.try_add("Accept", "application/json")
+        for name, value in (headers or {}).items():
+            info.headers.try_add(name, value)
         with translating():
-            raw = await self._adapter.send_primitive_async(info, "bytes", _ERRORS)
+            # kiota annotates send_primitive_async as returning None; for "bytes" it returns the body.
+            raw: bytes | None = await self._adapter.send_primitive_async(  # type: ignore[func-returns-value]
+                info, "bytes", _ERRORS)
         if not raw:
             return None
         try:
@@ -55,9 +59,9 @@ class RawJson:
             raise GraphError(200, MALFORMED, "Graph answered with JSON that is not an object")
         return body
 
-    async def get_page(self, url: str) -> RawPage | None:
+    async def get_page(self, url: str, headers: dict[str, str] | None = None) -> RawPage | None:
         """One page of a collection or delta feed, in the shape ``paging.follow_*`` expects."""
-        body = await self.get_json(url)
+        body = await self.get_json(url, headers)
         if body is None:
             return None
         value = body.get("value")

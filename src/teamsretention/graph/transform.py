@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from msgraph.generated.models.user import User
-
 from ..domain import LabelStatus, Person, RetentionLabel
 from ..errors import GraphError
 from ..ports import ItemChange, ItemState
@@ -18,31 +16,6 @@ from ..ports import ItemChange, ItemState
 # Graph answers 200 with a body it could not have meant; status 200 keeps it apart from HTTP failures.
 MALFORMED = "malformedResponse"
 _BLOCKING_BEHAVIOURS = {"retain", "retainAsRecord", "retainAsRegulatoryRecord"}
-
-
-def require_id(obj: Any, what: str) -> str:
-    value = getattr(obj, "id", None)
-    if not value:
-        raise GraphError(200, MALFORMED, f"a {what} in Graph's answer has no id")
-    return str(value)
-
-
-def is_removed(obj: Any) -> bool:
-    """Delta marks removed directory objects with an ``@removed`` annotation (no typed property)."""
-    return "@removed" in (getattr(obj, "additional_data", None) or {})
-
-
-def to_person(user: User) -> Person:
-    return Person(
-        id=require_id(user, "user"),
-        display_name=user.display_name or "",
-        upn=user.user_principal_name or "",
-        mail=user.mail or None,
-        preferred_language=user.preferred_language or None,
-        # A $select that returns no accountEnabled (it is always selected; older objects may omit it)
-        # should not make every organizer unreachable: treat "unknown" as enabled.
-        account_enabled=user.account_enabled is not False,
-    )
 
 
 def to_created_at(value: dt.datetime | None) -> dt.datetime | None:
@@ -61,12 +34,6 @@ def _dig(data: Any, *keys: str) -> str | None:
             return None
         data = data.get(key)
     return data if isinstance(data, str) and data else None
-
-
-def _enum_value(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
 
 
 # --- from Graph's JSON, for the hot paths that skip typed models (see drives.py) ---

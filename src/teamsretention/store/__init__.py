@@ -1,4 +1,15 @@
-"""State: SQLAlchemy tables, Alembic migrations applied at start, and the cycle's repository."""
+"""State: SQLAlchemy tables, Alembic migrations applied at start, and named functions per concern.
+
+This package is the only place that imports SQLAlchemy or Alembic. Its modules:
+
+- ``database``: :class:`Database` (engine, migrations, sessions for the modules below);
+- ``recordings``, ``drives``, ``directory``: the inventory;
+- ``digests``: digests and the warnings they carry;
+- ``governance``: assignments, tags and exemptions;
+- ``runs``, ``control``: run records, the cycle lock and the pause switch;
+- ``audit``: the audit trail's one writer;
+- ``urls``: database URLs (parsing, masking their passwords).
+"""
 
 from .database import Database
 

@@ -1,8 +1,7 @@
-"""Opening the state database: engine, migrations at start, sessions, the cycle lock and the pause switch."""
+"""Opening the state database: engine, migrations at start, and sessions for the store's modules."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,14 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
-from .tables import AuditRow, LockRow, PauseRow, SyncStateRow
-
-CYCLE_LOCK = "cycle"
 
 
 def _make_engine(url: str) -> Engine:
@@ -52,7 +48,8 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """The store: a migrated engine and a session factory. Repositories take sessions from it."""
+    """The store: a migrated engine and a session factory. Only the store's own modules open sessions;
+    everything else calls their named functions (``store.recordings``, ``store.audit``, ...)."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -78,75 +75,17 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    # --- the cycle lock: one cycle at a time across every process sharing the store ---------------
-    def acquire_lock(self, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
-        with self.session() as s:
-            if s.get(LockRow, CYCLE_LOCK) is None:
-                s.add(LockRow(name=CYCLE_LOCK))
-                s.flush()
-            # One conditional UPDATE is atomic on SQLite and PostgreSQL alike.
-            result = s.execute(
-                update(LockRow)
-                .where(LockRow.name == CYCLE_LOCK)
-                .where((LockRow.holder.is_(None)) | (LockRow.expires_at < now) | (LockRow.holder == holder))
-                .values(holder=holder, acquired_at=now, expires_at=now + ttl)
-            )
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    def refresh_lock(self, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
-        """False when ``holder`` no longer holds the lock (it expired and someone else took it)."""
-        with self.session() as s:
-            result = s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
-                               .values(expires_at=now + ttl))
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    def release_lock(self, holder: str) -> None:
-        with self.session() as s:
-            s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
-                      .values(holder=None, expires_at=None))
-
-    # --- pause ----------------------------------------------------------------------------------
-    def is_paused(self) -> tuple[bool, str | None]:
-        with self.session() as s:
-            row = s.get(PauseRow, 1)
-            return (bool(row and row.paused), row.reason if row else None)
-
-    def set_paused(self, paused: bool, *, reason: str | None, by: str, now: dt.datetime) -> bool:
-        """Returns False when the state was already as asked (nothing recorded)."""
-        with self.session() as s:
-            row = s.get(PauseRow, 1)
-            if row is None:
-                row = PauseRow(id=1, paused=False)
-                s.add(row)
-            if row.paused == paused:
-                return False
-            row.paused, row.reason, row.by, row.since = paused, reason, by, now
-            s.add(AuditRow(at=now, actor=by, event="paused" if paused else "resumed",
-                           reason=reason or "", detail={}))
-            return True
-
-    # --- tenant-level sync state ----------------------------------------------------------------
-    def get_state(self, key: str) -> str | None:
-        with self.session() as s:
-            row = s.get(SyncStateRow, key)
-            return row.value if row else None
-
-    def set_state(self, key: str, value: str | None) -> None:
-        with self.session() as s:
-            row = s.get(SyncStateRow, key)
-            if row is None:
-                s.add(SyncStateRow(key=key, value=value))
-            else:
-                row.value = value
-
-    def audit_entries(self, **filters: Any) -> list[AuditRow]:
-        with self.session() as s:
-            q = select(AuditRow).order_by(AuditRow.id)
-            for key, value in filters.items():
-                q = q.where(getattr(AuditRow, key) == value)
-            return list(s.scalars(q))
-
 
 def _describe(exc: SQLAlchemyError) -> str:
     # Never echo the URL: it may carry a password.
-    return type(exc.orig).__name__ if getattr(exc, "orig", None) is not None else type(exc).__name__
+    orig = getattr(exc, "orig", None)
+    return type(orig).__name__ if orig is not None else type(exc).__name__
+
+
+IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
+
+
+def chunked(ids: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    """``ids`` in slices small enough for one ``IN (...)``."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

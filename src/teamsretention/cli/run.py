@@ -1,0 +1,132 @@
+"""``run`` (the daemon, or one cycle with ``--once``) and ``plan`` (what the next cycle would do).
+
+SIGTERM (and SIGINT) set the cycle's stop event: it stops at the next checkpoint (between drives, between
+actions). If it has not reached one within ``schedule.shutdown_timeout_seconds`` the task is cancelled;
+every record is written in its own transaction, so nothing is half-recorded either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+
+from ..bootstrap import App, build_app, rehearsal_clock, utc_now
+from ..cycle import CycleReport
+from ..domain import RunMode, local_date
+from ..errors import ConfigError
+from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines
+from ..settings import Settings
+from ..settings.schedule import parse_at
+from ..store import Database, runs
+from .common import AtOpt, ConfigOpt, app, echo_lines, guard, load
+from .daemon import run_daemon, stop_on_signals
+
+
+@app.command()
+@guard
+def run(config: ConfigOpt = None,
+        once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
+        at: AtOpt = None,
+        allow_deletions: Annotated[int | None, typer.Option(
+            "--allow-deletions", min=0, help="With --once: allow up to N deletions this cycle (audited).")] = None,
+        ) -> None:
+    """Run the daemon (one cycle per schedule), or one cycle with --once."""
+    settings = load(config)
+    if not once:
+        if at or allow_deletions is not None:
+            raise ConfigError("--at and --allow-deletions go with --once")
+        raise typer.Exit(asyncio.run(run_daemon(settings)))
+    report = asyncio.run(run_once(settings, at=at, allow_deletions=allow_deletions))
+    echo_lines(cycle_lines(report))
+    echo_lines(problem_lines(report), err=True)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+@guard
+def plan(config: ConfigOpt = None, at: AtOpt = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+         show_all: Annotated[bool, typer.Option("--all", help="Also list recordings that are simply kept.")]
+         = False) -> None:
+    """Show what the next cycle would do (or the cycle at --at), changing nothing in the tenant."""
+    settings = load(config)
+    report = asyncio.run(run_plan(settings, at=at, keep_all=show_all or as_json))
+    if as_json:
+        typer.echo(json.dumps(plan_data(report), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(plan_lines(report))
+        echo_lines(problem_lines(report, indent=""), err=True)
+    raise typer.Exit(1 if report.exit_code == 1 else 0)
+
+
+async def run_with_deadline(cycle_coro: Callable[[], Awaitable[CycleReport]], stop: asyncio.Event,
+                            timeout: float) -> CycleReport:
+    """Run the cycle; after a stop request give it ``timeout`` seconds to reach a checkpoint, then cancel."""
+    task = asyncio.ensure_future(cycle_coro())
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task not in done:
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+    stopper.cancel()
+    return task.result()
+
+
+def rehearsal_moment(settings: Settings, at: str, db: Database) -> dt.datetime:
+    if not settings.is_loopback_endpoint:
+        raise ConfigError("--at: `run --at` is for rehearsals against a loopback graph.graph_endpoint (the "
+                          "simulator) only; use `plan --at` to look ahead on a real tenant")
+    moment = parse_at(at, settings.schedule.cron, settings.schedule.timezone)
+    last = runs.last_run_at(db)
+    if last is not None and moment < last:
+        raise ConfigError(f"--at {at}: earlier than the last recorded run ({last.isoformat()}); time in the "
+                          "store only moves forward")
+    return moment
+
+
+async def run_once(settings: Settings, *, at: str | None, allow_deletions: int | None,
+                   app: App | None = None) -> CycleReport:
+    mode = RunMode.ENFORCE if settings.policy.enforce else RunMode.DRY_RUN
+    if allow_deletions is not None and mode is not RunMode.ENFORCE:
+        raise ConfigError("--allow-deletions: deletions happen only with policy.enforce = true")
+    if at is not None:
+        parse_at(at, settings.schedule.cron, settings.schedule.timezone)  # bad --at: exit 2 before any call
+    app = app or build_app(settings)
+    try:
+        moment = rehearsal_moment(settings, at, app.db) if at else utc_now()
+        clock = rehearsal_clock(moment) if at else utc_now
+        stop = asyncio.Event()
+        cycle = app.cycle(clock=clock, stop=stop)
+        with stop_on_signals(stop):
+            return await run_with_deadline(
+                lambda: cycle.run(mode=mode, at=moment, allow_deletions=allow_deletions), stop,
+                settings.schedule.shutdown_timeout_seconds)
+    finally:
+        await app.aclose()
+
+
+async def run_plan(settings: Settings, *, at: str | None, keep_all: bool, app: App | None = None) -> CycleReport:
+    now = utc_now()
+    until = None
+    if at is not None:
+        moment = parse_at(at, settings.schedule.cron, settings.schedule.timezone)
+        until = local_date(moment, settings.schedule.timezone)
+        if until < local_date(now, settings.schedule.timezone):
+            raise ConfigError(f"--at {at}: plan looks ahead; that date is in the past")
+    app = app or build_app(settings)
+    try:
+        cycle = app.cycle(clock=utc_now)
+        return await cycle.run(mode=RunMode.PLAN, at=now, keep_all=keep_all, project_until=until)
+    finally:
+        await app.aclose()

@@ -1,0 +1,39 @@
+"""``simulator serve``: a simulated Graph tenant on loopback, for trying teamsretention without a tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ..settings.schedule import scheduled_time_on
+from ..simulator import build_demo_tenant, load_scenario
+from ..simulator.server import serve_forever
+from .common import guard, simulator_app
+
+TIMEZONE = "Europe/Stockholm"
+
+
+@simulator_app.command("serve")
+@guard
+def simulator_serve(
+        scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario file (TOML); default: the "
+                                                      "demo tenant.")] = None,
+        port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8765,
+        host: Annotated[str, typer.Option("--host", help="Loopback address only.")] = "127.0.0.1") -> None:
+    """Serve a simulated Graph tenant on loopback until interrupted."""
+    if scenario is not None and not scenario.exists():
+        raise ConfigError(f"--scenario {scenario}: no such file")
+    epoch = scheduled_time_on(dt.date.today(), "0 6 * * *", TIMEZONE)
+    try:
+        model = load_scenario(scenario, epoch=epoch) if scenario else build_demo_tenant(epoch)
+        typer.echo(f"Simulated Graph tenant on http://{host}:{port}/v1.0 (controls under /_simulator/).")
+        typer.echo("Point teamsretention at it with:\n"
+                   f"  TEAMSRETENTION_GRAPH__GRAPH_ENDPOINT=http://{host}:{port} TEAMSRETENTION_GRAPH__AUTH=none "
+                   "teamsretention plan")
+        serve_forever(model, host=host, port=port)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,68 @@
+"""What one cycle is told to do (the policy, the scope, the safety limits, who is written to), and what its
+steps share while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain import PolicyConfig
+from ..ports import GraphGateway
+from ..store.audit import AuditEvent, AuditKind, Subject
+from ..store.database import Database
+from .outcome import CycleReport
+
+
+@dataclass(frozen=True)
+class ScopeRules:
+    include_groups: tuple[str, ...] = ()  # empty: all users
+    exclude_users: tuple[str, ...] = ()
+    onedrive: bool = True
+    channel_sites: bool = True
+    teams: tuple[str, ...] = ()  # empty: all teams (ids or display names)
+
+
+@dataclass(frozen=True)
+class CycleConfig:
+    policy: PolicyConfig
+    scope: ScopeRules
+    delete_mode: str = "recycle"  # recycle | permanent
+    max_deletions_per_cycle: int = 200
+    max_deletion_share: float = 0.25
+    deletion_share_minimum: int = 20
+    blocked_retry_days: tuple[int, ...] = (1, 2, 4, 8, 16)
+    restore_window_days: int = 93
+    sender: str | None = None
+    language: str = "sv"
+    fallback_contact: str | None = None
+    contact: str | None = None
+    approvers: tuple[str, ...] = ()
+    max_items_per_digest: int = 50
+    max_concurrency: int = 8
+    config_snapshot: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CycleContext:
+    """What every step of one cycle shares: the store, Graph, the configuration, the clock and the report."""
+
+    db: Database
+    gateway: GraphGateway
+    config: CycleConfig
+    clock: Callable[[], dt.datetime]
+    cycle_date: dt.date
+    report: CycleReport
+    stop: asyncio.Event
+    checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive, stops if it was lost
+
+    @property
+    def run_id(self) -> int | None:
+        return self.report.run_id
+
+    def event(self, kind: AuditKind, subject: Subject | None = None, *, reason: str = "", **kw: Any) -> AuditEvent:
+        """An audit event of this cycle, now."""
+        return AuditEvent.about(kind, subject, at=self.clock(), cycle_date=self.cycle_date, run_id=self.run_id,
+                                reason=reason, **kw)

@@ -1,0 +1,222 @@
+"""Step 4 of the cycle: deletions (design §3).
+
+The blast-radius limit first; pause checked before every deletion; a fresh re-read of item and label (and
+of the store's exemptions) just before each delete, then a delete with If-Match. 423/403 are recorded
+with Graph's code and message and retried after growing gaps; 403 on every attempt is a missing
+permission and fails the cycle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from ..domain import Action, LabelStatus, RecordingState, local_date
+from ..errors import ForbiddenError, GraphError, LockedError, NotFoundError, PreconditionFailed
+from ..policy import evaluate
+from ..store import audit, control, digests, recordings
+from ..store.audit import AuditKind
+from ..store.recordings import StoredRecording
+from .config import CycleContext
+from .facts import FactIndex, stored_decision
+
+log = structlog.get_logger(__name__)
+
+# Refusals (all 403) in one cycle from which a missing permission is taken for granted.
+PERMISSION_EVIDENCE = 3
+PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
+                   "not holds. Grant the app registration the Microsoft Graph application permission "
+                   "Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent.")
+
+
+class Outcome(StrEnum):
+    DELETED = "deleted"
+    GONE = "gone"
+    SKIPPED = "skipped"  # not attempted: the re-read or the re-evaluation said no
+    FORBIDDEN = "forbidden"
+    LOCKED = "locked"
+    FAILED = "failed"
+
+
+class DeleteStep:
+    def __init__(self, ctx: CycleContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+
+    def _audit(self, kind: AuditKind, rec: StoredRecording | None = None, **kw: Any) -> None:
+        audit.append(self.ctx.db, self.ctx.event(kind, rec, **kw))
+
+    async def run(self, allow_deletions: int | None) -> None:
+        report, day = self.ctx.report, self.ctx.cycle_date
+        due = recordings.decided_today(self.ctx.db, day, Action.DELETE)
+        waiting = {r.id for r in due if r.next_attempt_on is not None and r.next_attempt_on > day}
+        candidates = [r.id for r in due if r.id not in waiting]
+        report.blocked += len(waiting)
+        if not candidates:
+            return
+        if self._over_limit(len(candidates), allow_deletions):
+            return
+        attempted = 0
+        forbidden: list[int] = []
+        for rec_id in candidates:
+            if self.ctx.stop.is_set():  # checkpoint between actions
+                return
+            self.ctx.checkpoint()
+            rec = recordings.get(self.ctx.db, rec_id)
+            assert rec is not None
+            pause = control.pause_state(self.ctx.db)
+            if pause.paused:
+                self._audit(AuditKind.DELETIONS_PAUSED, reason=f"Deletions are paused: {pause.reason}",
+                            pending=len(candidates))
+                report.problems.append(f"deletions paused ({pause.reason})")
+                return
+            outcome = await self._delete_one(rec)
+            attempted += outcome is not Outcome.SKIPPED
+            if outcome is Outcome.FORBIDDEN:
+                forbidden.append(rec_id)
+        if attempted and len(forbidden) == attempted:
+            report.mark_failed(PERMISSION_HINT)
+            self._audit(AuditKind.PERMISSION_PROBLEM, reason=PERMISSION_HINT, attempted=attempted)
+            if attempted >= PERMISSION_EVIDENCE:
+                # Not holds after all: once the permission is granted, the next cycle tries them again. With
+                # fewer refusals they may well be holds (eDiscovery): those keep their growing gaps.
+                recordings.save(self.ctx.db, [dataclasses.replace(r, next_attempt_on=None, blocked_attempts=0)
+                                              for r in recordings.get_many(self.ctx.db, forbidden)])
+
+    def _over_limit(self, planned: int, allow: int | None) -> bool:
+        cfg, report = self.config, self.ctx.report
+        share = planned / max(report.tracked, 1)
+        if allow is not None:
+            self._audit(AuditKind.DELETION_LIMIT_OVERRIDE, actor="admin",
+                        reason=f"--allow-deletions {allow} given for this run ({planned} deletions planned)",
+                        planned=planned, allowed=allow)
+            too_many, why = planned > allow, f"{planned} planned deletions exceed --allow-deletions {allow}"
+        elif planned > cfg.max_deletions_per_cycle:
+            too_many, why = True, (f"{planned} planned deletions exceed policy.max_deletions_per_cycle = "
+                                   f"{cfg.max_deletions_per_cycle}")
+        elif planned > cfg.deletion_share_minimum and share > cfg.max_deletion_share:
+            too_many, why = True, (f"{planned} planned deletions are {share:.0%} of {report.tracked} tracked "
+                                   f"recordings, above policy.max_deletion_share = {cfg.max_deletion_share:.0%}")
+        else:
+            return False
+        if too_many:
+            message = (f"Safety limit: {why}. No deletion at all this cycle; warnings still went out. Raise the "
+                       "limit, or run `teamsretention run --once --allow-deletions N` once.")
+            self._audit(AuditKind.SAFETY_STOP, reason=message, planned=planned, tracked=report.tracked)
+            report.mark_safety_stop(message)
+        return too_many
+
+    async def _delete_one(self, rec: StoredRecording) -> Outcome:
+        cfg, report, db = self.config, self.ctx.report, self.ctx.db
+        planned = stored_decision(rec)
+        key = rec.ref.key
+        try:
+            state = await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
+        except GraphError as exc:
+            self._audit(AuditKind.DELETE_FAILED, rec, reason=f"Re-read before deletion failed: {exc}")
+            report.add_problem(f"re-read of {key} failed: {exc.status} {exc.code}")
+            return Outcome.SKIPPED
+        if state is None:
+            if rec.delete_attempted_at is not None:  # our earlier request, whose answer was lost, did it
+                self._mark_deleted(rec, "Deleted by teamsretention: the delete request sent at "
+                                   f"{rec.delete_attempted_at:%Y-%m-%d %H:%M} UTC got no answer, and the file is "
+                                   "gone now.", mode=rec.delete_mode or cfg.delete_mode, when=rec.delete_attempted_at)
+                return Outcome.DELETED
+            self._mark_gone(rec, "Already gone when teamsretention came to delete it (404).")
+            return Outcome.GONE
+        if rec.delete_attempted_at is not None:  # still there: an earlier unanswered request did not delete it
+            rec = self._set_attempt(rec, None)
+        if not (rec.etag and state.etag) or state.etag != rec.etag:
+            why = ("the file changed since it was evaluated (eTag differs)" if rec.etag and state.etag
+                   else "Graph gave no eTag to prove the file is the one evaluated")
+            self._audit(AuditKind.DELETE_SKIPPED, rec, reason=f"Not deleted: {why}; it will be evaluated again "
+                        "next cycle.", etag=state.etag)
+            return Outcome.SKIPPED
+        # Evaluate again with the fresh label and whatever exemption arrived since (fail closed on errors).
+        facts = FactIndex.load(db).facts_for(rec, digests.sent_warnings(db, [rec.id]).get(rec.id, []),
+                                             label=state.label)
+        decision = evaluate(rec.recording(), facts, cfg.policy, self.ctx.cycle_date)
+        if decision.action is not Action.DELETE or decision.needs_label:
+            fresh = dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
+                                        due=decision.due)
+            if state.label.status is LabelStatus.PRESENT:
+                fresh = dataclasses.replace(fresh, label_name=state.label.name)
+            recordings.save(db, [fresh], events=[self.ctx.event(
+                AuditKind.DECISION, fresh, rule=decision.rule, due=decision.due,
+                reason=f"Re-check just before deletion: {decision.reason}", action=decision.action.value)])
+            return Outcome.SKIPPED
+        permanent = cfg.delete_mode == "permanent"
+        rec = self._set_attempt(rec, self.ctx.clock(), cfg.delete_mode)
+        try:
+            # permanentDelete takes no If-Match: the re-read above is its only guard.
+            await self.ctx.gateway.delete_item(rec.drive_id, rec.item_id, None if permanent else state.etag,
+                                               permanent)
+        except NotFoundError:
+            self._mark_gone(rec, "Already gone (404 on delete).")
+            return Outcome.GONE
+        except (LockedError, ForbiddenError) as exc:
+            self._blocked(rec, exc)
+            return Outcome.FORBIDDEN if isinstance(exc, ForbiddenError) else Outcome.LOCKED
+        except PreconditionFailed:
+            rec = self._set_attempt(rec, None)
+            self._audit(AuditKind.DELETE_SKIPPED, rec, reason="The file changed just before deletion (412); it "
+                        "will be evaluated again next cycle.")
+            return Outcome.SKIPPED
+        except GraphError as exc:
+            unknown = exc.outcome_unknown
+            if not unknown:
+                rec = self._set_attempt(rec, None)
+            self._audit(AuditKind.DELETE_OUTCOME_UNKNOWN if unknown else AuditKind.DELETE_FAILED, rec,
+                        rule=planned.rule, reason=f"Deletion failed: {exc}" + (
+                            "; Graph may have carried it out: the next inventory will tell" if unknown else ""))
+            report.add_problem(f"deletion of {key} failed: {exc.status} {exc.code}")
+            return Outcome.FAILED
+        where = ("permanently (no recycle bin)" if permanent else
+                 f"to the recycle bin (restorable for {cfg.restore_window_days} days)")
+        self._mark_deleted(rec, f"Deleted {where}. {decision.reason}", mode=cfg.delete_mode)
+        report.deleted += 1
+        log.info("recording.deleted", run_id=report.run_id, recording_id=key, rule=decision.rule,
+                 due=str(decision.due))
+        return Outcome.DELETED
+
+    def _set_attempt(self, rec: StoredRecording, when: dt.datetime | None, mode: str | None = None) -> StoredRecording:
+        """Mark (or clear) a delete request in flight; the mode is kept for a receipt if its answer is lost."""
+        rec = dataclasses.replace(rec, delete_attempted_at=when, delete_mode=mode if when else rec.delete_mode)
+        recordings.save(self.ctx.db, [rec])
+        return rec
+
+    def _mark_gone(self, rec: StoredRecording, reason: str) -> None:
+        planned = stored_decision(rec)
+        gone = dataclasses.replace(rec, state=RecordingState.GONE, delete_attempted_at=None)
+        recordings.save(self.ctx.db, [gone], events=[self.ctx.event(
+            AuditKind.ALREADY_GONE, gone, rule=planned.rule, due=planned.due, reason=reason, delete_mode=None)])
+
+    def _mark_deleted(self, rec: StoredRecording, reason: str, *, mode: str | None,
+                      when: dt.datetime | None = None) -> None:
+        """The state change and its evidence in one transaction."""
+        planned = stored_decision(rec)
+        deleted_at = when or self.ctx.clock()
+        deleted = dataclasses.replace(
+            rec, state=RecordingState.DELETED, delete_attempted_at=None, deleted_at=deleted_at, delete_mode=mode,
+            deleted_on=local_date(deleted_at, self.config.policy.timezone) if when else self.ctx.cycle_date,
+            deletion_reported=False, blocked_code=None, blocked_message=None, blocked_attempts=0,
+            next_attempt_on=None)
+        recordings.save(self.ctx.db, [deleted], events=[self.ctx.event(
+            AuditKind.DELETED, deleted, rule=planned.rule, due=planned.due, reason=reason, delete_mode=mode)])
+
+    def _blocked(self, rec: StoredRecording, exc: GraphError) -> None:
+        planned = stored_decision(rec)
+        gaps = self.config.blocked_retry_days or (1,)
+        attempts = rec.blocked_attempts + 1
+        next_on = self.ctx.cycle_date + dt.timedelta(days=gaps[min(attempts - 1, len(gaps) - 1)])
+        blocked = dataclasses.replace(rec, delete_attempted_at=None, blocked_attempts=attempts, next_attempt_on=next_on,
+                                      blocked_code=exc.code or str(exc.status), blocked_message=exc.message)
+        recordings.save(self.ctx.db, [blocked], events=[self.ctx.event(
+            AuditKind.DELETE_BLOCKED, blocked, rule=planned.rule, due=planned.due,
+            reason=f"Deletion refused by Microsoft 365 ({exc.status} {exc.code}: {exc.message}); next attempt on "
+            f"{next_on}.", status=exc.status, code=exc.code, attempts=attempts)])
+        self.ctx.report.blocked += 1

@@ -1,0 +1,145 @@
+"""Step 1a of the cycle: who and what is in scope, from the directory's delta feeds.
+
+People and teams are refreshed from ``/users/delta`` and ``/groups/delta``; a feed's deltaLink is stored
+only once it was read to the end. The drives in scope are the OneDrives of the people in scope and the
+drives of the teams in scope. One user's or one team's failure never stops the tenant's cycle: it is
+reported and the rest is governed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import structlog
+
+from ..errors import GraphError
+from ..ports import Team
+from ..store import directory
+from ..store import drives as drive_store
+from ..store.directory import StoredPerson
+from ..store.drives import StoredDrive
+from .config import CycleContext
+from .outcome import InventoryStats
+
+log = structlog.get_logger(__name__)
+
+USERS_DELTA_KEY = "users_delta"
+TEAMS_DELTA_KEY = "teams_delta"
+# A user without a OneDrive may get one later, and channel lists change without any group change:
+# look again after this long rather than on every cycle (each look costs a request per user or team).
+RECHECK_AFTER = dt.timedelta(days=7)
+
+
+class DirectorySync:
+    def __init__(self, ctx: CycleContext) -> None:
+        self.ctx = ctx
+        self.scope = ctx.config.scope
+        self.stats: InventoryStats = ctx.report.inventory
+
+    async def run(self) -> list[StoredDrive]:
+        """Refresh people and teams from their delta feeds and return the drives in scope."""
+        gateway = self.ctx.gateway
+        try:
+            await self._sync_feed(USERS_DELTA_KEY, gateway.users_delta, lambda page: page.users,
+                                  directory.apply_people, "people")
+        except GraphError as exc:
+            self.stats.directory_errors.append(f"users: {exc}")
+            log.warning("directory.users_failed", error=str(exc))
+        try:
+            if self.scope.channel_sites:
+                await self._sync_feed(TEAMS_DELTA_KEY, gateway.teams_delta, lambda page: page.teams,
+                                      directory.apply_teams, "teams")
+        except GraphError as exc:
+            self.stats.directory_errors.append(f"teams: {exc}")
+            log.warning("directory.teams_failed", error=str(exc))
+        try:
+            in_scope = await self._people_in_scope()
+        except GraphError as exc:
+            # Scope unknown (a group's members could not be read): keep last cycle's drives in scope
+            # rather than dropping or adding anyone on a guess.
+            self.stats.directory_errors.append(f"scope groups: {exc}")
+            drives = drive_store.in_scope(self.ctx.db)
+            self.stats.drives = len(drives)
+            return drives
+        drive_ids: set[str] = set()
+        if self.scope.onedrive:
+            drive_ids |= await self._resolve_onedrives(in_scope)
+        if self.scope.channel_sites:
+            drive_ids |= await self._resolve_team_drives()
+        drives = drive_store.set_in_scope(self.ctx.db, drive_ids)
+        self.stats.drives = len(drives)
+        return drives
+
+    async def _sync_feed(self, key: str, feed: Callable[[str | None], AsyncIterator[Any]],
+                         listed: Callable[[Any], list[Any]], apply: Callable[[Any, Iterable[Any], Iterable[str]], None],
+                         kind: directory.Feed) -> None:
+        """Apply a directory delta feed page by page; store its deltaLink only once it was read to the end."""
+        db = self.ctx.db
+        link = directory.sync_state(db, key)
+        seen: set[str] | None = None
+        async for page in feed(link):
+            if page.reset:
+                seen = set()
+            entries = listed(page)
+            apply(db, entries, page.removed_ids)
+            if seen is not None:
+                seen.update(entry.id for entry in entries)
+            if page.delta_link:
+                link = page.delta_link
+        if seen is not None:  # a full enumeration: whatever it did not list is gone
+            directory.mark_unlisted_removed(db, kind, seen)
+        directory.set_sync_state(db, key, link)
+
+    async def _people_in_scope(self) -> list[StoredPerson]:
+        allowed: set[str] | None = None
+        if self.scope.include_groups:
+            allowed = set()
+            for group in self.scope.include_groups:
+                allowed |= await self.ctx.gateway.group_member_ids(group)
+        excluded = {u.lower() for u in self.scope.exclude_users}
+        chosen = [p for p in directory.people(self.ctx.db)
+                  if (allowed is None or p.id in allowed)
+                  and p.id.lower() not in excluded and p.upn.lower() not in excluded]
+        self.stats.users_in_scope = len(chosen)
+        return chosen
+
+    async def _resolve_onedrives(self, people: list[StoredPerson]) -> set[str]:
+        now = self.ctx.clock()
+        found: set[str] = set()
+        for person in people:
+            recheck = person.drive_checked_at is None or now - person.drive_checked_at > RECHECK_AFTER
+            if person.drive_id is None and (not person.no_onedrive or recheck):
+                try:
+                    drive = await self.ctx.gateway.get_user_drive(person.person())
+                except GraphError as exc:  # one user's failure must not stop the tenant's cycle
+                    self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
+                    continue
+                person = directory.record_onedrive(self.ctx.db, person.id, drive, now)
+            if person.drive_id:
+                found.add(person.drive_id)
+            elif person.no_onedrive:
+                self.stats.users_without_onedrive += 1
+        return found
+
+    async def _resolve_team_drives(self) -> set[str]:
+        now = self.ctx.clock()
+        wanted = {t.lower() for t in self.scope.teams}
+        found: set[str] = set()
+        for team in directory.teams(self.ctx.db):
+            if wanted and team.id.lower() not in wanted and team.display_name.lower() not in wanted:
+                continue
+            stale = team.drives_checked_at is None or now - team.drives_checked_at > RECHECK_AFTER
+            if not stale:
+                found |= set(team.drive_ids)
+                continue
+            try:
+                drives = await self.ctx.gateway.get_team_drives(Team(team.id, team.display_name))
+            except GraphError as exc:
+                self.stats.directory_errors.append(f"team {team.display_name}: {exc}")
+                found |= set(team.drive_ids)
+                continue
+            directory.record_team_drives(self.ctx.db, team.id, drives, now)
+            found |= {d.id for d in drives}
+        return found

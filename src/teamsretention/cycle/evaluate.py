@@ -1,0 +1,108 @@
+"""Step 2 of the cycle: evaluate every tracked recording with the pure policy, and store each decision.
+
+Memory stays flat on large tenants: one batch of recordings is in memory at a time, labels are read for
+that batch only (and only where the decision would warn or delete, design §3.2), and (except for ``plan``,
+which prints them) decisions are not kept: the warn and delete steps read this cycle's decisions back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import structlog
+
+from ..domain import Action, Decision, DriveKind, Facts, LabelStatus, RetentionLabel, RunMode
+from ..errors import GraphError
+from ..policy import evaluate, project
+from ..store import digests, recordings
+from ..store import drives as drive_store
+from ..store.audit import AuditEvent, AuditKind
+from ..store.recordings import StoredRecording
+from .config import CycleContext
+from .facts import FactIndex, evaluated_from
+
+log = structlog.get_logger(__name__)
+
+EVALUATE_BATCH = 500  # recordings evaluated (and labels read) per batch: bounds memory and open work
+
+
+class EvaluateStep:
+    def __init__(self, ctx: CycleContext, mode: RunMode, *, keep_all: bool = False,
+                 project_until: dt.date | None = None) -> None:
+        self.ctx, self.mode, self.keep_all, self.project_until = ctx, mode, keep_all, project_until
+        self.policy = ctx.config.policy
+
+    async def run(self, complete: set[str]) -> None:
+        """``complete``: the drives whose inventory was read to the end this cycle (the others fail closed)."""
+        db, report = self.ctx.db, self.ctx.report
+        index = FactIndex.load(db)
+        names = drive_store.names(db)
+        ids = recordings.tracked_ids(db)
+        report.tracked = len(ids)
+        for start in range(0, len(ids), EVALUATE_BATCH):
+            if self.ctx.stop.is_set():
+                return
+            self.ctx.checkpoint()
+            batch = recordings.get_many(db, ids[start:start + EVALUATE_BATCH])
+            warnings = digests.sent_warnings(db, [r.id for r in batch])
+            first: list[tuple[StoredRecording, Facts, Decision]] = []
+            for rec in batch:
+                facts = index.facts_for(rec, warnings.get(rec.id, []), drive_complete=rec.drive_id in complete)
+                first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
+            wanting = [rec for rec, _, decision in first if decision.needs_label]
+            labels = dict(zip((r.id for r in wanting), await self._read_labels(wanting), strict=True))
+            changed: list[StoredRecording] = []
+            events: list[AuditEvent] = []
+            for rec, facts, decision in first:
+                label = labels.get(rec.id)
+                if label is not None:
+                    facts = dataclasses.replace(facts, label=label)
+                    decision = evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)
+                    if label.status is LabelStatus.PRESENT and self.mode is not RunMode.PLAN:
+                        rec = dataclasses.replace(rec, label_name=label.name)
+                recorded = self._record(rec, decision, facts, names, events)
+                if recorded is not None:
+                    changed.append(recorded)
+            if self.mode is not RunMode.PLAN:
+                recordings.save(db, changed, events=events)
+
+    async def _read_labels(self, batch: list[StoredRecording]) -> list[RetentionLabel]:
+        gate = asyncio.Semaphore(self.ctx.config.max_concurrency)
+
+        async def read(rec: StoredRecording) -> RetentionLabel:
+            async with gate:
+                try:
+                    return await self.ctx.gateway.read_label(rec.drive_id, rec.item_id)
+                except GraphError as exc:
+                    log.warning("label.read_failed", recording_id=rec.ref.key, error=str(exc))
+                    return RetentionLabel(status=LabelStatus.FAILED)
+
+        return list(await asyncio.gather(*(read(rec) for rec in batch)))
+
+    def _record(self, rec: StoredRecording, decision: Decision, facts: Facts, names: dict[str, str],
+                events: list[AuditEvent]) -> StoredRecording | None:
+        """Count the decision; for plan, keep it to print; otherwise the recording with it, and an audit event
+        when it changed."""
+        report, day = self.ctx.report, self.ctx.cycle_date
+        delete_on = None
+        if self.mode is RunMode.PLAN and self.project_until and self.project_until > day:
+            decision, delete_on = project(rec.recording(), facts, self.policy, day, self.project_until)
+        report.actions[decision.action.value] += 1
+        report.rules[decision.rule] += 1
+        if self.mode is RunMode.PLAN:
+            if decision.action is not Action.KEEP or self.keep_all:
+                entry = evaluated_from(rec, decision, names, delete_on)
+                if rec.drive_kind is DriveKind.ONEDRIVE:  # an admin reading the plan needs whose OneDrive
+                    entry.location = f"OneDrive of {names.get(rec.drive_id) or rec.organizer_id}"
+                report.evaluated.append(entry)
+            return None
+        if (rec.action, rec.rule, rec.due) != (decision.action, decision.rule, decision.due):
+            events.append(self.ctx.event(
+                AuditKind.DECISION, rec, rule=decision.rule, due=decision.due, reason=decision.reason,
+                action=decision.action.value, previous_rule=rec.rule,
+                previous_due=rec.due.isoformat() if rec.due else None,
+                episode_start=decision.episode_start.isoformat() if decision.episode_start else None))
+        return dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
+                                   due=decision.due, episode_start=decision.episode_start, decided_on=day)

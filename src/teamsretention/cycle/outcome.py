@@ -1,0 +1,107 @@
+"""What a cycle reports: counts, problems, and the exit code they add up to (design §5).
+
+Exit codes merge one way: 3 (a safety limit stopped deletions) wins over 1 (the cycle did not fully
+succeed), which wins over 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain import Decision, Recording, RunMode, RunStatus
+from ..ports import OutgoingMail
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_SAFETY_STOP = 0, 1, 3
+
+
+def merge_exit(current: int, new: int) -> int:
+    return EXIT_SAFETY_STOP if EXIT_SAFETY_STOP in (current, new) else max(current, new)
+
+
+@dataclass
+class InventoryStats:
+    users_in_scope: int = 0
+    users_without_onedrive: int = 0
+    drives: int = 0
+    drives_incomplete: list[str] = field(default_factory=list)
+    directory_errors: list[str] = field(default_factory=list)
+    recordings_new: int = 0
+    recordings_vanished: int = 0
+    recordings_restored: int = 0
+    unsure_videos: int = 0
+
+
+@dataclass
+class Evaluated:
+    """One recording's decision as ``plan`` and the digests show it."""
+
+    row_id: int
+    recording: Recording
+    decision: Decision
+    organizer_id: str | None
+    drive_id: str
+    location: str
+    delete_on: dt.date | None = None  # plan --at: the day it would be deleted
+
+
+@dataclass
+class CycleReport:
+    run_id: int | None
+    cycle_date: dt.date
+    mode: RunMode
+    status: RunStatus = RunStatus.OK
+    exit_code: int = EXIT_OK
+    tracked: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+    warned: int = 0
+    digests_sent: int = 0
+    send_failures: int = 0
+    deleted: int = 0
+    blocked: int = 0
+    problems: list[str] = field(default_factory=list)
+    inventory: InventoryStats = field(default_factory=InventoryStats)
+    evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
+    keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
+    mails: list[OutgoingMail] = field(default_factory=list)
+
+    # --- outcomes, merged -------------------------------------------------------------------------
+    def add_problem(self, problem: str, *, exit_code: int = EXIT_INCOMPLETE) -> None:
+        """A problem that makes the cycle exit non-zero without changing its status."""
+        self.problems.append(problem)
+        self.exit_code = merge_exit(self.exit_code, exit_code)
+
+    def mark_incomplete(self, *problems: str) -> None:
+        """Part of the work could not be done (a drive, the directory, a send): exit 1, status incomplete."""
+        self.problems.extend(problems)
+        self.exit_code = merge_exit(self.exit_code, EXIT_INCOMPLETE)
+        if self.status is RunStatus.OK:
+            self.status = RunStatus.INCOMPLETE
+
+    def mark_failed(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.exit_code = merge_exit(self.exit_code, EXIT_INCOMPLETE)
+        self.status = RunStatus.FAILED
+
+    def mark_safety_stop(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.exit_code, self.status = EXIT_SAFETY_STOP, RunStatus.SAFETY_STOP
+
+    def mark_interrupted(self, problem: str | None = "stopped at a checkpoint by a shutdown request") -> None:
+        if problem:
+            self.problems.append(problem)
+        self.exit_code = merge_exit(self.exit_code, EXIT_INCOMPLETE)
+        self.status = RunStatus.INTERRUPTED
+
+    def summary(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "cycle_date": self.cycle_date.isoformat(), "mode": self.mode.value,
+                "status": self.status.value, "exit_code": self.exit_code, "tracked": self.tracked,
+                "warned": self.warned, "digests_sent": self.digests_sent, "send_failures": self.send_failures,
+                "deleted": self.deleted, "blocked": self.blocked, "actions": dict(self.actions),
+                "rules": dict(self.rules), "drives": self.inventory.drives,
+                "drives_incomplete": len(self.inventory.drives_incomplete),
+                "users_without_onedrive": self.inventory.users_without_onedrive,
+                "unsure_videos": self.inventory.unsure_videos, "problems": self.problems}

@@ -1,0 +1,140 @@
+"""The governance cycle: inventory -> evaluate -> warn -> delete -> record (design §3).
+
+One cycle at a time across every process sharing the store (the cycle lock). Everything with side effects
+is passed in: the Graph gateway, the store, the digest renderer, the clock and the stop signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from ..domain import RunMode, local_date
+from ..errors import LockBusy, LockLost
+from ..ports import GraphGateway, OutgoingMail
+from ..store import control, runs
+from ..store.audit import AuditEvent, AuditKind
+from ..store.database import Database
+from ..store.drives import StoredDrive
+from .config import CycleConfig, CycleContext
+from .delete import DeleteStep
+from .directory import DirectorySync
+from .drives import DriveSync
+from .evaluate import EvaluateStep
+from .outcome import CycleReport
+from .warn import WarnStep
+
+log = structlog.get_logger(__name__)
+
+LOCK_TTL = dt.timedelta(hours=2)  # a crashed holder's lock expires; a live cycle refreshes it
+LOCK_REFRESH_SECONDS = 60
+
+
+class Cycle:
+    def __init__(self, db: Database, gateway: GraphGateway, config: CycleConfig,
+                 render: Callable[..., OutgoingMail], clock: Callable[[], dt.datetime],
+                 stop: asyncio.Event | None = None) -> None:
+        self.db, self.gateway, self.config, self.render, self.clock = db, gateway, config, render, clock
+        self.stop = stop or asyncio.Event()
+        self._holder, self._refreshed = "", 0.0
+
+    async def run(self, *, mode: RunMode, at: dt.datetime, allow_deletions: int | None = None,
+                  keep_all: bool = False, project_until: dt.date | None = None,
+                  keep_mails: bool = False) -> CycleReport:
+        cycle_date = local_date(at, self.config.policy.timezone)
+        holder = f"{uuid.uuid4()}"
+        self._holder, self._refreshed = holder, time.monotonic()
+        if not control.acquire_lock(self.db, holder, self.clock(), LOCK_TTL):
+            raise LockBusy("another cycle is running against this store (the cycle lock is held)")
+        report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails)
+        try:
+            report.run_id = runs.start(self.db, mode=mode, at=at, cycle_date=cycle_date, started_at=self.clock(),
+                                       config=self.config.config_snapshot)
+            ctx = CycleContext(self.db, self.gateway, self.config, self.clock, cycle_date, report, self.stop,
+                               self.checkpoint)
+            await self._run_steps(ctx, mode, allow_deletions, keep_all, project_until)
+        except asyncio.CancelledError:
+            report.mark_interrupted(None)
+            raise
+        except Exception as exc:
+            report.mark_failed(f"cycle failed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._finish_run(report)
+            control.release_lock(self.db, holder)
+            log.info("cycle.summary", **report.summary())
+        return report
+
+    async def _run_steps(self, ctx: CycleContext, mode: RunMode, allow_deletions: int | None, keep_all: bool,
+                         project_until: dt.date | None) -> None:
+        report = ctx.report
+        drives = await DirectorySync(ctx).run()
+        complete = await self._sync_drives(ctx, drives)
+        if self.stop.is_set():
+            return report.mark_interrupted()
+        self.checkpoint(force=True)
+        await EvaluateStep(ctx, mode, keep_all=keep_all, project_until=project_until).run(complete)
+        if self.stop.is_set():
+            return report.mark_interrupted()
+        if mode is not RunMode.PLAN:
+            await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
+        if mode is RunMode.ENFORCE and not self.stop.is_set():
+            await DeleteStep(ctx).run(allow_deletions)
+        if self.stop.is_set():
+            return report.mark_interrupted()
+        if report.send_failures:
+            report.mark_incomplete()
+        if report.inventory.drives_incomplete or report.inventory.directory_errors:
+            report.mark_incomplete(*[f"drive {d} incomplete: no warnings or deletions for it this cycle"
+                                     for d in report.inventory.drives_incomplete],
+                                   *report.inventory.directory_errors)
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Between drives, batches, digests and deletions: keep the cycle lock alive, and stop at once if
+        another process took it over (it expired), so two cycles never act side by side."""
+        if not force and time.monotonic() - self._refreshed < LOCK_REFRESH_SECONDS:
+            return
+        if not control.refresh_lock(self.db, self._holder, self.clock(), LOCK_TTL):
+            raise LockLost("the cycle lock was lost (it expired and another cycle took it): stopping")
+        self._refreshed = time.monotonic()
+
+    async def _sync_drives(self, ctx: CycleContext, drives: list[StoredDrive]) -> set[str]:
+        complete: set[str] = set()
+        gate = asyncio.Semaphore(self.config.max_concurrency)
+        sync = DriveSync(ctx)
+
+        async def one(drive: StoredDrive) -> None:
+            async with gate:
+                if self.stop.is_set():  # checkpoint between drives
+                    return
+                self.checkpoint()
+                if await sync.run(drive):
+                    complete.add(drive.id)
+
+        # A TaskGroup cancels the other drives if one fails unexpectedly: nothing keeps writing after
+        # the cycle has ended and released its lock.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for drive in drives:
+                    group.create_task(one(drive))
+        except ExceptionGroup as failures:
+            # Callers handle our own errors (LockBusy, StoreError, ...), not groups of them: raise the first;
+            # the other drives were cancelled alongside it.
+            raise failures.exceptions[0] from failures
+        return complete
+
+    def _finish_run(self, report: CycleReport) -> None:
+        if report.run_id is None:
+            return
+        summary = report.summary()
+        runs.finish(self.db, report.run_id, finished_at=self.clock(), status=report.status,
+                    exit_code=report.exit_code, stats=summary, message="; ".join(report.problems)[:4000] or None,
+                    event=AuditEvent(AuditKind.RUN_FINISHED, at=self.clock(), cycle_date=report.cycle_date,
+                                     run_id=report.run_id, reason=f"{report.mode.value} cycle {report.status.value}",
+                                     detail={k: v for k, v in summary.items() if k != "problems"}))
+

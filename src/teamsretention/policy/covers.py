@@ -1,0 +1,161 @@
+"""The covers that keep a recording, surveyed as of one day (pure, part of :func:`evaluate`).
+
+A *cover* keeps a recording (legal hold, exemption, assignment tag, pending request). A *known end* is a
+cover that ends on a date known in advance (time-boxed exception, assignment cap): it acts like a due date,
+warned about ahead of time. An *ending* is a cover that stopped without warning (tag closed, exemption
+revoked, request rejected or left undecided, recording restored): it starts a new notice *episode*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..domain import AssignmentTag, Exemption, ExemptionKind, ExemptionStatus, Facts, PolicyConfig, Rule
+
+_DECIDED = {
+    ExemptionStatus.APPROVED,
+    ExemptionStatus.EXPIRED,
+    ExemptionStatus.REVOKED,
+    ExemptionStatus.REJECTED,
+}
+_APPROVED = {ExemptionStatus.APPROVED, ExemptionStatus.EXPIRED, ExemptionStatus.REVOKED}
+# When several covers hold at once, the reason names the strongest one.
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """A cover in force today."""
+
+    rule: Rule
+    text: str
+    open_ended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A candidate for the due date, with the rule it comes from."""
+
+    on: dt.date
+    rule: Rule
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A cover that stopped without a known end, on or before today: a new notice episode starts."""
+
+    on: dt.date
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    holding: tuple[Cover, ...] = ()
+    known_ends: tuple[Term, ...] = ()
+    endings: tuple[Ending, ...] = ()
+
+    def __add__(self, other: Survey) -> Survey:
+        return Survey(
+            self.holding + other.holding, self.known_ends + other.known_ends, self.endings + other.endings
+        )
+
+
+def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: dt.date) -> Survey:
+    survey = Survey(
+        endings=tuple(
+            Ending(r, f"reappeared on {r} (restored or moved back after it was gone)")
+            for r in facts.restored_on
+            if r <= today
+        )
+    )
+    cap = recorded + dt.timedelta(days=policy.assignment_max_days)
+    for tag in facts.assignments:
+        survey += _survey_tag(tag, cap, policy.assignment_max_days, today)
+    for e in facts.exemptions:
+        if e.requested_on <= today:  # a request dated later does not exist yet
+            survey += _survey_request(e, policy.pending_request_grace_days, today)
+            survey += _survey_approval(e, today)
+    return survey
+
+
+def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date) -> Survey:
+    """A tag covers from tagged_on while the assignment runs and the tag stays, never past the cap."""
+    if tag.tagged_on > today or tag.tagged_on >= cap:
+        return Survey()
+    stops = [
+        (d, what)
+        for d, what in ((tag.closed_on, "closed"), (tag.untagged_on, "untagged"))
+        if d is not None and d <= today
+    ]
+    name = f"assignment '{tag.assignment_name}'"
+    if stops:
+        stopped, what = min(stops)
+        if stopped < tag.tagged_on:
+            return Survey()  # tagged after the assignment closed: it never covered anything
+        if stopped < cap:
+            text = (
+                f"{name} closed on {stopped}" if what == "closed" else f"tag to {name} removed on {stopped}"
+            )
+            return Survey(endings=(Ending(stopped, text),))
+    known = Term(
+        cap, Rule.ASSIGNMENT, f"tagged to {name}, which keeps it at most {max_days} days, until {cap}"
+    )
+    holding = (Cover(Rule.ASSIGNMENT, known.text, False),)
+    return Survey(holding=holding if today < cap else (), known_ends=(known,))
+
+
+def _survey_request(e: Exemption, grace_days: int, today: dt.date) -> Survey:
+    """The pending phase of a request: kept for the grace, then a new episode unless approved in time."""
+    grace_end = e.requested_on + dt.timedelta(days=grace_days)
+    decided = _find_decision_date(e, today)
+    if decided is None and today < grace_end:
+        text = (
+            f"exemption request {e.id} of {e.requested_on} awaits a decision (kept at most until {grace_end})"
+        )
+        return Survey(holding=(Cover(Rule.PENDING, text, True),))
+    if decided is None or decided >= grace_end:
+        text = f"exemption request {e.id} was not decided within {grace_days} days"
+        return Survey(endings=(Ending(grace_end, text),))
+    if e.status is ExemptionStatus.REJECTED:
+        text = f"exemption request {e.id} was rejected on {decided}"
+        return Survey(endings=(Ending(decided, text),))
+    return Survey()  # approved within the grace: the approval takes over without a gap
+
+
+def _find_decision_date(e: Exemption, today: dt.date) -> dt.date | None:
+    """When the request was decided, if by today. An approval without a date counts from the request."""
+    if e.status not in _DECIDED:
+        return None
+    decided = e.decided_on or e.requested_on
+    return decided if decided <= today else None
+
+
+def _survey_approval(e: Exemption, today: dt.date) -> Survey:
+    approved_on = _find_decision_date(e, today)
+    if approved_on is None or e.status not in _APPROVED:
+        return Survey()
+    revoked = e.revoked_on if e.revoked_on is not None and e.revoked_on <= today else None
+    end = None if e.kind is ExemptionKind.LEGAL_HOLD else e.valid_until  # legal holds are open-ended
+    who = f" by {e.decided_by}" if e.decided_by else ""
+    if revoked is not None and (end is None or revoked < end):
+        if revoked < approved_on:
+            return Survey()
+        return Survey(endings=(Ending(revoked, f"exemption {e.id} was revoked on {revoked}"),))
+    if end is None and e.kind is ExemptionKind.LEGAL_HOLD:
+        return Survey(holding=(Cover(Rule.LEGAL_HOLD, _describe_hold(e, who, today), True),))
+    if end is None:
+        text = f"exemption {e.id} approved{who} on {approved_on} with no end date"
+        return Survey(holding=(Cover(Rule.EXEMPTION, text, True),))
+    known = Term(end, Rule.EXEMPTION, f"exemption {e.id} approved{who} keeps it until {end}")
+    holding = (Cover(Rule.EXEMPTION, known.text, False),) if today < end else ()
+    return Survey(holding=holding, known_ends=(known,))
+
+
+def _describe_hold(e: Exemption, who: str, today: dt.date) -> str:
+    if e.review_on is None:
+        review = "no review date set"
+    elif e.review_on < today:
+        review = f"review overdue since {e.review_on}"
+    else:
+        review = f"review on {e.review_on}"
+    return f"legal hold {e.id} approved{who}, {review}"

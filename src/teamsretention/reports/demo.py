@@ -1,0 +1,81 @@
+"""What ``teamsretention demo`` prints: a line per simulated day, then a summary that traces every outcome to
+its rule in the audit trail."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..cycle import CycleReport
+from ..domain import RecordingState
+from ..store.audit import AuditEntry, AuditKind
+from ..store.recordings import StoredRecording
+
+DAY_HEADER = (f"{'day':>3}  {'date':<10}  {'warned':>6} {'digests':>7} {'deleted':>7} {'kept':>5} "
+              f"{'blocked':>7}  notes")
+
+
+def day_line(day: int, r: CycleReport) -> str:
+    notes = []
+    if r.inventory.recordings_new and day:
+        notes.append(f"{r.inventory.recordings_new} new")
+    if r.inventory.recordings_vanished:
+        notes.append(f"{r.inventory.recordings_vanished} deleted by their owner")
+    if r.exit_code == 3:
+        notes.append("SAFETY LIMIT: no deletions")
+    elif r.exit_code:
+        notes.append(f"exit {r.exit_code}")
+    return (f"{day + 1:>3}  {r.cycle_date.isoformat():<10}  {r.warned:>6} {r.digests_sent:>7} {r.deleted:>7} "
+            f"{r.actions.get('keep', 0):>5} {r.blocked:>7}  {', '.join(notes)}")
+
+
+def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecording], reports: Sequence[CycleReport],
+                  seeded: dict[str, str], *, late_subject: str) -> list[str]:
+    deleted_by_rule = Counter(a.rule for a in audit if a.kind is AuditKind.DELETED)
+    warned_by_rule = Counter(a.rule for a in audit if a.kind is AuditKind.WARNED)
+    kept_by_rule = Counter(r.rule for r in recordings if r.state is RecordingState.TRACKED)
+    states = Counter(r.state for r in recordings)
+    untraced = [a for a in audit if a.kind in {AuditKind.DELETED, AuditKind.WARNED} and not a.rule]
+    lines = ["", "Summary",
+             f"  recordings seen {len(recordings)}: deleted by teamsretention {states[RecordingState.DELETED]}, "
+             f"still kept {states[RecordingState.TRACKED]}, deleted by their owners {states[RecordingState.GONE]}",
+             f"  warnings accepted by Graph {sum(warned_by_rule.values())} in "
+             f"{sum(r.digests_sent for r in reports)} digests; deletions refused and retried later "
+             f"{sum(1 for a in audit if a.kind is AuditKind.DELETE_BLOCKED)}",
+             "  why deleted: " + _counts(deleted_by_rule),
+             "  why warned:  " + _counts(warned_by_rule),
+             "  why kept now: " + _counts(kept_by_rule)]
+    lines += [f"  kept by a retention label: {r.name!r} ({r.label_name})" for r in recordings if r.rule == "label"]
+    lines.append("  exemptions and assignments (recorded before day 1):")
+    for key, what in seeded.items():
+        events = [f"{a.kind.value} {a.cycle_date}" for a in audit if a.recording_key == key
+                  and a.kind in {AuditKind.WARNED, AuditKind.DELETED}]
+        rec = next((r for r in recordings if r.ref.key == key), None)
+        now = f"now {rec.state.value}, rule {rec.rule}" if rec else "unknown"
+        lines.append(f"    {what}: {', '.join(events) or 'never warned or deleted'}; {now}")
+    blocked = [a for a in audit if a.kind is AuditKind.DELETE_BLOCKED]
+    if blocked:
+        lines.append(f"  blocked: {blocked[0].recording_name!r}: {blocked[0].reason}")
+    for found in (a for a in audit if a.kind is AuditKind.DISCOVERED and late_subject in (a.recording_name or "")):
+        late = found.recording_key
+        warned = [str(a.cycle_date) for a in audit if a.kind is AuditKind.WARNED and a.recording_key == late]
+        deleted = [str(a.cycle_date) for a in audit if a.kind is AuditKind.DELETED and a.recording_key == late]
+        lines.append(f"  found late on {found.cycle_date}, already past its 30 days: {found.recording_name!r}; "
+                     f"warned {' and '.join(warned) or 'never'}, deleted {', '.join(deleted) or 'not yet'}")
+    unsure = max((r.inventory.unsure_videos for r in reports), default=0)
+    lines.append(f"  videos in Recordings folders not recognised as Teams recordings (never touched): {unsure}")
+    lines.append("  every warning and deletion names its rule in the audit trail: "
+                 f"{'yes' if not untraced else f'no ({len(untraced)} without a rule)'}")
+    return lines
+
+
+def evidence_lines(state: Path, export: Path, audit_count: int, mails_accepted: int) -> list[str]:
+    return ["", "Evidence",
+            f"  state database:  {state / 'teamsretention.db'} (tables audit, runs, digests, warnings)",
+            f"  audit trail:     {export} ({audit_count} entries)",
+            f"  mails sent:      {state / 'mails'}/ ({mails_accepted} accepted by the simulator)"]
+
+
+def _counts(counter: Counter[str | None]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counter.most_common()) or "none"

@@ -1,0 +1,243 @@
+"""The configuration's sections: one pydantic model per TOML table, each key validated on its own.
+
+Rules that belong to the policy are applied by ``policy.validation`` (one source of truth); cron and
+time zone checks by :mod:`.schedule`; database URLs are parsed by the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
+
+from ..endpoints import CLOUDS, is_loopback_host
+from ..policy import validation as rules
+from ..ports import AuthMode
+from ..store.urls import is_database_url
+from . import schedule
+
+# (section, key) pairs that hold secrets: never read from the file, never shown.
+SECRET_KEYS = frozenset({("graph", "client_secret"), ("graph", "certificate_password")})
+
+
+def _existing_file(value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    path = value.expanduser()
+    if not path.is_file():
+        raise ValueError(f"file {str(path)!r} does not exist or is not a regular file")
+    return path
+
+
+class _Section(BaseModel):
+    # validate_default: cross-key checks (minimum_notice_days against warning_days) must also run when
+    # one side keeps its default.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class TenantSettings(_Section):
+    tenant_id: str | None = None
+    client_id: str | None = None
+
+
+class GraphSettings(_Section):
+    cloud: str = "global"
+    graph_endpoint: str | None = None
+    auth: AuthMode = "client_secret"
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    certificate_path: Path | None = None
+    certificate_password: SecretStr | None = None
+    certificate_password_file: Path | None = None
+    max_concurrency: int = 8
+    user_agent_org: str | None = None
+
+    _files = field_validator("client_secret_file", "certificate_path", "certificate_password_file")(
+        _existing_file)
+
+    @field_validator("client_secret_file", "certificate_password_file")
+    @classmethod
+    def _check_one_source(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        direct = (info.field_name or "").removesuffix("_file")
+        if value is not None and info.data.get(direct) is not None:
+            raise ValueError(f"set graph.{direct} (environment) or graph.{info.field_name}, not both")
+        return value
+
+    @field_validator("cloud")
+    @classmethod
+    def _check_cloud(cls, value: str) -> str:
+        if value not in CLOUDS:
+            raise ValueError(f"must be one of {' | '.join(CLOUDS)}")
+        return value
+
+    @field_validator("graph_endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://graph.microsoft.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query or fragment")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("plain http is allowed only for a loopback host (localhost, 127.0.0.1, ::1)")
+        return value.rstrip("/")
+
+    @field_validator("auth")
+    @classmethod
+    def _check_auth(cls, value: str, info: ValidationInfo) -> str:
+        if value == "none" and "graph_endpoint" in info.data:  # absent when the endpoint itself failed
+            endpoint = info.data["graph_endpoint"]
+            if not (endpoint and is_loopback_host(urlsplit(endpoint).hostname)):
+                raise ValueError('"none" is allowed only with a loopback graph.graph_endpoint '
+                                 "(the simulator or another local emulator)")
+        return value
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _check_concurrency(cls, value: int) -> int:
+        if not 1 <= value <= 64:
+            raise ValueError("must be between 1 and 64")
+        return value
+
+
+class ScopeSettings(_Section):
+    include_groups: list[str] = []  # empty: all users
+    exclude_users: list[str] = []
+    onedrive: bool = True
+    channel_sites: bool = True
+    teams: list[str] = []  # empty: all teams
+
+
+def _at_least(minimum: int, *names: str) -> Any:
+    def check(value: int) -> int:
+        problem = rules.check_at_least(value, minimum)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return field_validator(*names)(check)
+
+
+class PolicySettings(_Section):
+    retention_days: int = 30
+    warning_days: tuple[int, ...] = (7, 1)
+    minimum_notice_days: int = 7
+    assignment_max_days: int = 365
+    pending_request_grace_days: int = 14
+    enforce: bool = False
+    delete_mode: Literal["recycle", "permanent"] = "recycle"
+    max_deletions_per_cycle: int = 200
+    max_deletion_share: float = 0.25
+    deletion_share_minimum: int = 20
+    blocked_retry_days: tuple[int, ...] = (1, 2, 4, 8, 16)
+    restore_window_days: int = 93
+
+    _positive = _at_least(1, "retention_days", "assignment_max_days", "restore_window_days")
+    # 0 is meaningful here: no grace for pending requests; no deletions at all; share counted from the start.
+    _not_negative = _at_least(0, "pending_request_grace_days", "max_deletions_per_cycle",
+                              "deletion_share_minimum")
+
+    @field_validator("warning_days")
+    @classmethod
+    def _check_warning_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        problem = rules.check_warning_days(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("minimum_notice_days")
+    @classmethod
+    def _check_notice(cls, value: int, info: ValidationInfo) -> int:
+        problem = rules.check_minimum_notice(value, info.data.get("warning_days"))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("max_deletion_share")
+    @classmethod
+    def _check_share(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be a fraction in (0, 1], e.g. 0.25")
+        return value
+
+    @field_validator("blocked_retry_days")
+    @classmethod
+    def _check_retry_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or min(value) < 1 or list(value) != sorted(value):
+            raise ValueError("must be positive numbers of days that never shrink, e.g. [1, 2, 4, 8, 16]")
+        return value
+
+    @field_validator("restore_window_days")
+    @classmethod
+    def _check_restore(cls, value: int) -> int:
+        if value > 93:  # SharePoint/OneDrive keep deleted items 93 days at most, across both recycle bins
+            raise ValueError("must be at most 93 (the recycle bins keep deleted items 93 days)")
+        return value
+
+
+class NotificationSettings(_Section):
+    sender: str | None = None
+    language: Literal["sv", "en"] = "sv"
+    fallback_contact: str | None = None
+    contact: str | None = None
+    max_items_per_digest: int = 50
+
+    _positive = _at_least(1, "max_items_per_digest")
+
+
+class ScheduleSettings(_Section):
+    timezone: str = "Europe/Stockholm"  # before cron: the cron check needs the zone
+    cron: str = "0 6 * * *"
+    shutdown_timeout_seconds: int = 30
+
+    _positive = _at_least(1, "shutdown_timeout_seconds")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        problem = rules.check_timezone(value)
+        if problem:  # pydantic collects ValueError only
+            raise ValueError(problem)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _check_cron(cls, value: str, info: ValidationInfo) -> str:
+        problems = schedule.validate_cron(value, info.data.get("timezone"))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = None  # a SecretStr because it may carry a password
+    url_file: Path | None = None
+
+    _files = field_validator("url_file")(_existing_file)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_database_url(value.get_secret_value()):
+            raise ValueError("is not a database URL SQLAlchemy understands (e.g. postgresql+psycopg://host/db)")
+        return value
+
+    @field_validator("url_file")
+    @classmethod
+    def _check_one_source(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and info.data.get("url") is not None:
+            raise ValueError("set database.url or database.url_file, not both")
+        return value
+
+
+class StateSettings(_Section):
+    directory: Path | None = None  # None: $XDG_STATE_HOME/teamsretention, else ~/.local/state/teamsretention
+
+
+class ApproverSettings(_Section):
+    dpo: list[str] = []
+    it_admins: list[str] = []

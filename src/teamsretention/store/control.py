@@ -1,0 +1,79 @@
+"""Switches every process sharing the store obeys: the cycle lock (one cycle at a time) and the pause of
+deletions (checked before every deletion, changed without a restart)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from . import audit
+from .audit import AuditEvent, AuditKind
+from .database import Database
+from .tables import LockRow, PauseRow
+
+CYCLE_LOCK = "cycle"
+
+
+# --- the cycle lock ---------------------------------------------------------------------------------
+def acquire_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+    """Take the lock for ``holder`` unless another holder has it and it has not expired."""
+    with db.session() as s:
+        if s.get(LockRow, CYCLE_LOCK) is None:
+            s.add(LockRow(name=CYCLE_LOCK))
+            s.flush()
+        # One conditional UPDATE is atomic on SQLite and PostgreSQL alike.
+        result = s.execute(
+            update(LockRow)
+            .where(LockRow.name == CYCLE_LOCK)
+            .where((LockRow.holder.is_(None)) | (LockRow.expires_at < now) | (LockRow.holder == holder))
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def refresh_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+    """False when ``holder`` no longer holds the lock (it expired and someone else took it)."""
+    with db.session() as s:
+        result = s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
+                           .values(expires_at=now + ttl))
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def release_lock(db: Database, holder: str) -> None:
+    with db.session() as s:
+        s.execute(update(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == holder)
+                  .values(holder=None, expires_at=None))
+
+
+# --- pause --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PauseState:
+    paused: bool
+    reason: str | None = None
+    by: str | None = None
+    since: dt.datetime | None = None
+
+
+def pause_state(db: Database) -> PauseState:
+    with db.session() as s:
+        row = s.get(PauseRow, 1)
+        if row is None:
+            return PauseState(False)
+        return PauseState(bool(row.paused), row.reason, row.by, row.since)
+
+
+def set_paused(db: Database, paused: bool, *, reason: str | None, by: str, now: dt.datetime) -> bool:
+    """Returns False when the state was already as asked (nothing recorded)."""
+    with db.session() as s:
+        row = s.get(PauseRow, 1)
+        if row is None:
+            row = PauseRow(id=1, paused=False)
+            s.add(row)
+        if row.paused == paused:
+            return False
+        row.paused, row.reason, row.by, row.since = paused, reason, by, now
+        audit.write(s, [AuditEvent(AuditKind.PAUSED if paused else AuditKind.RESUMED, at=now, actor=by,
+                                   reason=reason or "")])
+        return True

@@ -1,0 +1,154 @@
+"""The directory as the cycle last saw it: people (with their OneDrive), teams (with their drives) and the
+tenant-level delta links of the users and groups feeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from sqlalchemy import select, true, update
+from sqlalchemy.orm import Session
+
+from ..domain import Person
+from ..ports import DriveRef, Team
+from .database import Database
+from .drives import upsert_drives
+from .tables import PersonRow, SyncStateRow, TeamRow
+
+Feed = Literal["people", "teams"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPerson:
+    id: str
+    display_name: str
+    upn: str
+    mail: str | None
+    preferred_language: str | None
+    account_enabled: bool
+    removed: bool
+    drive_id: str | None
+    no_onedrive: bool
+    drive_checked_at: dt.datetime | None
+
+    def person(self) -> Person:
+        """A removed user (left the organisation) counts as unreachable, like a disabled one."""
+        return Person(id=self.id, display_name=self.display_name, upn=self.upn, mail=self.mail,
+                      preferred_language=self.preferred_language,
+                      account_enabled=self.account_enabled and not self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTeam:
+    id: str
+    display_name: str
+    drive_ids: tuple[str, ...]
+    drives_checked_at: dt.datetime | None
+
+
+def _person(row: PersonRow) -> StoredPerson:
+    return StoredPerson(row.id, row.display_name, row.upn, row.mail, row.preferred_language, row.account_enabled,
+                        row.removed, row.drive_id, row.no_onedrive, row.drive_checked_at)
+
+
+# --- delta links --------------------------------------------------------------------------------------
+def sync_state(db: Database, key: str) -> str | None:
+    with db.session() as s:
+        row = s.get(SyncStateRow, key)
+        return row.value if row else None
+
+
+def set_sync_state(db: Database, key: str, value: str | None) -> None:
+    with db.session() as s:
+        row = s.get(SyncStateRow, key)
+        if row is None:
+            s.add(SyncStateRow(key=key, value=value))
+        else:
+            row.value = value
+
+
+# --- feeds --------------------------------------------------------------------------------------------
+def apply_people(db: Database, people: Iterable[Person], removed_ids: Iterable[str]) -> None:
+    """One page of the users feed: upsert who it lists, mark who it removes."""
+    with db.session() as s:
+        for p in people:
+            row = s.get(PersonRow, p.id)
+            if row is None:
+                s.add(PersonRow(id=p.id, display_name=p.display_name, upn=p.upn, mail=p.mail,
+                                preferred_language=p.preferred_language, account_enabled=p.account_enabled,
+                                removed=False, no_onedrive=False))
+                continue
+            row.display_name, row.upn, row.mail = p.display_name, p.upn, p.mail
+            row.preferred_language, row.account_enabled, row.removed = (p.preferred_language, p.account_enabled,
+                                                                         False)
+        _mark_removed(s, PersonRow, removed_ids)
+
+
+def apply_teams(db: Database, teams: Iterable[Team], removed_ids: Iterable[str]) -> None:
+    """One page of the groups feed (teams only): upsert the teams it lists, mark the ones it removes."""
+    with db.session() as s:
+        for team in teams:
+            row = s.get(TeamRow, team.id)
+            if row is None:
+                s.add(TeamRow(id=team.id, display_name=team.display_name, drive_ids=[]))
+            else:
+                row.display_name, row.removed = team.display_name, False
+        _mark_removed(s, TeamRow, removed_ids)
+
+
+def _mark_removed(s: Session, table: type[PersonRow] | type[TeamRow], ids: Iterable[str]) -> None:
+    for removed in ids:
+        row = cast("PersonRow | TeamRow | None", s.get(table, removed))
+        if row is not None:
+            row.removed = True
+
+
+def mark_unlisted_removed(db: Database, feed: Feed, listed: set[str]) -> None:
+    """After a full enumeration of a feed: whatever it did not list is gone."""
+    table: type[PersonRow] | type[TeamRow] = PersonRow if feed == "people" else TeamRow
+    with db.session() as s:
+        s.execute(update(table).where(table.id.not_in(listed) if listed else true()).values(removed=True))
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+def people(db: Database) -> list[StoredPerson]:
+    """People not removed from the directory."""
+    with db.session() as s:
+        return [_person(r) for r in s.scalars(select(PersonRow).where(PersonRow.removed.is_(False)))]
+
+
+def person(db: Database, person_id: str) -> StoredPerson | None:
+    with db.session() as s:
+        row = s.get(PersonRow, person_id)
+        return _person(row) if row else None
+
+
+def teams(db: Database) -> list[StoredTeam]:
+    with db.session() as s:
+        return [StoredTeam(t.id, t.display_name, tuple(t.drive_ids or ()), t.drives_checked_at)
+                for t in s.scalars(select(TeamRow).where(TeamRow.removed.is_(False)))]
+
+
+# --- drives found for people and teams ---------------------------------------------------------------
+def record_onedrive(db: Database, person_id: str, drive: DriveRef | None, checked_at: dt.datetime) -> StoredPerson:
+    """What ``GET /users/{id}/drive`` said (None: no OneDrive), with the drive itself."""
+    with db.session() as s:
+        row = s.get(PersonRow, person_id)
+        assert row is not None, f"no person {person_id} in the store"
+        row.drive_checked_at = checked_at
+        row.no_onedrive = drive is None
+        row.drive_id = drive.id if drive else None
+        if drive is not None:
+            upsert_drives(s, [drive])
+        return _person(row)
+
+
+def record_team_drives(db: Database, team_id: str, drives: list[DriveRef], checked_at: dt.datetime) -> None:
+    with db.session() as s:
+        row = s.get(TeamRow, team_id)
+        assert row is not None, f"no team {team_id} in the store"
+        row.drive_ids = [d.id for d in drives]
+        row.drives_checked_at = checked_at
+        upsert_drives(s, drives)

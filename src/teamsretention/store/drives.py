@@ -1,0 +1,131 @@
+"""Drives in scope and their folder maps.
+
+Delta never returns folder paths, so the folders of each drive are kept by id (name, parent, root):
+enough to tell a file in ``/Recordings`` (OneDrive) or ``/<channel>/Recordings`` (team site) from one
+elsewhere. A drive's deltaLink is stored only when its whole feed was read (``mark_complete``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..domain import DriveKind
+from ..ports import DriveRef, ItemChange
+from .database import Database, chunked
+from .tables import DriveRow, FolderRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDrive:
+    id: str
+    kind: DriveKind
+    owner_id: str | None
+    team_id: str | None
+    name: str
+    delta_link: str | None
+    sync_generation: int
+    complete: bool
+    last_sync_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFolder:
+    id: str
+    name: str
+    parent_id: str | None
+    is_root: bool
+
+
+def _drive(row: DriveRow) -> StoredDrive:
+    return StoredDrive(row.id, DriveKind(row.kind), row.owner_id, row.team_id, row.name, row.delta_link,
+                       row.sync_generation, row.complete, row.last_sync_at)
+
+
+def upsert_drives(s: Session, drives: Iterable[DriveRef]) -> None:
+    """Inside another store function's transaction (people's and teams' drives)."""
+    for d in drives:
+        row = s.get(DriveRow, d.id)
+        if row is None:
+            s.add(DriveRow(id=d.id, kind=d.kind.value, owner_id=d.owner_id, team_id=d.team_id, name=d.name,
+                           in_scope=True, complete=False, sync_generation=0))
+        else:
+            row.kind, row.owner_id, row.team_id, row.name = d.kind.value, d.owner_id, d.team_id, d.name
+
+
+def set_in_scope(db: Database, drive_ids: set[str]) -> list[StoredDrive]:
+    """Exactly these drives are in scope from now on; returns them, by id."""
+    with db.session() as s:
+        s.execute(update(DriveRow).values(in_scope=False))
+        if drive_ids:
+            s.execute(update(DriveRow).where(DriveRow.id.in_(drive_ids)).values(in_scope=True))
+    return in_scope(db)
+
+
+def in_scope(db: Database) -> list[StoredDrive]:
+    with db.session() as s:
+        return [_drive(r) for r in s.scalars(select(DriveRow).where(DriveRow.in_scope.is_(True))
+                                             .order_by(DriveRow.id))]
+
+
+def names(db: Database) -> dict[str, str]:
+    """Drive id -> its name (a OneDrive's owner UPN, a team or channel name)."""
+    with db.session() as s:
+        return dict(s.execute(select(DriveRow.id, DriveRow.name)).all())
+
+
+def teams_of(db: Database) -> dict[str, str | None]:
+    """Drive id -> the team it belongs to (None for a OneDrive)."""
+    with db.session() as s:
+        return dict(s.execute(select(DriveRow.id, DriveRow.team_id)).all())
+
+
+def mark_incomplete(db: Database, drive_id: str, error: str) -> None:
+    with db.session() as s:
+        row = s.get(DriveRow, drive_id)
+        assert row is not None, f"no drive {drive_id} in the store"
+        row.complete, row.last_error = False, error
+
+
+def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime) -> None:
+    with db.session() as s:
+        row = s.get(DriveRow, drive_id)
+        assert row is not None, f"no drive {drive_id} in the store"
+        row.delta_link, row.complete, row.last_error = delta_link, True, None
+        row.sync_generation, row.last_sync_at = generation, at
+
+
+# --- folders ------------------------------------------------------------------------------------------
+def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> None:
+    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction."""
+    with db.session() as s:
+        for item in folders:
+            row = s.get(FolderRow, (drive_id, item.id))
+            if item.deleted:
+                if row is not None:
+                    s.delete(row)
+                continue
+            if item.is_root:
+                drive_row = s.get(DriveRow, drive_id)
+                if drive_row is not None:
+                    drive_row.root_id = item.id
+            if row is None:
+                s.add(FolderRow(drive_id=drive_id, item_id=item.id, name=item.name or "",
+                                parent_id=item.parent_id, is_root=item.is_root))
+            else:
+                row.name, row.parent_id = item.name or row.name, item.parent_id
+
+
+def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, StoredFolder]:
+    """The known folders among ``ids`` (one query)."""
+    found: dict[str, StoredFolder] = {}
+    with db.session() as s:
+        for chunk in chunked(sorted(set(ids))):
+            for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
+                                                       FolderRow.item_id.in_(chunk))):
+                found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root)
+    return found

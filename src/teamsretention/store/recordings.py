@@ -1,0 +1,195 @@
+"""The inventory of recordings: what was found, what was decided, what happened to each.
+
+Reads hand out :class:`StoredRecording` snapshots; the cycle decides what changes and hands the new
+snapshots back to :func:`save`, with the audit events that explain them, in one transaction (a state
+change is never recorded without its evidence, nor the other way round). Writes are in sets: one
+statement per batch, not per row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from ..domain import Action, DriveKind, Recording, RecordingRef, RecordingState
+from . import audit
+from .audit import AuditEvent
+from .database import Database, chunked
+from .tables import RecordingRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecording:
+    id: int  # 0 until it is first saved
+    drive_id: str
+    item_id: str
+    name: str
+    created_at: dt.datetime
+    recorded_on: dt.date
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    etag: str | None = None
+    web_url: str | None = None
+    organizer_id: str | None = None
+    drive_kind: DriveKind = DriveKind.ONEDRIVE
+    size: int | None = None
+    sync_generation: int = 0
+    state: RecordingState = RecordingState.TRACKED
+    deleted_at: dt.datetime | None = None
+    deleted_on: dt.date | None = None
+    delete_mode: str | None = None
+    deletion_reported: bool = False  # in a digest's receipt yet
+    # set just before a delete request, cleared by a definite answer: when the item then vanishes from the
+    # drive, the delete whose answer was lost (timeout, shutdown) was ours
+    delete_attempted_at: dt.datetime | None = None
+    restored_on: tuple[dt.date, ...] = ()  # dates it reappeared after it was deleted or gone
+    # the last decision taken by an enforcing or dry-run cycle
+    action: Action | None = None
+    rule: str | None = None
+    reason: str | None = None
+    due: dt.date | None = None
+    episode_start: dt.date | None = None
+    decided_on: dt.date | None = None
+    label_name: str | None = None
+    # deletion refused (423/403): Graph's code and message, and when to try again
+    blocked_code: str | None = None
+    blocked_message: str | None = None
+    blocked_attempts: int = 0
+    next_attempt_on: dt.date | None = None
+
+    @property
+    def ref(self) -> RecordingRef:
+        return RecordingRef(self.drive_id, self.item_id)
+
+    def recording(self) -> Recording:
+        """What the pure policy needs of it."""
+        return Recording(ref=self.ref, name=self.name, created_at=self.created_at, etag=self.etag,
+                         web_url=self.web_url, organizer_id=self.organizer_id, drive_kind=self.drive_kind,
+                         size=self.size)
+
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording) if f.name not in ("id", "restored_on"))
+
+
+def _from_row(row: RecordingRow) -> StoredRecording:
+    values: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
+    values["id"] = row.id
+    values["drive_kind"] = DriveKind(row.drive_kind)
+    values["state"] = RecordingState(row.state)
+    values["action"] = Action(row.action) if row.action else None
+    values["blocked_attempts"] = row.blocked_attempts or 0
+    values["restored_on"] = tuple(sorted(dt.date.fromisoformat(d) for d in row.restored_dates or ()))
+    return StoredRecording(**values)
+
+
+def _to_values(rec: StoredRecording) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(rec, name) for name in _COLUMNS}
+    values["drive_kind"] = rec.drive_kind.value
+    values["state"] = rec.state.value
+    values["action"] = rec.action.value if rec.action else None
+    values["restored_dates"] = [d.isoformat() for d in rec.restored_on]
+    return values
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+def get(db: Database, recording_id: int) -> StoredRecording | None:
+    with db.session() as s:
+        row = s.get(RecordingRow, recording_id)
+        return _from_row(row) if row else None
+
+
+def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
+    """The recordings with these ids, by id."""
+    found: list[StoredRecording] = []
+    with db.session() as s:
+        for chunk in chunked(sorted(set(ids))):
+            found += [_from_row(r) for r in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk)))]
+    return sorted(found, key=lambda r: r.id)
+
+
+def in_drive(db: Database, drive_id: str, item_ids: Iterable[str]) -> dict[str, StoredRecording]:
+    """The known recordings among ``item_ids`` of one drive, by item id (one query per chunk)."""
+    found: dict[str, StoredRecording] = {}
+    with db.session() as s:
+        for chunk in chunked(sorted(set(item_ids))):
+            for r in s.scalars(select(RecordingRow).where(RecordingRow.drive_id == drive_id,
+                                                          RecordingRow.item_id.in_(chunk))):
+                found[r.item_id] = _from_row(r)
+    return found
+
+
+def tracked_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        return list(s.scalars(select(RecordingRow.id).where(RecordingRow.state == RecordingState.TRACKED.value)
+                              .order_by(RecordingRow.id)))
+
+
+def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
+    """Tracked recordings of a drive that a full enumeration of generation ``generation`` did not list."""
+    with db.session() as s:
+        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            RecordingRow.drive_id == drive_id, RecordingRow.state == RecordingState.TRACKED.value,
+            RecordingRow.sync_generation < generation))]
+
+
+def decided_today(db: Database, cycle_date: dt.date, action: Action) -> list[StoredRecording]:
+    """Tracked recordings whose decision, taken by this cycle's evaluation, is ``action``, by id."""
+    with db.session() as s:
+        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, action))
+                                                .order_by(RecordingRow.id))]
+
+
+def digest_items(db: Database, cycle_date: dt.date,
+                 organizer_id: str | None) -> tuple[list[StoredRecording], list[StoredRecording]]:
+    """One organizer's digest (``None``: recordings whose organizer is unknown): the recordings to warn
+    about today, and those deleted by us and not yet in a receipt."""
+    same = (RecordingRow.organizer_id.is_(None) if organizer_id is None
+            else RecordingRow.organizer_id == organizer_id)
+    with db.session() as s:
+        warn = [_from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, Action.WARN), same)
+                                                .order_by(RecordingRow.id))]
+        receipts = [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            same, RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False))
+            .order_by(RecordingRow.id))]
+    return warn, receipts
+
+
+def digest_organizers(db: Database, cycle_date: dt.date) -> set[str | None]:
+    """Organizers with something to hear today: a warning decided this cycle, or an unreported deletion."""
+    with db.session() as s:
+        found = set(s.scalars(select(RecordingRow.organizer_id).where(*_decided(cycle_date, Action.WARN))
+                              .distinct()))
+        found |= set(s.scalars(select(RecordingRow.organizer_id).where(
+            RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False))
+            .distinct()))
+    return found
+
+
+def list_all(db: Database) -> list[StoredRecording]:
+    with db.session() as s:
+        return [_from_row(r) for r in s.scalars(select(RecordingRow).order_by(RecordingRow.id))]
+
+
+def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
+    return (RecordingRow.state == RecordingState.TRACKED.value, RecordingRow.action == action.value,
+            RecordingRow.decided_on == cycle_date)
+
+
+# --- writes -------------------------------------------------------------------------------------------
+def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable[StoredRecording] = (),
+         events: Iterable[AuditEvent] = ()) -> None:
+    """Write changed recordings (by id), insert new ones, and append their audit events: one transaction,
+    one statement per kind of write."""
+    updates = [{"id": r.id, **_to_values(r)} for r in changed]
+    inserts = [_to_values(r) for r in new]
+    with db.session() as s:
+        if updates:
+            s.execute(update(RecordingRow), updates)
+        if inserts:
+            s.execute(insert(RecordingRow), inserts)
+        audit.write(s, events)

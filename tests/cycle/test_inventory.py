@@ -1,0 +1,78 @@
+"""Inventory details that a delta feed makes tricky: items whose folder comes later, repeated items,
+resyncs, and recognising recordings without the Teams facets."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
+from teamsretention.cycle.config import CycleContext
+from teamsretention.cycle.drives import DriveSync
+from teamsretention.domain import DriveKind, Person, PolicyConfig, RunMode
+from teamsretention.ports import DeltaPage, DriveRef, ItemChange
+from teamsretention.store import Database, directory, drives, recordings
+from teamsretention.store.recordings import StoredRecording
+
+from ..fakes import FakeGateway
+
+WHEN = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)
+CREATED = dt.datetime(2026, 2, 20, 9, 0, tzinfo=dt.UTC)
+NAME = "Weekly-20260220_090000-Meeting Recording.mp4"
+
+
+def video(etag: str, parent: str = "rec") -> ItemChange:
+    return ItemChange(id="v1", name=NAME, parent_id=parent, created_at=CREATED, etag=etag, mime_type="video/mp4")
+
+
+ROOT = ItemChange(id="root", name="root", is_root=True, is_folder=True)
+RECORDINGS = ItemChange(id="rec", name="Recordings", is_folder=True, parent_id="root")
+
+
+class PagedGateway(FakeGateway):
+    def __init__(self, pages: list[DeltaPage]) -> None:
+        super().__init__()
+        self.pages = pages
+
+    async def drive_delta(self, drive_id, delta_link):  # type: ignore[override]
+        for page in self.pages:
+            yield page
+
+
+def sync(tmp_path, pages: list[DeltaPage]) -> list[StoredRecording]:
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+    config = CycleConfig(policy=PolicyConfig(), scope=ScopeRules())
+    ctx = CycleContext(db, PagedGateway(pages), config, lambda: WHEN, WHEN.date(), report, asyncio.Event())
+    assert asyncio.run(DriveSync(ctx).run(drive))
+    rows = recordings.list_all(db)
+    db.dispose()
+    return rows
+
+
+def test_a_video_seen_before_its_folder_is_recognised_once_the_folder_arrives(tmp_path):
+    # No Teams facets: recognition needs the Recordings folder, which the feed lists after the file.
+    rows = sync(tmp_path, [DeltaPage([video('"1"')], reset=True),
+                           DeltaPage([ROOT, RECORDINGS], delta_link="link")])
+    assert [(r.item_id, r.etag, r.state) for r in rows] == [("v1", '"1"', "tracked")]
+
+
+def test_a_later_state_of_a_waiting_item_wins(tmp_path):
+    rows = sync(tmp_path, [DeltaPage([video('"1"')], reset=True),
+                           DeltaPage([ROOT, RECORDINGS, video('"2"')], delta_link="link")])
+    assert [(r.item_id, r.etag) for r in rows] == [("v1", '"2"')]
+
+
+def test_a_resync_in_mid_feed_forgets_what_the_broken_feed_left_waiting(tmp_path):
+    rows = sync(tmp_path, [DeltaPage([video('"1"', parent="elsewhere")], reset=True),
+                           DeltaPage([ROOT, RECORDINGS], reset=True, delta_link="link")])
+    assert rows == []
+
+
+def test_a_video_outside_a_recordings_folder_without_teams_facets_is_not_a_recording(tmp_path):
+    other = ItemChange(id="docs", name="Documents", is_folder=True, parent_id="root")
+    rows = sync(tmp_path, [DeltaPage([ROOT, other, video('"1"', parent="docs")], reset=True, delta_link="l")])
+    assert rows == []

@@ -1,0 +1,51 @@
+"""The same store and cycle on PostgreSQL (for shared or highly available deployments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from teamsretention.store import Database, audit, control
+
+from ..cycle.test_cycle import DAY0, World, at, created
+
+
+@pytest.mark.postgres
+def test_full_timeline_on_postgresql(tmp_path, postgres_url):
+    w = World(tmp_path, url=postgres_url)
+    w.gw.add_user("alice")
+    w.gw.add_recording("alice", "r1", created(-20))
+    try:
+        w.days(0, 11)
+        assert [(a.cycle_date - DAY0).days for a in w.audit("warned", "r1")] == [3, 9]
+        assert w.deleted_ids() == ["r1"]
+        assert w.audit("deleted", "r1")[0].cycle_date == DAY0 + dt.timedelta(days=10)
+    finally:
+        w.db.dispose()
+
+
+@pytest.mark.postgres
+def test_audit_is_append_only_on_postgresql(postgres_url):
+    db = Database(postgres_url)
+    try:
+        control.set_paused(db, True, reason="legal review", by="dpo@contoso.example", now=at(0))
+        for statement in ("UPDATE audit SET reason = 'rewritten'", "DELETE FROM audit"):
+            with pytest.raises(DBAPIError, match="append-only"), db.session() as s:
+                s.execute(text(statement))
+        assert [a.reason for a in audit.entries(db)] == ["legal review"]
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_cycle_lock_is_shared_between_processes_on_postgresql(postgres_url):
+    first, second = Database(postgres_url), Database(postgres_url)
+    ttl = dt.timedelta(minutes=30)
+    assert control.acquire_lock(first, "host-a", at(0), ttl)
+    assert not control.acquire_lock(second, "host-b", at(0), ttl)
+    assert control.acquire_lock(second, "host-b", at(0) + dt.timedelta(hours=1), ttl)  # host-a's lock expired
+    first.dispose()
+    second.dispose()
