@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import httpx
 import pytest
 
-from teamsretention.simulator import TenantModel
+from teamsretention.simulator import Knobs, TenantModel
 from teamsretention.simulator.reqlog import KEEP_LAST
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +49,11 @@ def test_request_log_keeps_only_the_last_entries(model: TenantModel) -> None:
 
 async def test_knobs_round_trip_and_reject_unknown_names(client: httpx.AsyncClient) -> None:
     knobs = (await client.get("/_simulator/knobs")).json()
-    assert knobs["delta_media_facets"] is True and knobs["unlabelled_label"] == "empty"
+    # media_facets (formerly delta_media_facets, True) is off by default: v1.0 driveItem has no media/source.
+    assert knobs["media_facets"] is False and knobs["unlabelled_label"] == "empty"
+    assert "delta_media_facets" not in knobs
+    renamed = (await client.post("/_simulator/knobs", json={"delta_media_facets": True})).json()
+    assert renamed["media_facets"] is True  # the old name is still accepted, as an alias
     changed = (await client.post("/_simulator/knobs", json={"page_size": 7, "locked_items": ["x"]})).json()
     assert changed["page_size"] == 7 and changed["locked_items"] == {"x": {"attempts": None, "until": None}}
     assert (await client.post("/_simulator/knobs", json={"page_sise": 7})).status_code == 400
@@ -62,3 +68,33 @@ async def test_state_summarises_the_tenant(client: httpx.AsyncClient) -> None:
 async def test_unknown_graph_path_answers_a_graph_error(client: httpx.AsyncClient) -> None:
     resp = await client.get("/v1.0/me/drive")
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "BadRequest"
+
+
+async def test_every_knob_is_shown_and_settable_through_the_control_api(client: httpx.AsyncClient) -> None:
+    shown = (await client.get("/_simulator/knobs")).json()
+    assert set(shown) == {f.name for f in fields(Knobs)}
+    patch = {
+        "media_facets": True,
+        "beta_media_facets": False,
+        "delta_ctag": True,
+        "files_folder_created_sentinel": False,
+        "failing_files_folders": ["sales/Deals"],
+        "migrated_channels": {"sales/General": True},
+        "shares_root_parent_reference": True,
+        "cast_requires_advanced_query": False,
+        "next_link_loops": "users",
+        "send_mail_status": 200,
+    }
+    changed = (await client.post("/_simulator/knobs", json=patch)).json()
+    assert {k: changed[k] for k in ("media_facets", "beta_media_facets", "delta_ctag", "send_mail_status")} == {
+        "media_facets": True,
+        "beta_media_facets": False,
+        "delta_ctag": True,
+        "send_mail_status": 200,
+    }
+    assert changed["failing_files_folders"]["sales/Deals"]["code"] == "itemNotFound"
+    assert changed["migrated_channels"] == {"sales/General": {"parent_reference": True}}
+    assert changed["next_link_loops"] == ["users"] and changed["cast_requires_advanced_query"] is False
+    assert changed["shares_root_parent_reference"] is True and changed["files_folder_created_sentinel"] is False
+    assert Knobs.from_dict(changed).to_dict() == changed  # what GET shows can be POSTed back
+    assert (await client.post("/_simulator/knobs", json={"delta_ctag": "yes"})).status_code == 400

@@ -39,7 +39,6 @@ async def test_first_page_has_graph_item_shape_and_an_absolute_next_link(
             "id",
             "name",
             "eTag",
-            "cTag",
             "createdDateTime",
             "lastModifiedDateTime",
             "webUrl",
@@ -48,13 +47,18 @@ async def test_first_page_has_graph_item_shape_and_an_absolute_next_link(
         } <= set(item)
         assert ETAG.match(item["eTag"]), item["eTag"]
         assert "path" not in item["parentReference"]  # delta never returns the folder path
+        # The delta Remarks: OneDrive for Business leaves cTag out on create/modify (knob delta_ctag).
+        assert "cTag" not in item
         assert item["parentReference"]["driveId"] == drive
-        assert set(item) - {"parentReference", "file", "source", "media"} <= sample_keys
+        assert set(item) - {"parentReference", "file"} <= sample_keys  # no media/source by default (v1.0)
 
 
 async def test_recording_carries_teams_facets_and_plain_video_does_not(
     client: httpx.AsyncClient, model: TenantModel
 ) -> None:
+    # The facets are beta-only, so off by default since media_facets replaced delta_media_facets (which
+    # defaulted to on): this test asks for them to check that only real recordings carry them.
+    await client.post("/_simulator/knobs", json={"media_facets": True})
     items, _, _ = await follow_delta(client, _delta_url(onedrive_of(model, "bob")))
     by_name = {i["name"]: i for i in items}
     holiday = by_name["Holiday clip.mp4"]
@@ -67,16 +71,30 @@ async def test_recording_carries_teams_facets_and_plain_video_does_not(
     assert all(r["createdBy"]["user"]["displayName"] == "Bob Smith" for r in recordings)
 
 
-async def test_media_facets_knob_off_hides_source_and_media_in_delta_only(
+async def test_media_facets_are_off_by_default_in_delta_and_plain_get_and_one_knob_turns_both_on(
     client: httpx.AsyncClient, model: TenantModel
 ) -> None:
-    await client.post("/_simulator/knobs", json={"delta_media_facets": False})
+    # Formerly delta_media_facets defaulted to on and a plain GET always had the facets; v1.0 driveItem
+    # declares neither media nor source, so both are now off unless asked for (the old name still works).
     drive = onedrive_of(model, "anna")
+    rec = model.find_item("anna-weekly")
     items, _, _ = await follow_delta(client, _delta_url(drive))
     assert items and all("media" not in i and "source" not in i for i in items)
-    rec = model.find_item("anna-weekly")
+    plain = (await client.get(f"/v1.0/drives/{drive}/items/{rec.id}")).json()
+    assert "media" not in plain and "source" not in plain
+
+    await client.post("/_simulator/knobs", json={"delta_media_facets": True})
+    items, _, _ = await follow_delta(client, _delta_url(drive))
+    assert next(i for i in items if i["id"] == rec.id)["source"] == {"application": "teams"}
     got = (await client.get(f"/v1.0/drives/{drive}/items/{rec.id}")).json()
     assert got["source"]["application"] == "teams"
+    assert got["media"] == {"mediaSource": {"contentCategory": "meeting"}}
+
+
+async def test_delta_ctag_knob_puts_ctag_back(client: httpx.AsyncClient, model: TenantModel) -> None:
+    await client.post("/_simulator/knobs", json={"delta_ctag": True})
+    items, _, _ = await follow_delta(client, _delta_url(onedrive_of(model, "anna")))
+    assert all(i["cTag"].startswith('"c:{') for i in items)
 
 
 async def test_paging_reaches_a_delta_link_with_every_live_item_once(

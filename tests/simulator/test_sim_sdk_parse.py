@@ -6,9 +6,13 @@ import httpx
 import pytest
 from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
 from msgraph.generated.drives.item.items.item.delta.delta_get_response import DeltaGetResponse
+from msgraph.generated.models.directory_object_collection_response import DirectoryObjectCollectionResponse
 from msgraph.generated.models.drive import Drive
 from msgraph.generated.models.drive_item import DriveItem
 from msgraph.generated.models.item_retention_label import ItemRetentionLabel
+from msgraph.generated.models.mailbox_settings import MailboxSettings
+from msgraph.generated.models.site import Site
+from msgraph.generated.models.user import User
 
 from teamsretention.simulator import TenantModel
 
@@ -27,7 +31,8 @@ async def test_sdk_parses_delta_items_drive_and_label(client: httpx.AsyncClient,
     _, _, link = await follow_delta(client, f"/v1.0/drives/{drive_id}/root/delta")
     item = model.find_item("anna-weekly")
     await client.delete(f"/v1.0/drives/{drive_id}/items/{item.id}")
-    await client.post("/_simulator/knobs", json={"page_size": 50})
+    # The beta-only facets are off by default in v1.0; the adapter reads them from additional_data when on.
+    await client.post("/_simulator/knobs", json={"page_size": 50, "media_facets": True})
     first = await client.get(f"/v1.0/drives/{drive_id}/root/delta")
     page = _parse(first.content, DeltaGetResponse)
     assert page.odata_delta_link and page.value
@@ -53,3 +58,29 @@ async def test_sdk_parses_delta_items_drive_and_label(client: httpx.AsyncClient,
         ItemRetentionLabel,
     )
     assert label.name == "Legal - Contracts 10y" and label.label_applied_date_time is not None
+
+
+async def test_sdk_parses_members_owners_sites_mailbox_settings_and_app_identities(
+    client: httpx.AsyncClient, model: TenantModel
+) -> None:
+    staff = model.resolve("staff")
+    members = _parse((await client.get(f"/v1.0/groups/{staff}/transitiveMembers")).content, DirectoryObjectCollectionResponse)
+    kinds = {type(m).__name__ for m in members.value}
+    assert kinds == {"User", "Group"}  # discriminated by @odata.type
+    owners = _parse(
+        (await client.get(f"/v1.0/groups/{model.resolve('sales')}/owners")).content, DirectoryObjectCollectionResponse
+    )
+    assert isinstance(owners.value[0], User) and owners.value[0].user_principal_name == "anna@contoso.example"
+    settings = _parse(
+        (await client.get(f"/v1.0/users/{model.resolve('anna')}/mailboxSettings")).content, MailboxSettings
+    )
+    assert settings.time_zone == "UTC" and settings.language.locale == "sv-SE"
+    drive = model.drives[model.users[model.resolve("anna")].drive_id or ""]
+    site = _parse((await client.get(f"/v1.0/sites/{drive.site_id}")).content, Site)
+    assert site.id == drive.site_id and site.display_name == "Anna Berg" and site.created_date_time is not None
+    assert not site.additional_data.keys() - {"@odata.context"}
+
+    rec = model.find_item("sales-general")
+    rec.created_by_app = ("00000000-0000-0000-0000-0000000000aa", "Skype Teams Services")
+    item = _parse((await client.get(f"/v1.0/drives/{rec.drive_id}/items/{rec.id}")).content, DriveItem)
+    assert item.created_by.application.display_name == "Skype Teams Services" and item.created_by.user is None

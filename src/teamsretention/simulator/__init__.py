@@ -9,8 +9,9 @@ with :func:`serve`.
 from .app import create_app
 from .knobs import FailRule, ItemBlock, Knobs
 from .model import Label, TenantModel
-from .scenario import build_bench_tenant, build_demo_tenant, example_path, load_scenario
+from .scenario import example_path, load_scenario
 from .server import RunningSimulator, serve
+from .tenants import build_bench_tenant, build_demo_tenant
 
 __all__ = [
     "FailRule",

@@ -4,28 +4,42 @@ Build the tenant first (``scenario.load_scenario``, ``build_demo_tenant``, ``bui
 ``create_app(model)``. All state lives in the model passed in, because httpx's ``ASGITransport`` runs no
 lifespan events: nothing may depend on startup hooks. ``app.state.sim`` is the model, for tests.
 
-Graph paths live under ``/v1.0`` (routes_directory.py, routes_drives.py, routes_mail.py); the simulator's own
-controls under ``/_simulator/`` (controls.py). Any other ``/v1.0`` path answers Graph's 400.
+Graph paths live under ``/v1.0`` (routes_directory.py, routes_members.py, routes_teams.py, routes_drives.py,
+routes_sites.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the simulator's own controls
+under ``/_simulator/`` (controls.py). Any other ``/v1.0`` or ``/beta`` path answers Graph's 400.
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from . import controls, routes_directory, routes_drives, routes_mail
-from .endpoint import Ctx, GraphFault, graph_endpoint
+from . import (
+    controls,
+    routes_beta,
+    routes_directory,
+    routes_drives,
+    routes_mail,
+    routes_members,
+    routes_sites,
+    routes_teams,
+)
+from .endpoint import graph_endpoint
 from .knobs import Knobs
 from .model import TenantModel
 from .reqlog import RU_SINGLE
 
-__all__ = ["Knobs", "create_app"]
+__all__ = ["GRAPH_ROUTES", "Knobs", "create_app"]
 
-
-async def _unknown_segment(request: Request, ctx: Ctx) -> Response:
-    raise GraphFault(400, "BadRequest", f"Resource not found for the segment '{request.url.path}'.")
+# Every simulated /v1.0 call, in matching order (tests check each template against the v1.0 CSDL).
+GRAPH_ROUTES: list[Route] = [
+    *routes_directory.ROUTES,
+    *routes_members.ROUTES,
+    *routes_teams.ROUTES,
+    *routes_drives.ROUTES,
+    *routes_sites.ROUTES,
+    *routes_mail.ROUTES,
+]
 
 
 def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
@@ -34,14 +48,13 @@ def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
         model.set_knobs(knobs)
     routes = [
         *controls.ROUTES,
-        *routes_directory.ROUTES,
-        *routes_drives.ROUTES,
-        *routes_mail.ROUTES,
+        *GRAPH_ROUTES,
         Route(
             "/v1.0/{rest:path}",
-            graph_endpoint("unknown", RU_SINGLE)(_unknown_segment),
+            graph_endpoint("unknown", RU_SINGLE)(routes_beta.unknown_segment),
             methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         ),
+        *routes_beta.ROUTES,
     ]
     app = Starlette(routes=routes)
     app.state.sim = model

@@ -176,7 +176,7 @@ async def state(request: Request) -> Response:
         {
             "users": sum(1 for u in sim.users.values() if not u.removed),
             "groups": len(sim.groups),
-            "drives": len(sim.drives),
+            "drives": sum(1 for d in sim.drives.values() if not d.removed),
             "recordings": len(sim.live_recordings()),
             "recycleBin": len(sim.recycle_bin),
             "mail": len(sim.mail_log),

@@ -10,6 +10,9 @@ Delta link lifecycle:
   replays from there, so whatever changed while the client was paging comes again (repeats are allowed).
 - deltaLink / change nextLink: only objects whose latest change is after the token, oldest change first,
   each at most once per page walk (stale log entries of an object that changed again are skipped).
+
+Every link token also numbers the page it leads to, so the knob ``next_link_loops`` can make a second page
+link back to the first one (``loop_link``): a client that follows links blindly would never finish.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from starlette.requests import Request
 
 from .endpoint import GraphFault
 from .model import ChangeLog, TenantModel
@@ -32,6 +37,7 @@ class Position:
     mode: str  # F: full enumeration, C: changes in progress, D: a deltaLink (changes from seq)
     seq: int
     cursor: int = 0
+    page: int = 0  # 0: the first page of a walk (no token, or a deltaLink)
 
 
 @dataclass(slots=True)
@@ -136,5 +142,35 @@ def read_token(
             "Resync required. The delta token is no longer valid; enumerate again from the Location.",
             headers={"Location": fresh_url},
         )
-    _, _, mode, seq, cursor, select = decoded
-    return Position(mode, seq, cursor), select
+    _, _, mode, seq, cursor, select, page = decoded
+    return Position(mode, seq, cursor, 0 if mode == "D" else page), select
+
+
+def page_number(position: Position | None) -> int:
+    return 0 if position is None else position.page
+
+
+def looped_scopes(sim: TenantModel) -> set[str]:
+    """The knob ``next_link_loops`` with its references resolved: drive entries may name the drive's owner
+    (a user, team or channel key), ``members:`` / ``owners:`` entries may use a group's scenario key."""
+    out: set[str] = set()
+    for entry in sim.knobs.next_link_loops:
+        out.add(entry)
+        kind, sep, ref = entry.partition(":")
+        if sep and kind in ("members", "owners"):
+            out.add(f"{kind}:{sim.resolve(ref)}")
+        elif (drive_id := sim.drive_for_ref(entry)) is not None:
+            out.add(drive_id)
+    return out
+
+
+def loop_link(sim: TenantModel, request: Request, scope: str, page: int, next_link: str) -> str:
+    """The nextLink to hand out on page ``page`` of ``scope``: ``next_link``, unless the scope loops, in
+    which case the first page's URL is remembered and the second page links back to it."""
+    if scope not in looped_scopes(sim):
+        return next_link
+    if page == 0:
+        sim.loop_first_links[scope] = str(request.url)
+    elif page == 1 and scope in sim.loop_first_links:
+        return sim.loop_first_links[scope]
+    return next_link

@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+# Performs a scheduled event on the model it was scheduled on; returns what happened (for the controls).
+EventAction = Callable[[Any, "ScheduledEvent"], dict[str, Any]]
+
+
+@dataclass(order=True, slots=True)
+class ScheduledEvent:
+    at: dt.datetime
+    order: int  # events at the same time fire in the order they were scheduled
+    kind: str = field(compare=False)
+    params: dict[str, Any] = field(compare=False)
+    fire: EventAction = field(compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -17,13 +30,16 @@ class SimUser:
     id: str
     display_name: str
     upn: str
-    mail: str | None  # None: no mailbox
+    mail: str | None  # None: no mail address
     account_enabled: bool = True
     preferred_language: str | None = None
     has_onedrive: bool = True
     drive_id: str | None = None
     removed: bool = False
     seq: int = 0
+    has_mailbox: bool = True  # False: mailboxSettings answers 404, mail to the user bounces (NDR)
+    time_zone: str = "UTC"  # mailboxSettings.timeZone
+    drive_generation: int = 0  # how often the OneDrive was re-provisioned (its URL gets a suffix)
 
 
 @dataclass(slots=True)
@@ -45,6 +61,7 @@ class SimGroup:
     drive_id: str | None = None
     removed: bool = False
     seq: int = 0
+    owner_ids: list[str] = field(default_factory=list)  # users; GET /groups/{id}/owners
 
 
 @dataclass(slots=True)
@@ -81,6 +98,7 @@ class SimItem:
     purged: bool = False  # permanently deleted: not restorable
     seq: int = 0
     guid: str = ""  # the GUID inside eTag/cTag, derived from the id on first use
+    created_by_app: tuple[str, str] | None = None  # (app id, display name): createdBy is an application
 
 
 class ChangeLog:
@@ -119,6 +137,21 @@ class SimDrive:
     order: list[str] = field(default_factory=list)  # creation order: the full enumeration walks it
     log: ChangeLog = field(default_factory=ChangeLog)
     folders: dict[tuple[str, str], str] = field(default_factory=dict)  # (parent id, name) -> folder id
+    site_id: str = ""  # the SharePoint site holding the drive (OneDrive: the personal site)
+    removed: bool = False  # a replaced OneDrive: every request on its id answers 404
+
+
+@dataclass(slots=True)
+class SimSite:
+    """A SharePoint site: a user's personal site, a team site or a private/shared channel's own site."""
+
+    id: str  # "hostname,siteCollectionGuid,webGuid", as Graph spells site ids
+    name: str
+    display_name: str
+    web_url: str
+    drive_id: str  # the site's default document library (GET /sites/{id}/drive)
+    created: dt.datetime
+    removed: bool = False
 
 
 @dataclass(slots=True)

@@ -1,30 +1,20 @@
 """Scheduled tenant events and the operations they perform.
 
 An event is a kind plus parameters, fired when the simulated clock passes its time. The same helpers add
-the recordings and files a scenario lists up front, so a recording looks the same whether it was there on
-day 0 or appeared later.
+the recordings, files and folders a scenario lists up front, so a recording looks the same whether it was
+there on day 0 or appeared later. The event kinds are listed in scenario.py's docstring.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import uuid
+from typing import Any
 
-from .entities import Label, SimChannel, SimItem
-
-if TYPE_CHECKING:
-    from .model import TenantModel
+from .entities import Label, ScheduledEvent, SimChannel, SimItem
+from .model import TenantModel
 
 MP4 = "video/mp4"
-
-
-@dataclass(order=True, slots=True)
-class ScheduledEvent:
-    at: dt.datetime
-    order: int  # events at the same time fire in the order they were scheduled
-    kind: str = field(compare=False)
-    params: dict[str, Any] = field(compare=False)
 
 
 def created_at(base: dt.datetime, age_days: float, time_of_day: str | None) -> dt.datetime:
@@ -89,6 +79,16 @@ def _target_folder(
     return owner.drive_id, path, owner.id
 
 
+def _app_identity(params: dict[str, Any]) -> tuple[str, str] | None:
+    """``created_by_app = "Skype Teams Services"`` (optional ``created_by_app_id``): the application that
+    uploaded the file; its id defaults to a GUID derived from the name."""
+    name = params.get("created_by_app")
+    if not name:
+        return None
+    app_id = params.get("created_by_app_id") or str(uuid.uuid5(uuid.NAMESPACE_DNS, f"app.{name}"))
+    return str(app_id), str(name)
+
+
 def add_recording(model: TenantModel, params: dict[str, Any], base: dt.datetime) -> SimItem:
     """A Teams meeting recording in the organizer's OneDrive, or in a channel's Recordings folder."""
     created = created_at(base, float(params.get("age_days", 0)), params.get("time"))
@@ -106,6 +106,7 @@ def add_recording(model: TenantModel, params: dict[str, Any], base: dt.datetime)
         label=parse_label(params.get("label")),
         item_id=params.get("id"),
     )
+    item.created_by_app = _app_identity(params)
     if item.label is not None:
         item.label.applied_at = created
     if params.get("key"):
@@ -127,9 +128,23 @@ def add_plain_file(model: TenantModel, params: dict[str, Any], base: dt.datetime
         created_by=creator,
         item_id=params.get("id"),
     )
+    item.created_by_app = _app_identity(params)
     if params.get("key"):
         model.aliases[str(params["key"])] = item.id
     return item
+
+
+def add_folder(model: TenantModel, params: dict[str, Any], base: dt.datetime) -> SimItem:
+    """A folder (``path``, a name or a list) in ``owner``'s OneDrive or under ``channel``'s folder, with a
+    scenario ``key`` so events can rename or move it (the ``Recordings`` folder itself, say)."""
+    drive_id, path, _ = _target_folder(model, {**params, "folder": params.get("path") or []}, [])
+    if not path:
+        raise ValueError("a folder needs a path")
+    # Listed up front (base is the epoch): dated like every other folder; added by an event: at its time.
+    folder = model.ensure_folder(drive_id, path, created=None if base == model.epoch else base)
+    if params.get("key"):
+        model.aliases[str(params["key"])] = folder.id
+    return folder
 
 
 def add_user(model: TenantModel, params: dict[str, Any]) -> str:
@@ -144,9 +159,16 @@ def add_user(model: TenantModel, params: dict[str, Any]) -> str:
         account_enabled=bool(params.get("account_enabled", True)),
         preferred_language=params.get("preferred_language") or None,
         has_onedrive=bool(params.get("has_onedrive", True)),
+        has_mailbox=bool(params["has_mailbox"]) if "has_mailbox" in params else None,
+        time_zone=str(params.get("time_zone", "UTC")),
     )
     model.aliases[key] = user.id
     return user.id
+
+
+def schedule(model: TenantModel, at: dt.datetime, kind: str, params: dict[str, Any]) -> ScheduledEvent:
+    """Queue one of the event kinds below to fire when the clock passes ``at``."""
+    return model.schedule(at, kind, params, apply_event)
 
 
 def apply_event(model: TenantModel, event: ScheduledEvent) -> dict[str, Any]:
@@ -158,22 +180,32 @@ def apply_event(model: TenantModel, event: ScheduledEvent) -> dict[str, Any]:
         detail["itemId"] = add_recording(model, p, model.now).id
     elif kind == "add_file":
         detail["itemId"] = add_plain_file(model, p, model.now).id
-    elif kind in ("delete_item", "modify_item", "set_label", "restore_item"):
+    elif kind == "add_folder":
+        detail["itemId"] = add_folder(model, p, model.now).id
+    elif kind in ("delete_item", "modify_item", "move_item", "set_label", "restore_item"):
         item = model.find_item(str(p["item"]))
         detail["itemId"] = item.id
         if kind == "delete_item":
             model.delete_item(item, by="user", permanent=bool(p.get("permanent", False)))
         elif kind == "modify_item":
             if p.get("name"):
-                item.name = str(p["name"])
-            model.touch_item(item)
+                model.rename_item(item, str(p["name"]))
+            else:
+                model.touch_item(item)
+        elif kind == "move_item":
+            to = p.get("to") or []
+            detail["parentId"] = model.move_item(item, [to] if isinstance(to, str) else list(to)).id
         elif kind == "set_label":
             model.set_label(item, parse_label(p))
         else:
             model.restore_item(item.drive_id, item.id)
-    elif kind in ("disable_user", "enable_user", "remove_user"):
+    elif kind in ("disable_user", "enable_user", "remove_user", "replace_onedrive"):
         user = model.users[model.resolve(str(p["user"]))]
         detail["userId"] = user.id
+        if kind == "replace_onedrive":
+            detail["oldDriveId"] = user.drive_id
+            detail["driveId"] = model.replace_onedrive(user).id
+            return detail  # the directory object itself did not change
         if kind == "remove_user":
             user.removed = True
         else:

@@ -1,9 +1,32 @@
 """Fault and behaviour knobs of the simulator.
 
-Knobs cover what Microsoft's documentation leaves open (delta with or without the ``media`` / ``source``
-facets, the answer for an unlabelled item) and the faults a daemon must survive (throttling, locked or
-held items, a missing permission, expired delta tokens, a mailbox that refuses mail). They are plain data:
-``GET /_simulator/knobs`` shows them and ``POST /_simulator/knobs`` changes them while the app runs.
+Defaults follow Graph v1.0 as Microsoft documents it; beta-only or undocumented behaviour is behind a knob
+that is off, and where the docs are silent a knob offers both answers. Knobs also inject the faults a daemon
+must survive. They are plain data: ``GET /_simulator/knobs`` shows them, ``POST /_simulator/knobs`` changes
+them while the app runs (a partial update; ``delta_media_facets`` is still accepted for ``media_facets``).
+
+Shapes:
+- ``media_facets`` (False): ``media`` / ``source`` on Teams recordings in v1.0 delta and GET. v1.0
+  driveItem declares neither (the CSDL and the v1.0 resource page); only beta documents them.
+- ``beta_media_facets`` (True): the same facets on ``GET /beta/drives/{d}/items/{i}``, as beta documents.
+- ``delta_ctag`` (False): ``cTag`` in delta. The delta Remarks: OneDrive for Business omits it on
+  create/modify (and delete).
+- ``unlabelled_label`` ("empty" | "absent"): the retention label of an unlabelled item (undocumented).
+- ``files_folder_created_sentinel`` (True): filesFolder's ``createdDateTime`` is ``0001-01-01T00:00:00Z``,
+  as in Microsoft's only filesFolder example; off: the folder's real creation time.
+- ``failing_files_folders``: channel ("team/channel" key or channel id) -> ``{"status", "code", "message"}``
+  (defaults 404, itemNotFound, "Sharepoint folder not found.", what an unprovisioned private channel gets).
+- ``migrated_channels``: channel -> ``{"parent_reference": bool}``: filesFolder answers the root folder of
+  the channel's site drive, with ``parentReference`` {driveId, driveType} only when asked (default false).
+- ``shares_root_parent_reference`` (False): a drive root read through ``/shares`` carries parentReference.
+- ``cast_requires_advanced_query`` (True): ``transitiveMembers/microsoft.graph.user`` needs
+  ``ConsistencyLevel: eventual`` and ``$count=true`` (the advanced-query doc lists OData casts on
+  transitive member lists), else 400 Request_UnsupportedQuery.
+- ``next_link_loops``: scopes ("users", "groups", a drive id or a user/team/channel key owning the drive,
+  "members:<group>", "owners:<group>") whose second page links back to the first page (A -> B -> A).
+- ``send_mail_status`` (202): the 2xx a successful sendMail answers.
+- faults: ``throttle_share`` / ``throttle_retry_after``, ``fail_paths``, ``locked_items`` (423),
+  ``forbidden_items`` (403), ``deny_all_deletes``, ``expire_delta_tokens`` (410), ``failing_mail_recipients``.
 """
 
 from __future__ import annotations
@@ -14,6 +37,22 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 UnlabelledLabel = Literal["empty", "absent"]
+
+FILES_FOLDER_FAILURE = {"status": 404, "code": "itemNotFound", "message": "Sharepoint folder not found."}
+ALIASES = {"delta_media_facets": "media_facets"}  # old knob names still accepted by update()
+BOOL_KNOBS = frozenset(
+    {
+        "media_facets",
+        "beta_media_facets",
+        "delta_ctag",
+        "files_folder_created_sentinel",
+        "shares_root_parent_reference",
+        "cast_requires_advanced_query",
+        "repeat_items",
+        "deny_all_deletes",
+        "expire_delta_tokens",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -58,8 +97,16 @@ class ItemBlock:
 class Knobs:
     page_size: int = 20
     directory_page_size: int = 100  # users/groups delta and member lists
-    delta_media_facets: bool = True
+    media_facets: bool = False
+    beta_media_facets: bool = True
+    delta_ctag: bool = False
     unlabelled_label: UnlabelledLabel = "empty"
+    files_folder_created_sentinel: bool = True
+    failing_files_folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    migrated_channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shares_root_parent_reference: bool = False
+    cast_requires_advanced_query: bool = True
+    next_link_loops: list[str] = field(default_factory=list)
     repeat_items: bool = False
     throttle_share: float = 0.0
     throttle_retry_after: float = 1
@@ -69,12 +116,14 @@ class Knobs:
     deny_all_deletes: bool = False
     expire_delta_tokens: bool = False
     failing_mail_recipients: dict[str, int] = field(default_factory=dict)  # address (lower) -> status
+    send_mail_status: int = 202
     seed: int = 1
 
     def update(self, data: dict[str, Any]) -> None:
         """Apply a JSON patch of knob values; unknown keys raise ValueError."""
         known = {f.name for f in fields(self)}
         for key, value in data.items():
+            key = ALIASES.get(key, key)
             if key not in known:
                 raise ValueError(f"unknown knob {key!r}")
             setattr(self, key, _parse_knob(key, value))
@@ -82,6 +131,8 @@ class Knobs:
             raise ValueError("unlabelled_label must be 'empty' or 'absent'")
         if self.page_size < 1 or self.directory_page_size < 1:
             raise ValueError("page sizes must be positive")
+        if not 200 <= self.send_mail_status <= 299:
+            raise ValueError("send_mail_status must be a 2xx status")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Knobs:
@@ -93,8 +144,16 @@ class Knobs:
         return {
             "page_size": self.page_size,
             "directory_page_size": self.directory_page_size,
-            "delta_media_facets": self.delta_media_facets,
+            "media_facets": self.media_facets,
+            "beta_media_facets": self.beta_media_facets,
+            "delta_ctag": self.delta_ctag,
             "unlabelled_label": self.unlabelled_label,
+            "files_folder_created_sentinel": self.files_folder_created_sentinel,
+            "failing_files_folders": {k: dict(v) for k, v in self.failing_files_folders.items()},
+            "migrated_channels": {k: dict(v) for k, v in self.migrated_channels.items()},
+            "shares_root_parent_reference": self.shares_root_parent_reference,
+            "cast_requires_advanced_query": self.cast_requires_advanced_query,
+            "next_link_loops": list(self.next_link_loops),
             "repeat_items": self.repeat_items,
             "throttle_share": self.throttle_share,
             "throttle_retry_after": self.throttle_retry_after,
@@ -107,6 +166,7 @@ class Knobs:
             "deny_all_deletes": self.deny_all_deletes,
             "expire_delta_tokens": self.expire_delta_tokens,
             "failing_mail_recipients": dict(self.failing_mail_recipients),
+            "send_mail_status": self.send_mail_status,
             "seed": self.seed,
         }
 
@@ -120,15 +180,56 @@ def _parse_knob(key: str, value: Any) -> Any:
         if isinstance(value, list):  # a bare list of addresses: 503 for each
             return {str(a).lower(): 503 for a in value}
         return {str(a).lower(): int(s) for a, s in value.items()}
-    if key in ("page_size", "directory_page_size", "seed"):
+    if key == "failing_files_folders":
+        return _parse_files_folder_failures(value)
+    if key == "migrated_channels":
+        return _parse_migrated_channels(value)
+    if key == "next_link_loops":
+        values = [value] if isinstance(value, str) else list(value)
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError("next_link_loops takes a list of scope names")
+        return values
+    if key in ("page_size", "directory_page_size", "seed", "send_mail_status"):
         return int(value)
     if key in ("throttle_share", "throttle_retry_after"):
         return float(value)
-    if key in ("delta_media_facets", "repeat_items", "deny_all_deletes", "expire_delta_tokens"):
+    if key in BOOL_KNOBS:
         if not isinstance(value, bool):
             raise ValueError(f"knob {key!r} takes true or false")
         return value
     return value
+
+
+def _parse_files_folder_failures(value: Any) -> dict[str, dict[str, Any]]:
+    """``["team/channel"]``, ``{"team/channel": null | status | {"status", "code", "message"}}``; missing
+    fields take Graph's answer for an unprovisioned private channel."""
+    if isinstance(value, list):
+        value = dict.fromkeys(value)
+    out: dict[str, dict[str, Any]] = {}
+    for ref, spec in value.items():
+        spec = {} if spec is None else {"status": spec} if isinstance(spec, int) else spec
+        if not isinstance(spec, dict) or set(spec) - set(FILES_FOLDER_FAILURE):
+            raise ValueError(f"failing_files_folders[{ref!r}] takes status, code and message")
+        out[str(ref)] = {
+            "status": int(spec.get("status", FILES_FOLDER_FAILURE["status"])),
+            "code": str(spec.get("code", FILES_FOLDER_FAILURE["code"])),
+            "message": str(spec.get("message", FILES_FOLDER_FAILURE["message"])),
+        }
+    return out
+
+
+def _parse_migrated_channels(value: Any) -> dict[str, dict[str, Any]]:
+    """``["team/channel"]``, ``{"team/channel": bool}`` or ``{"team/channel": {"parent_reference": bool}}``."""
+    if isinstance(value, list):
+        value = dict.fromkeys(value)
+    out: dict[str, dict[str, Any]] = {}
+    for ref, spec in value.items():
+        if spec is None or isinstance(spec, bool):
+            spec = {"parent_reference": bool(spec)}
+        if not isinstance(spec, dict) or set(spec) - {"parent_reference"}:
+            raise ValueError(f"migrated_channels[{ref!r}] takes parent_reference")
+        out[str(ref)] = {"parent_reference": bool(spec.get("parent_reference", False))}
+    return out
 
 
 def parse_blocks(value: Any) -> dict[str, ItemBlock]:

@@ -1,8 +1,9 @@
 """In-memory state of a simulated Microsoft 365 tenant.
 
-Users, groups/teams with channels, drives holding a tree of driveItems, a per-drive change log (what
-``/root/delta`` replays), a recycle bin, a mail log and a request log. Time is simulated: ``now`` starts at
-``epoch`` and moves only when told to; events scheduled at a time fire as the clock passes them.
+Users, groups/teams with channels and owners, SharePoint sites, drives holding a tree of driveItems, a
+per-drive change log (what ``/root/delta`` replays), a recycle bin, a mail log and a request log. Time is
+simulated: ``now`` starts at ``epoch`` and moves only when told to; events scheduled at a time fire as the
+clock passes them.
 
 Everything is deterministic: identifiers and random choices come from one seeded RNG.
 """
@@ -16,19 +17,23 @@ import random
 import uuid
 from typing import Any
 
+from .drivetree import RECYCLE_BIN_DAYS, DriveTree
 from .entities import (
     ChangeLog,
+    EventAction,
     Label,
     RecycledItem,
+    ScheduledEvent,
     SimChannel,
     SimDrive,
     SimGroup,
     SimItem,
+    SimSite,
     SimUser,
 )
-from .events import ScheduledEvent, apply_event
 from .knobs import Knobs
 from .reqlog import RequestLog
+from .sites import SiteIndex
 
 __all__ = [
     "ChangeLog",
@@ -38,14 +43,13 @@ __all__ = [
     "SimDrive",
     "SimGroup",
     "SimItem",
+    "SimSite",
     "SimUser",
     "TenantModel",
 ]
 
-RECYCLE_BIN_DAYS = 93  # SharePoint/OneDrive keep deleted items 93 days over both recycle-bin stages
 
-
-class TenantModel:
+class TenantModel(DriveTree, SiteIndex):
     def __init__(self, epoch: dt.datetime, *, seed: int = 1, domain: str = "contoso.example") -> None:
         if epoch.tzinfo is None:
             raise ValueError("the simulator epoch must be timezone-aware")
@@ -56,6 +60,7 @@ class TenantModel:
         self.users: dict[str, SimUser] = {}
         self.groups: dict[str, SimGroup] = {}
         self.drives: dict[str, SimDrive] = {}
+        self.sites: dict[str, SimSite] = {}
         self.item_drive: dict[str, str] = {}  # item id -> drive id
         self.user_order: list[str] = []
         self.group_order: list[str] = []
@@ -73,6 +78,7 @@ class TenantModel:
         self.fault_rng = random.Random(self.knobs.seed)  # faults only: throttling never shifts tenant choices
         self.error_counter = 0
         self.token_generation = 1  # tokens from an older generation answer 410
+        self.loop_first_links: dict[str, str] = {}  # knob next_link_loops: scope -> its first page's URL
 
     def set_knobs(self, knobs: Knobs) -> None:
         self.knobs = knobs
@@ -108,7 +114,10 @@ class TenantModel:
         account_enabled: bool = True,
         preferred_language: str | None = None,
         has_onedrive: bool = True,
+        has_mailbox: bool | None = None,
+        time_zone: str = "UTC",
     ) -> SimUser:
+        """``has_mailbox`` defaults to whether the user has a mail address (an Exchange licence gives both)."""
         user = SimUser(
             user_id or self.new_guid(),
             display_name,
@@ -117,20 +126,62 @@ class TenantModel:
             account_enabled,
             preferred_language,
             has_onedrive,
+            has_mailbox=mail is not None if has_mailbox is None else has_mailbox,
+            time_zone=time_zone,
         )
         self.users[user.id] = user
         self.user_order.append(user.id)
         user.seq = self.user_log.record(user.id)
         if has_onedrive:
-            slug = upn.replace("@", "_").replace(".", "_")
-            drive = self.add_drive(
-                "business",
-                "OneDrive",
-                f"https://{self.tenant_host}-my.sharepoint.com/personal/{slug}/Documents",
-                owner_user_id=user.id,
-            )
-            user.drive_id = drive.id
+            self._provision_onedrive(user)
         return user
+
+    def _provision_onedrive(self, user: SimUser) -> SimDrive:
+        """A OneDrive in a personal site of its own; a re-provisioned one gets a numbered URL, as
+        SharePoint does when the old personal site URL is still taken."""
+        slug = user.upn.replace("@", "_").replace(".", "_") + (
+            str(user.drive_generation) if user.drive_generation else ""
+        )
+        host = f"{self.tenant_host}-my.sharepoint.com"
+        drive = self.add_drive(
+            "business", "OneDrive", f"https://{host}/personal/{slug}/Documents", owner_user_id=user.id
+        )
+        self.add_site(drive, host, f"/personal/{slug}", slug, user.display_name)
+        user.drive_id = drive.id
+        return drive
+
+    def replace_onedrive(self, user: SimUser) -> SimDrive:
+        """The OneDrive was deleted and provisioned again: a new drive id in a new personal site with an
+        empty ``Recordings`` folder; the old drive (and its site) answer 404 from now on."""
+        old = self.drives.get(user.drive_id) if user.drive_id else None
+        if old is not None:
+            old.removed = True
+            if old.site_id in self.sites:
+                self.sites[old.site_id].removed = True
+            for key in [k for k in self.recycle_bin if k[0] == old.id]:
+                del self.recycle_bin[key]  # the recycle bin went with the old site
+        user.drive_generation += 1
+        user.has_onedrive = True
+        drive = self._provision_onedrive(user)
+        root = drive.items[drive.root_id]
+        root.created = root.modified = self.now
+        self.ensure_folder(drive.id, ["Recordings"], created=self.now)
+        return drive
+
+    def drive_for_ref(self, ref: str) -> str | None:
+        """A drive id from a drive id, or from a user, team or channel (id or scenario key) owning one."""
+        obj_id = self.resolve(ref)
+        if obj_id in self.drives:
+            return obj_id
+        if obj_id in self.users:
+            return self.users[obj_id].drive_id
+        if obj_id in self.groups:
+            return self.groups[obj_id].drive_id
+        for group in self.groups.values():
+            for channel in group.channels:
+                if channel.id == obj_id:
+                    return channel.drive_id
+        return None
 
     @property
     def tenant_host(self) -> str:
@@ -157,19 +208,23 @@ class TenantModel:
         is_team: bool = False,
         member_ids: list[str] | None = None,
         group_id: str | None = None,
+        owner_ids: list[str] | None = None,
     ) -> SimGroup:
         group = SimGroup(group_id or self.new_guid(), display_name, is_team, list(member_ids or []))
+        group.owner_ids = list(owner_ids or [])
         self.groups[group.id] = group
         self.group_order.append(group.id)
         group.seq = self.group_log.record(group.id)
         if is_team:
             slug = "".join(ch for ch in display_name if ch.isalnum())
+            host = f"{self.tenant_host}.sharepoint.com"
             drive = self.add_drive(
                 "documentLibrary",
                 "Documents",
-                f"https://{self.tenant_host}.sharepoint.com/sites/{slug}/Shared%20Documents",
+                f"https://{host}/sites/{slug}/Shared%20Documents",
                 owner_group_id=group.id,
             )
+            self.add_site(drive, host, f"/sites/{slug}", slug, display_name)
             group.drive_id = drive.id
         return group
 
@@ -182,12 +237,14 @@ class TenantModel:
             drive = self.drives[group.drive_id]
         else:
             slug = "".join(ch for ch in group.display_name + "-" + display_name if ch.isalnum() or ch == "-")
+            host = f"{self.tenant_host}.sharepoint.com"
             drive = self.add_drive(
                 "documentLibrary",
                 "Documents",
-                f"https://{self.tenant_host}.sharepoint.com/sites/{slug}/Shared%20Documents",
+                f"https://{host}/sites/{slug}/Shared%20Documents",
                 owner_group_id=group.id,
             )
+            self.add_site(drive, host, f"/sites/{slug}", slug, f"{group.display_name}-{display_name}")
         folder = self.ensure_folder(drive.id, [display_name])
         channel = SimChannel(
             f"19:{uuid.UUID(int=self.rng.getrandbits(128)).hex}@thread.tacv2",
@@ -200,6 +257,12 @@ class TenantModel:
         return channel
 
     def transitive_user_ids(self, group: SimGroup) -> list[str]:
+        return self.transitive_member_ids(group, users_only=True)
+
+    def transitive_member_ids(self, group: SimGroup, *, users_only: bool = False) -> list[str]:
+        """Members of ``group`` and of every group nested in it, depth first, each once; nested groups
+        themselves are members too (what the un-cast ``transitiveMembers`` lists). Removed objects are
+        no members, and nothing under a removed group is reached through it."""
         seen: set[str] = set()
         out: list[str] = []
         stack = list(reversed(group.member_ids))
@@ -210,182 +273,19 @@ class TenantModel:
             seen.add(member)
             if member in self.users and not self.users[member].removed:
                 out.append(member)
-            elif member in self.groups:
+            elif member in self.groups and not self.groups[member].removed:
+                if not users_only:
+                    out.append(member)
                 stack.extend(reversed(self.groups[member].member_ids))
         return out
 
-    # --- drives and items --------------------------------------------------------------------------
-    def add_drive(
-        self,
-        drive_type: str,
-        name: str,
-        web_url: str,
-        *,
-        owner_user_id: str | None = None,
-        owner_group_id: str | None = None,
-    ) -> SimDrive:
-        drive_id = self.new_drive_id()
-        root_id = self.new_item_id()
-        drive = SimDrive(drive_id, drive_type, name, web_url, root_id, owner_user_id, owner_group_id)
-        self.drives[drive_id] = drive
-        root = SimItem(
-            root_id,
-            drive_id,
-            "root",
-            None,
-            self.epoch - dt.timedelta(days=400),
-            self.epoch - dt.timedelta(days=400),
-            is_folder=True,
-            created_by=owner_user_id,
-        )
-        self._insert(drive, root)
-        return drive
-
-    def _insert(self, drive: SimDrive, item: SimItem) -> None:
-        drive.items[item.id] = item
-        drive.order.append(item.id)
-        self.item_drive[item.id] = drive.id
-        item.seq = drive.log.record(item.id)
-        if item.parent_id is not None:
-            self._change_child_count(drive, item.parent_id, +1)
-
-    def _change_child_count(self, drive: SimDrive, parent_id: str, delta: int) -> None:
-        parent = drive.items[parent_id]
-        parent.child_count += delta
-        # A folder's childCount changed: Graph reports the parent again in delta.
-        parent.seq = drive.log.record(parent.id)
-
-    def ensure_folder(self, drive_id: str, path: list[str]) -> SimItem:
-        drive = self.drives[drive_id]
-        parent = drive.items[drive.root_id]
-        for part in path:
-            found_id = drive.folders.get((parent.id, part))
-            found = drive.items[found_id] if found_id else None
-            if found is None or found.deleted:
-                found = SimItem(
-                    self.new_item_id(),
-                    drive_id,
-                    part,
-                    parent.id,
-                    self.epoch - dt.timedelta(days=200),
-                    self.epoch - dt.timedelta(days=200),
-                    is_folder=True,
-                    created_by=drive.owner_user_id,
-                )
-                self._insert(drive, found)
-                drive.folders[(parent.id, part)] = found.id
-            parent = found
-        return parent
-
-    def add_file(
-        self,
-        drive_id: str,
-        folder: list[str],
-        name: str,
-        created: dt.datetime,
-        *,
-        mime_type: str = "application/octet-stream",
-        size: int = 1024,
-        created_by: str | None = None,
-        teams_recording: bool = False,
-        label: Label | None = None,
-        item_id: str | None = None,
-    ) -> SimItem:
-        parent = self.ensure_folder(drive_id, folder)
-        item = SimItem(
-            item_id or self.new_item_id(),
-            drive_id,
-            name,
-            parent.id,
-            created,
-            created,
-            mime_type=mime_type,
-            size=size,
-            created_by=created_by,
-            teams_recording=teams_recording,
-            label=label,
-        )
-        self._insert(self.drives[drive_id], item)
-        return item
-
-    def get_item(self, drive_id: str, item_id: str) -> SimItem | None:
-        drive = self.drives.get(drive_id)
-        return drive.items.get(item_id) if drive else None
-
-    def find_item(self, ref: str) -> SimItem:
-        item_id = self.resolve(ref)
-        drive_id = self.item_drive.get(item_id)
-        if drive_id is None:
-            raise KeyError(f"no item {ref!r}")
-        return self.drives[drive_id].items[item_id]
-
-    def touch_item(self, item: SimItem, *, new_version: bool = True) -> None:
-        if new_version:
-            item.version += 1
-        item.modified = self.now
-        item.seq = self.drives[item.drive_id].log.record(item.id)
-
-    def delete_item(self, item: SimItem, *, by: str = "app", permanent: bool = False) -> None:
-        """Delete an item and everything under it; to the recycle bin unless permanent."""
-        drive = self.drives[item.drive_id]
-        for victim in [item, *self._descendants(drive, item)]:
-            if victim.deleted:
-                continue
-            victim.deleted = True
-            victim.purged = permanent
-            victim.seq = drive.log.record(victim.id)
-        if not permanent:
-            self.recycle_bin[(drive.id, item.id)] = RecycledItem(drive.id, item.id, item.name, self.now, by)
-        if item.parent_id is not None:
-            self._change_child_count(drive, item.parent_id, -1)
-
-    def restore_item(self, drive_id: str, item_id: str) -> SimItem:
-        """Restore from the recycle bin with the same id: delta reports it again as a change."""
-        entry = self.recycle_bin.pop((drive_id, item_id))
-        drive = self.drives[entry.drive_id]
-        item = drive.items[item_id]
-        for victim in [item, *self._descendants(drive, item)]:
-            victim.deleted = False
-            victim.seq = drive.log.record(victim.id)
-        if item.parent_id is not None:
-            self._change_child_count(drive, item.parent_id, +1)
-        return item
-
-    def _descendants(self, drive: SimDrive, item: SimItem) -> list[SimItem]:
-        if not item.is_folder:
-            return []
-        out: list[SimItem] = []
-        frontier = {item.id}
-        for other_id in drive.order:  # creation order: parents come before their children
-            other = drive.items[other_id]
-            if other.parent_id in frontier:
-                out.append(other)
-                if other.is_folder:
-                    frontier.add(other.id)
-        return out
-
-    def set_label(self, item: SimItem, label: Label | None) -> None:
-        item.label = label
-        if label is not None and label.applied_at is None:
-            label.applied_at = self.now
-        self.touch_item(item)  # a label is list-item metadata: SharePoint gives the item a new eTag
-
-    def item_path(self, item: SimItem) -> str:
-        """``/drive/root:/A/B`` of the folder holding ``item`` (Graph's parentReference.path)."""
-        drive = self.drives[item.drive_id]
-        parts: list[str] = []
-        parent_id = item.parent_id
-        while parent_id is not None and parent_id != drive.root_id:
-            parent = drive.items[parent_id]
-            parts.append(parent.name)
-            parent_id = parent.parent_id
-        return "/drive/root:" + "".join("/" + p for p in reversed(parts))
-
     # --- clock and events ----------------------------------------------------------------------------
-    def schedule(self, at: dt.datetime, kind: str, params: dict[str, Any]) -> ScheduledEvent:
+    def schedule(self, at: dt.datetime, kind: str, params: dict[str, Any], fire: EventAction) -> ScheduledEvent:
+        """Queue an event; ``fire`` performs it when the clock passes ``at`` (``events.schedule`` passes the
+        simulator's own event kinds)."""
         if at.tzinfo is None:
             raise ValueError("event times must be timezone-aware")
-        event = ScheduledEvent(at, self._scheduled, kind, params)
+        event = ScheduledEvent(at, self._scheduled, kind, params, fire)
         self._scheduled += 1
         bisect.insort(self.events, event)
         return event
@@ -400,7 +300,7 @@ class TenantModel:
         while self.events and self.events[0].at <= when:
             event = self.events.pop(0)
             self.now = max(self.now, event.at)
-            fired.append(apply_event(self, event))
+            fired.append(event.fire(self, event))
         self.now = when
         self._purge_recycle_bin()
         self.fired.extend(fired)
@@ -418,5 +318,9 @@ class TenantModel:
     # --- counts for summaries and tests -------------------------------------------------------------
     def live_recordings(self) -> list[SimItem]:
         return [
-            i for d in self.drives.values() for i in d.items.values() if i.teams_recording and not i.deleted
+            i
+            for d in self.drives.values()
+            if not d.removed
+            for i in d.items.values()
+            if i.teams_recording and not i.deleted
         ]

@@ -1,4 +1,7 @@
-"""Simulated Graph directory endpoints: users, groups, teams, channels, drives of users and groups."""
+"""Simulated Graph directory endpoints: users and groups (delta, get), their drives, mailbox settings.
+
+Group members and owners are in routes_members.py, teams and channels in routes_teams.py.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .delta import read_page, read_token, start_position
+from .delta import loop_link, page_number, read_page, read_token, start_position
 from .endpoint import Ctx, GraphFault, base_url, graph_endpoint, json_response
-from .model import SimGroup, TenantModel
+from .model import SimGroup, SimUser, TenantModel
 from .reqlog import RU_LIST, RU_SINGLE
 from .wire import (
     drive_json,
     encode_token,
     group_json,
-    item_json,
+    mailbox_settings_json,
     parse_select,
     removed_json,
     user_json,
 )
 
 
-def _user_not_found(ref: str) -> GraphFault:
+def user_not_found(ref: str) -> GraphFault:
     return GraphFault(
         404,
         "Request_ResourceNotFound",
@@ -31,11 +34,18 @@ def _user_not_found(ref: str) -> GraphFault:
     )
 
 
-def _find_group(sim: TenantModel, ref: str) -> SimGroup:
+def find_group(sim: TenantModel, ref: str) -> SimGroup:
     group = sim.groups.get(sim.resolve(ref))
     if group is None or group.removed:
-        raise _user_not_found(ref)
+        raise user_not_found(ref)
     return group
+
+
+def _find_user(sim: TenantModel, ref: str) -> SimUser:
+    user = sim.find_user(ref)
+    if user is None:
+        raise user_not_found(ref)
+    return user
 
 
 async def users_delta(request: Request, ctx: Ctx) -> Response:
@@ -85,10 +95,10 @@ def _directory_delta(request: Request, ctx: Ctx, scope: str) -> Response:
         "value": page.values,
     }
     if page.next is not None:
-        tok = encode_token(
-            scope, sim.token_generation, page.next.mode, page.next.seq, page.next.cursor, select_text
-        )
-        body["@odata.nextLink"] = f"{base}/v1.0/{scope}/delta?$skiptoken={tok}"
+        number = page_number(position)
+        nxt = page.next
+        tok = encode_token(scope, sim.token_generation, nxt.mode, nxt.seq, nxt.cursor, select_text, number + 1)
+        body["@odata.nextLink"] = loop_link(sim, request, scope, number, f"{base}/v1.0/{scope}/delta?$skiptoken={tok}")
     else:
         assert page.delta is not None
         tok = encode_token(scope, sim.token_generation, "D", page.delta.seq, 0, select_text)
@@ -97,50 +107,14 @@ def _directory_delta(request: Request, ctx: Ctx, scope: str) -> Response:
 
 
 async def get_user(request: Request, ctx: Ctx) -> Response:
-    ref = request.path_params["user_id"]
-    user = ctx.sim.find_user(ref)
-    if user is None:
-        raise _user_not_found(ref)
+    user = _find_user(ctx.sim, request.path_params["user_id"])
     select = parse_select(request.query_params.get("$select"))
     body = {"@odata.context": f"{base_url(request)}/v1.0/$metadata#users/$entity", **user_json(user, select)}
     return json_response(body)
 
 
-async def transitive_user_members(request: Request, ctx: Ctx) -> Response:
-    sim = ctx.sim
-    group = _find_group(sim, request.path_params["group_id"])
-    base = base_url(request)
-    here = f"{base}{request.url.path}"
-    select_param = request.query_params.get("$select")
-    members = sim.transitive_user_ids(group)
-    start = 0
-    if request.query_params.get("$skiptoken"):
-        position, token_select = read_token(
-            sim, "members:" + group.id, request.query_params["$skiptoken"], here, delta=False
-        )
-        start = position.cursor if position else 0
-        select_param = select_param or token_select
-    select = parse_select(select_param)
-    size = sim.knobs.directory_page_size
-    chunk = members[start : start + size]
-    body: dict[str, Any] = {
-        "@odata.context": f"{base}/v1.0/$metadata#users",
-        "value": [
-            {"@odata.type": "#microsoft.graph.user", **user_json(sim.users[m], select, always_id=True)}
-            for m in chunk
-        ],
-    }
-    if start + size < len(members):
-        tok = encode_token("members:" + group.id, sim.token_generation, "F", 0, start + size, select_param)
-        body["@odata.nextLink"] = f"{here}?$skiptoken={tok}"
-    return json_response(body)
-
-
 async def get_user_drive(request: Request, ctx: Ctx) -> Response:
-    ref = request.path_params["user_id"]
-    user = ctx.sim.find_user(ref)
-    if user is None:
-        raise _user_not_found(ref)
+    user = _find_user(ctx.sim, request.path_params["user_id"])
     if user.drive_id is None:
         # A OneDrive is provisioned on first sign-in only; an app asking for it gets 404.
         raise GraphFault(404, "itemNotFound", "The resource could not be found.")
@@ -148,55 +122,25 @@ async def get_user_drive(request: Request, ctx: Ctx) -> Response:
     return json_response(drive_json(ctx.sim.drives[user.drive_id], ctx.sim))
 
 
+async def get_mailbox_settings(request: Request, ctx: Ctx) -> Response:
+    """A user without an Exchange Online mailbox gets 404 MailboxNotEnabledForRESTAPI, as Graph answers."""
+    user = _find_user(ctx.sim, request.path_params["user_id"])
+    if not user.has_mailbox:
+        raise GraphFault(
+            404,
+            "MailboxNotEnabledForRESTAPI",
+            "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+        )
+    context = f"{base_url(request)}/v1.0/$metadata#users('{user.id}')/mailboxSettings"
+    return json_response({"@odata.context": context, **mailbox_settings_json(user)})
+
+
 async def get_group_drive(request: Request, ctx: Ctx) -> Response:
-    group = _find_group(ctx.sim, request.path_params["group_id"])
+    group = find_group(ctx.sim, request.path_params["group_id"])
     if group.drive_id is None:
         raise GraphFault(404, "itemNotFound", "The resource could not be found.")
     ctx.drive_id = group.drive_id
     return json_response(drive_json(ctx.sim.drives[group.drive_id], ctx.sim))
-
-
-def _find_team(sim: TenantModel, ref: str) -> SimGroup:
-    group = sim.groups.get(sim.resolve(ref))
-    if group is None or group.removed or not group.is_team:
-        raise GraphFault(404, "NotFound", f"No team found with Group Id {ref}")
-    return group
-
-
-async def list_channels(request: Request, ctx: Ctx) -> Response:
-    team = _find_team(ctx.sim, request.path_params["team_id"])
-    select = {s.lower() for s in parse_select(request.query_params.get("$select")) or []}
-    values = []
-    for ch in team.channels:
-        full = {
-            "id": ch.id,
-            "displayName": ch.display_name,
-            "membershipType": ch.membership_type,
-            "description": None,
-            "email": None,
-            "webUrl": f"https://teams.microsoft.com/l/channel/{ch.id}",
-        }
-        values.append({k: v for k, v in full.items() if not select or k.lower() in select})
-    return json_response(
-        {
-            "@odata.context": f"{base_url(request)}/v1.0/$metadata#teams('{team.id}')/channels",
-            "@odata.count": len(values),
-            "value": values,
-        }
-    )
-
-
-async def get_files_folder(request: Request, ctx: Ctx) -> Response:
-    team = _find_team(ctx.sim, request.path_params["team_id"])
-    channel = next((c for c in team.channels if c.id == request.path_params["channel_id"]), None)
-    if channel is None:
-        raise GraphFault(404, "NotFound", "Channel not found.")
-    folder = ctx.sim.drives[channel.drive_id].items[channel.folder_id]
-    ctx.drive_id = channel.drive_id
-    body = item_json(folder, ctx.sim, in_delta=False)
-    body.pop("eTag", None)  # Microsoft's filesFolder example carries neither eTag nor cTag
-    body.pop("cTag", None)
-    return json_response({"@odata.context": f"{base_url(request)}/v1.0/$metadata#driveItem/$entity", **body})
 
 
 ROUTES = [
@@ -209,27 +153,13 @@ ROUTES = [
         methods=["GET"],
     ),
     Route(
+        "/v1.0/users/{user_id}/mailboxSettings",
+        graph_endpoint("user.mailboxSettings", RU_SINGLE)(get_mailbox_settings),
+        methods=["GET"],
+    ),
+    Route(
         "/v1.0/groups/{group_id}/drive",
         graph_endpoint("group.drive", RU_SINGLE)(get_group_drive),
         methods=["GET"],
     ),
-    Route(
-        "/v1.0/teams/{team_id}/channels",
-        graph_endpoint("channels.list", RU_LIST)(list_channels),
-        methods=["GET"],
-    ),
-    Route(
-        "/v1.0/teams/{team_id}/channels/{channel_id}/filesFolder",
-        graph_endpoint("channel.filesFolder", RU_SINGLE)(get_files_folder),
-        methods=["GET"],
-    ),
 ]
-# Graph path segments are case-insensitive; clients spell this one both ways.
-for _spelling in ("transitiveMembers", "transitivemembers"):
-    ROUTES.append(
-        Route(
-            f"/v1.0/groups/{{group_id}}/{_spelling}/microsoft.graph.user",
-            graph_endpoint("group.members", RU_LIST)(transitive_user_members),
-            methods=["GET"],
-        )
-    )

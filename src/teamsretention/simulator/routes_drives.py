@@ -1,4 +1,8 @@
-"""Simulated Graph drive endpoints: drive delta, item read with its retention label, delete."""
+"""Simulated Graph drive endpoints: drive delta, item read with its retention label, delete.
+
+A drive that was replaced (event ``replace_onedrive``) answers 404 itemNotFound to every request on its id,
+delta included, as a deleted OneDrive does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .delta import read_page, read_token, start_position
+from .delta import loop_link, page_number, read_page, read_token, start_position
 from .endpoint import Ctx, GraphFault, base_url, graph_endpoint, json_response
 from .model import SimDrive, SimItem
 from .reqlog import RU_LIST, RU_SINGLE
@@ -18,15 +22,22 @@ NOT_FOUND = "The resource could not be found."
 
 
 def _drive(ctx: Ctx, request: Request) -> SimDrive:
-    drive = ctx.sim.drives.get(request.path_params["drive_id"])
-    if drive is None:
+    return live_drive(ctx, request.path_params["drive_id"])
+
+
+def live_drive(ctx: Ctx, drive_id: str) -> SimDrive:
+    drive = ctx.sim.drives.get(drive_id)
+    if drive is None or drive.removed:
         raise GraphFault(404, "itemNotFound", NOT_FOUND)
     return drive
 
 
 def _live_item(ctx: Ctx, request: Request) -> SimItem:
-    drive = _drive(ctx, request)
-    item = drive.items.get(request.path_params["item_id"])
+    return live_item(ctx, request.path_params["drive_id"], request.path_params["item_id"])
+
+
+def live_item(ctx: Ctx, drive_id: str, item_id: str) -> SimItem:
+    item = live_drive(ctx, drive_id).items.get(item_id)
     if item is None or item.deleted:
         raise GraphFault(404, "itemNotFound", NOT_FOUND)
     return item
@@ -46,13 +57,13 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
         ctx.kind, ctx.ru = "drive.delta", RU_LIST
     else:
         ctx.kind, ctx.ru = "drive.delta.token", RU_SINGLE
-    media = sim.knobs.delta_media_facets
+    media, with_ctag = sim.knobs.media_facets, sim.knobs.delta_ctag
     page = read_page(
         order=drive.order,
         log=drive.log,
         lookup=drive.items.__getitem__,
         is_gone=lambda i: i.deleted,
-        render=lambda item: item_json(item, sim, in_delta=True, media_facets=media),
+        render=lambda item: item_json(item, sim, in_delta=True, media_facets=media, delta_ctag=with_ctag),
         position=position or start_position(drive.log),
         limit=sim.knobs.page_size,
         repeat_items=sim.knobs.repeat_items,
@@ -62,8 +73,10 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
         "value": page.values,
     }
     if page.next is not None:
-        tok = encode_token(drive.id, sim.token_generation, page.next.mode, page.next.seq, page.next.cursor)
-        body["@odata.nextLink"] = f"{here}?token={tok}"
+        number = page_number(position)
+        nxt = page.next
+        tok = encode_token(drive.id, sim.token_generation, nxt.mode, nxt.seq, nxt.cursor, page=number + 1)
+        body["@odata.nextLink"] = loop_link(sim, request, drive.id, number, f"{here}?token={tok}")
     else:
         assert page.delta is not None
         tok = encode_token(drive.id, sim.token_generation, "D", page.delta.seq, 0)
@@ -73,7 +86,7 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
 
 async def get_item(request: Request, ctx: Ctx) -> Response:
     item = _live_item(ctx, request)
-    body = item_json(item, ctx.sim, in_delta=False)
+    body = item_json(item, ctx.sim, in_delta=False, media_facets=ctx.sim.knobs.media_facets)
     expand = (request.query_params.get("$expand") or "").lower()
     if "retentionlabel" in expand:
         label = label_json(item, unlabelled=ctx.sim.knobs.unlabelled_label)

@@ -1,4 +1,9 @@
-"""Simulated ``POST /users/{sender}/sendMail``: 202 and an entry in the mail log, or Graph's refusals."""
+"""Simulated ``POST /users/{sender}/sendMail``: 202 and an entry in the mail log, or Graph's refusals.
+
+202 means accepted, not delivered: mail to a tenant user without a mailbox is still accepted (Exchange sends
+a non-delivery report later), and its log entry gets ``"undeliverable": true`` with the bouncing addresses
+in ``undeliverableRecipients``. Knob ``send_mail_status`` makes success answer another 2xx (e.g. 200).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ async def send_mail(request: Request, ctx: Ctx) -> Response:
     sim = ctx.sim
     sender_ref = request.path_params["user_id"]
     sender = sim.find_user(sender_ref)
-    if sender is None or not sender.mail:
+    if sender is None or not sender.mail or not sender.has_mailbox:
         raise GraphFault(404, "ErrorInvalidUser", f"The requested user '{sender_ref}' is invalid.")
     try:
         payload = _lower_keys(json.loads(await request.body()))
@@ -39,8 +44,21 @@ async def send_mail(request: Request, ctx: Ctx) -> Response:
         status = failing[refused[0].lower()]
         sim.rejected_mail.append({**entry, "status": status})
         raise GraphFault(status, retry_after=sim.knobs.throttle_retry_after if status in (429, 503) else None)
+    bounced = [a for a in entry["to"] + entry["cc"] + entry["bcc"] if _without_mailbox(sim, a)]
+    if bounced:
+        entry["undeliverable"] = True
+        entry["undeliverableRecipients"] = bounced
     sim.mail_log.append(entry)
-    return Response(status_code=202)
+    return Response(status_code=sim.knobs.send_mail_status)
+
+
+def _without_mailbox(sim: TenantModel, address: str) -> bool:
+    """A tenant user (by mail or UPN) who has no Exchange mailbox; outside addresses are not judged."""
+    low = address.strip().lower()
+    return bool(low) and any(
+        not u.removed and not u.has_mailbox and low in (u.upn.lower(), (u.mail or "").lower())
+        for u in sim.users.values()
+    )
 
 
 def _mail_entry(sim: TenantModel, sender: SimUser, message: dict[str, Any], save: Any) -> dict[str, Any]:

@@ -10,30 +10,47 @@ domain = "contoso.example"
 seed = 7                               # every id and random choice derives from it
 epoch = "2025-03-03T06:00:00+00:00"    # optional
 
-[knobs]                                # optional: any simulator.knobs.Knobs field
+[knobs]                                # optional: any simulator.knobs.Knobs field (see knobs.py)
 page_size = 20
 locked_items = { "r2" = { until_day = 10 } }   # item keys; 423 on delete until epoch + 10 days
 forbidden_items = { "r3" = 2 }                 # 403 on the next 2 delete attempts
+media_facets = false                           # beta source/media facets on v1.0 items (default off)
+failing_files_folders = { "sales/Deals" = {} } # filesFolder: 404 itemNotFound "Sharepoint folder not found."
+# migrated_channels = { "sales/Deals" = { parent_reference = true } }  # filesFolder: its site drive's root
+next_link_loops = ["users", "anna"]            # second page links back to the first (drive: owner's key)
+cast_requires_advanced_query = true            # transitiveMembers/microsoft.graph.user needs advanced query
+shares_root_parent_reference = false           # /shares of a drive root: no parentReference
+send_mail_status = 202                         # the 2xx sendMail answers
 
 [[users]]
 key = "anna"
 display_name = "Anna Berg"
 upn = "anna@contoso.example"           # default "<key>@<domain>"
-mail = "anna@contoso.example"          # default the UPN; "" means no mailbox
+mail = "anna@contoso.example"          # default the UPN; "" means no mail address (and no mailbox)
 preferred_language = "sv-SE"           # optional
 account_enabled = true                 # default true
 has_onedrive = true                    # default true; false: GET /users/{id}/drive answers 404
+has_mailbox = true                     # default: true when the user has a mail address; false:
+                                       # mailboxSettings answers 404, mail to the user is undeliverable
+time_zone = "W. Europe Standard Time"  # mailboxSettings.timeZone; default "UTC"
 
 [[teams]]
 key = "sales"
 display_name = "Sales"
 members = ["anna"]
-channels = [{ name = "General" }, { name = "Deals", membership = "private" }]
+owners = ["anna"]                      # GET /groups/{id}/owners; default none
+channels = [{ name = "General" }, { name = "Deals", membership = "private" }]  # or "shared"
 
 [[groups]]                             # plain groups, for scope.include_groups
 key = "staff"
 display_name = "All staff"
 members = ["anna", "sales"]            # users, groups or teams (resolved transitively)
+owners = []                            # optional, as for teams
+
+[[folders]]                            # a folder with a key, so events can rename or move it
+key = "anna-recordings"
+owner = "anna"                         # or channel = "sales/General" (then relative to its folder)
+path = ["Recordings"]
 
 [[recordings]]                         # Teams meeting recordings
 key = "r1"
@@ -44,6 +61,8 @@ age_days = 31                          # created at epoch - age_days ...
 time = "09:30"                         # ... at this UTC time of day (default: the epoch's time)
 size = 48000000
 label = { name = "Contracts", behavior = "retain", is_delete_allowed = false }
+created_by_app = "Skype Teams Services"  # optional (also on [[files]]): createdBy/lastModifiedBy is this
+created_by_app_id = "<guid>"             # application, with no user; the id defaults to one derived from the name
 
 [[files]]                              # any other file: never carries the Teams facets
 owner = "anna"                         # or channel = "sales/General"
@@ -61,10 +80,16 @@ subject = "Late upload"
 age_days = 35
 ```
 
-Event kinds: ``add_recording``, ``add_file`` (fields of ``[[recordings]]`` / ``[[files]]``),
-``delete_item`` / ``modify_item`` (new eTag; optional new ``name``) / ``restore_item`` with ``item = "<key>"``,
+Event kinds: ``add_recording``, ``add_file``, ``add_folder`` (fields of ``[[recordings]]`` / ``[[files]]``
+/ ``[[folders]]``), ``delete_item`` / ``modify_item`` (new eTag; optional new ``name``: a rename, reported in
+delta for that item only, never its descendants) / ``restore_item`` with ``item = "<key>"``, ``move_item``
+with ``item`` and ``to = ["Folder", "Path"]`` (relative to the drive root, created if missing; delta reports
+the moved item, the folders it created and the two parents whose childCount changed, never the moved
+item's descendants),
 ``set_label`` with ``item`` and the label fields (no ``name``: removes the label), ``add_user`` (fields of
-``[[users]]``), ``disable_user`` / ``enable_user`` / ``remove_user`` with ``user = "<key>"``.
+``[[users]]``), ``disable_user`` / ``enable_user`` / ``remove_user`` with ``user = "<key>"``, and
+``replace_onedrive`` with ``user``: a re-provisioned OneDrive (new drive id, new personal site, an empty
+``Recordings`` folder); from then on every request on the old drive id answers 404 itemNotFound.
 """
 
 from __future__ import annotations
@@ -74,12 +99,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .events import add_plain_file, add_recording, add_user
+from .events import add_folder, add_plain_file, add_recording, add_user, schedule
 from .knobs import Knobs, parse_blocks
 from .model import TenantModel
-from .tenants import build_bench_tenant, build_demo_tenant
 
-__all__ = ["build_bench_tenant", "build_demo_tenant", "example_path", "load_scenario", "populate"]
+__all__ = ["example_path", "load_scenario", "populate"]
 
 
 def example_path() -> Path:
@@ -112,6 +136,7 @@ def populate(data: dict[str, Any], *, epoch: dt.datetime | None = None) -> Tenan
             str(team.get("display_name", team["key"])),
             is_team=True,
             member_ids=[model.resolve(m) for m in team.get("members", [])],
+            owner_ids=[model.resolve(o) for o in team.get("owners", [])],
         )
         model.aliases[str(team["key"])] = group.id
         for channel in team.get("channels", []):
@@ -121,8 +146,11 @@ def populate(data: dict[str, Any], *, epoch: dt.datetime | None = None) -> Tenan
         group = model.add_group(
             str(spec.get("display_name", spec["key"])),
             member_ids=[model.resolve(m) for m in spec.get("members", [])],
+            owner_ids=[model.resolve(o) for o in spec.get("owners", [])],
         )
         model.aliases[str(spec["key"])] = group.id
+    for spec in data.get("folders", []):
+        add_folder(model, spec, epoch)
     for rec in data.get("recordings", []):
         add_recording(model, rec, epoch)
     for spec in data.get("files", []):
@@ -130,7 +158,7 @@ def populate(data: dict[str, Any], *, epoch: dt.datetime | None = None) -> Tenan
     for event in data.get("events", []):
         params = {k: v for k, v in event.items() if k not in ("day", "hours", "kind")}
         at = epoch + dt.timedelta(days=float(event["day"]), hours=float(event.get("hours", 0)))
-        model.schedule(at, str(event["kind"]), params)
+        schedule(model, at, str(event["kind"]), params)
     model.set_knobs(_knobs(model, data.get("knobs", {})))
     return model
 

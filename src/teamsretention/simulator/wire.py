@@ -1,9 +1,11 @@
 """Graph's wire format: JSON shapes of users, groups, drives and driveItems, error bodies, link tokens.
 
-Shapes follow Microsoft's documented examples (see /work/shared/graph-samples). Notable quirks kept on
+Shapes follow Microsoft's documented examples (see /work/shared/graph-samples) and the v1.0 CSDL (every
+property sent is declared on its type; tests/simulator/test_sim_conformance.py checks). Notable quirks kept on
 purpose: eTag/cTag values are JSON strings that contain double quotes (``"\\"{GUID},N\\""``); delta never
-returns ``parentReference.path``; deleted items in delta carry no ``name`` (OneDrive for Business leaves it
-out, per the delta doc's Remarks).
+returns ``parentReference.path``; delta leaves out ``cTag`` and, on deletes, ``name`` (OneDrive for Business,
+per the delta doc's Remarks); a user without ``$select`` has the documented default property set only
+(``accountEnabled`` must be selected).
 """
 
 from __future__ import annotations
@@ -15,10 +17,33 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from .model import SimDrive, SimGroup, SimItem, SimUser, TenantModel
+from .model import SimDrive, SimGroup, SimItem, SimSite, SimUser, TenantModel
 
 USER_PROPS = ("id", "displayName", "userPrincipalName", "mail", "accountEnabled", "preferredLanguage")
 GROUP_PROPS = ("id", "displayName", "resourceProvisioningOptions")
+# GET /users and /users/{id} without $select (the user-list and user-get docs): no accountEnabled.
+USER_DEFAULT_PROPS = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+LANGUAGE_NAMES = {
+    "en-US": "English (United States)",
+    "en-GB": "English (United Kingdom)",
+    "sv-SE": "Swedish (Sweden)",
+    "de-DE": "German (Germany)",
+    "fi-FI": "Finnish (Finland)",
+    "nb-NO": "Norwegian Bokmål (Norway)",
+    "da-DK": "Danish (Denmark)",
+}
 
 
 def iso(when: dt.datetime) -> str:
@@ -44,23 +69,31 @@ def error_body(
 # --- link tokens ------------------------------------------------------------------------------------
 # Tokens are opaque to clients (they must replay links verbatim). Inside: the collection they belong to,
 # the token generation (to expire them all at once), the mode (F: full enumeration in progress,
-# C: changes in progress, D: a deltaLink), the change sequence number, a cursor and the $select list.
+# C: changes in progress, D: a deltaLink), the change sequence number, a cursor, the $select list and the
+# number of the page the link leads to (0: the first page of a walk; the knob next_link_loops needs it).
+
+Token = tuple[str, int, str, int, int, str | None, int]
 
 
-def encode_token(scope: str, gen: int, mode: str, seq: int, cursor: int, select: str | None = None) -> str:
-    raw = json.dumps([scope, gen, mode, seq, cursor, select], separators=(",", ":")).encode()
+def encode_token(
+    scope: str, gen: int, mode: str, seq: int, cursor: int, select: str | None = None, page: int = 0
+) -> str:
+    raw = json.dumps([scope, gen, mode, seq, cursor, select, page], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> tuple[str, int, str, int, int, str | None] | None:
-    """None when the token is not one of ours (Graph treats that like an expired token: 410)."""
+def decode_token(token: str) -> Token | None:
+    """None when the token is not one of ours (Graph treats that like an expired token: 410). Tokens
+    handed out before page numbers existed (six fields) still decode, as page 0."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        scope, gen, mode, seq, cursor, select = json.loads(raw)
-        if mode not in ("F", "C", "D"):
+        fields = json.loads(raw)
+        scope, gen, mode, seq, cursor, select = fields[:6]
+        page = fields[6] if len(fields) == 7 else 0
+        if mode not in ("F", "C", "D") or len(fields) not in (6, 7):
             return None
-        return str(scope), int(gen), mode, int(seq), int(cursor), select
-    except (ValueError, TypeError):
+        return str(scope), int(gen), mode, int(seq), int(cursor), select, int(page)
+    except (ValueError, TypeError, IndexError):
         return None
 
 
@@ -69,14 +102,37 @@ def decode_token(token: str) -> tuple[str, int, str, int, int, str | None] | Non
 
 def user_json(user: SimUser, select: list[str] | None, *, always_id: bool = False) -> dict[str, Any]:
     full: dict[str, Any] = {
-        "id": user.id,
+        "businessPhones": [],
         "displayName": user.display_name,
-        "userPrincipalName": user.upn,
+        "givenName": None,
+        "jobTitle": None,
         "mail": user.mail,
-        "accountEnabled": user.account_enabled,
+        "mobilePhone": None,
+        "officeLocation": None,
         "preferredLanguage": user.preferred_language,
+        "surname": None,
+        "userPrincipalName": user.upn,
+        "id": user.id,
+        "accountEnabled": user.account_enabled,
     }
+    if not select:
+        return {k: full[k] for k in USER_DEFAULT_PROPS}
     return _selected(full, select, always_id)
+
+
+def directory_object_json(obj: SimUser | SimGroup, select: list[str] | None) -> dict[str, Any]:
+    """A member or owner in a directoryObject collection: typed by ``@odata.type``."""
+    if isinstance(obj, SimUser):
+        return {"@odata.type": "#microsoft.graph.user", **user_json(obj, select, always_id=True)}
+    return {"@odata.type": "#microsoft.graph.group", **group_json(obj, select, always_id=True)}
+
+
+def mailbox_settings_json(user: SimUser) -> dict[str, Any]:
+    locale = user.preferred_language or "en-US"
+    return {
+        "timeZone": user.time_zone,
+        "language": {"locale": locale, "displayName": LANGUAGE_NAMES.get(locale, locale)},
+    }
 
 
 def group_json(group: SimGroup, select: list[str] | None, *, always_id: bool = False) -> dict[str, Any]:
@@ -111,6 +167,16 @@ def parse_select(value: str | None) -> list[str] | None:
 
 
 # --- drives and items ----------------------------------------------------------------------------------
+
+
+def site_json(site: SimSite) -> dict[str, Any]:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "displayName": site.display_name,
+        "webUrl": site.web_url,
+        "createdDateTime": iso(site.created),
+    }
 
 
 def drive_json(drive: SimDrive, model: TenantModel) -> dict[str, Any]:
@@ -151,9 +217,28 @@ def parent_reference(item: SimItem, drive: SimDrive) -> dict[str, Any]:
     return ref
 
 
+def identity_json(item: SimItem, model: TenantModel) -> dict[str, Any] | None:
+    """createdBy / lastModifiedBy: the creating user, or an application (channel recordings uploaded by
+    "Skype Teams Services"), which has no ``user`` at all."""
+    if item.created_by_app is not None:
+        app_id, name = item.created_by_app
+        return {"application": {"id": app_id, "displayName": name}}
+    if item.created_by and item.created_by in model.users:
+        user = model.users[item.created_by]
+        return {"user": {"id": user.id, "displayName": user.display_name}}
+    return None
+
+
 def item_json(
-    item: SimItem, model: TenantModel, *, in_delta: bool, media_facets: bool = True
+    item: SimItem,
+    model: TenantModel,
+    *,
+    in_delta: bool,
+    media_facets: bool = False,
+    delta_ctag: bool = False,
 ) -> dict[str, Any]:
+    """A driveItem. ``media_facets``: add the beta ``source`` / ``media`` facets to a Teams recording.
+    ``delta_ctag``: keep ``cTag`` in a delta item (OneDrive for Business leaves it out)."""
     drive = model.drives[item.drive_id]
     if item.deleted:
         body: dict[str, Any] = {
@@ -176,9 +261,10 @@ def item_json(
         "size": item.size,
         "parentReference": parent_reference(item, drive),
     }
-    if item.created_by and item.created_by in model.users:
-        user = model.users[item.created_by]
-        identity = {"user": {"id": user.id, "displayName": user.display_name}}
+    if in_delta and not delta_ctag:
+        del body["cTag"]
+    identity = identity_json(item, model)
+    if identity is not None:
         body["createdBy"] = identity
         body["lastModifiedBy"] = identity
     if is_root:
@@ -190,7 +276,7 @@ def item_json(
     if not in_delta and not is_root:
         # Only a plain GET carries the folder path; delta never does.
         body["parentReference"]["path"] = f"/drives/{drive.id}" + model.item_path(item).removeprefix("/drive")
-    if item.teams_recording and (media_facets or not in_delta):
+    if item.teams_recording and media_facets:
         body["source"] = {"application": "teams"}
         body["media"] = {"mediaSource": {"contentCategory": "meeting"}}
     return body
