@@ -4,6 +4,9 @@ Two APScheduler traits shape this (graph-notes.md): ``shutdown()`` cancels a run
 with ``wait=True``, so we track the cycle task ourselves and let it reach a checkpoint before shutting the
 scheduler down; and a job can fire twice around a DST change, so the daemon never runs two cycles for the
 same cycle date. SIGTERM: stop at the next checkpoint within the configured timeout, then exit 0.
+
+When the cycle lock is held elsewhere (a ``plan``, a ``run --once``) the daemon waits and tries again
+rather than skip the day: those are short, and with a daily cron the next fire is tomorrow.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,6 +23,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..bootstrap import build_app, utc_now
+from ..cycle import Cycle
+from ..cycle.run import LOCK_TTL
 from ..domain import RunMode, local_date
 from ..errors import LockBusy, LockLost, TeamsRetentionError
 from ..settings import Settings
@@ -29,6 +34,51 @@ log = structlog.get_logger(__name__)
 
 # A cycle that missed its time by less than this (the host slept, the daemon restarted) still runs.
 MISFIRE_GRACE_SECONDS = 3600
+# While another process holds the cycle lock: try again this often, for at most the lock's TTL (a holder
+# that crashed loses the lock by then anyway; a live one that still holds it is not a short plan).
+LOCK_RETRY_SECONDS = 60
+LOCK_RETRIES = int(LOCK_TTL.total_seconds() // LOCK_RETRY_SECONDS)
+
+Wait = Callable[[asyncio.Event, float], Awaitable[None]]
+
+
+async def wait_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less: a SIGTERM (``stop``) ends the wait at once."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def run_day_cycle(make_cycle: Callable[[], Cycle], *, mode: RunMode, at: dt.datetime, stop: asyncio.Event,
+                        wait: Wait = wait_unless_stopped) -> bool:
+    """The cycle for ``at``'s date, waiting its turn while another process holds the cycle lock. Every
+    attempt stands for the scheduled moment ``at``, so a cycle that had to wait is still that day's cycle.
+
+    False when no cycle ran because the lock stayed busy (or SIGTERM came while waiting): a later fire
+    may try this date again. True otherwise, also when the cycle failed (logged here, never raised).
+    ``wait`` is the pause between attempts (tests pass one that does not sleep)."""
+    waits = 0
+    while True:
+        try:
+            report = await make_cycle().run(mode=mode, at=at)
+            log.info("daemon.cycle_done", exit_code=report.exit_code, status=report.status.value)
+            return True
+        except LockLost as exc:  # this cycle was running and another took over: retrying cannot help
+            log.error("daemon.cycle_failed", error=str(exc))
+            return True
+        except LockBusy as exc:
+            if waits == LOCK_RETRIES:
+                log.warning("daemon.cycle_skipped", reason=str(exc), waited_seconds=waits * LOCK_RETRY_SECONDS)
+                return False
+            waits += 1
+            log.info("daemon.cycle_waiting", reason=str(exc), retry_in_seconds=LOCK_RETRY_SECONDS, wait=waits,
+                     max_waits=LOCK_RETRIES, scheduled_at=at.isoformat())
+            await wait(stop, LOCK_RETRY_SECONDS)
+            if stop.is_set():
+                log.info("daemon.cycle_not_started", reason="stopping while waiting for the cycle lock")
+                return False
+        except TeamsRetentionError as exc:
+            log.error("daemon.cycle_failed", error=str(exc))
+            return True
 
 
 @contextlib.contextmanager
@@ -66,18 +116,10 @@ async def run_daemon(settings: Settings) -> int:
             log.info("daemon.skip_same_date", cycle_date=day.isoformat())
             return
         state.last_date = day
-        task = asyncio.current_task()
-        state.task = task
+        state.task = asyncio.current_task()  # shutdown lets it reach a checkpoint (or end its wait)
         try:
-            report = await app.cycle(stop=stop).run(mode=mode, at=now)
-            log.info("daemon.cycle_done", exit_code=report.exit_code, status=report.status.value)
-        except LockLost as exc:
-            log.error("daemon.cycle_failed", error=str(exc))
-        except LockBusy as exc:
-            log.warning("daemon.cycle_skipped", reason=str(exc))
-            state.last_date = None  # another process holds this date's cycle; a later fire may try again
-        except TeamsRetentionError as exc:
-            log.error("daemon.cycle_failed", error=str(exc))
+            if not await run_day_cycle(lambda: app.cycle(stop=stop), mode=mode, at=now, stop=stop):
+                state.last_date = None  # the lock stayed busy: a later fire may try this date again
         finally:
             state.task = None
 

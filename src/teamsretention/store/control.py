@@ -7,7 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
+from ..errors import StoreError
 from . import audit
 from .audit import AuditEvent, AuditKind
 from .database import Database
@@ -20,9 +24,7 @@ CYCLE_LOCK = "cycle"
 def acquire_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """Take the lock for ``holder`` unless another holder has it and it has not expired."""
     with db.session() as s:
-        if s.get(LockRow, CYCLE_LOCK) is None:
-            s.add(LockRow(name=CYCLE_LOCK))
-            s.flush()
+        _ensure_lock_row(s)
         # One conditional UPDATE is atomic on SQLite and PostgreSQL alike.
         result = s.execute(
             update(LockRow)
@@ -31,6 +33,21 @@ def acquire_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta)
             .values(holder=holder, acquired_at=now, expires_at=now + ttl)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _ensure_lock_row(s: Session) -> None:
+    """Create the lock row if no cycle ever ran. Two processes taking the lock for the first time at once
+    would both find no row, and one INSERT would fail on the primary key: ON CONFLICT DO NOTHING makes
+    the second INSERT wait for the first and then do nothing (both dialects we support have it)."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        s.execute(postgresql_insert(LockRow).values(name=CYCLE_LOCK).on_conflict_do_nothing(
+            index_elements=[LockRow.name]))
+    elif dialect == "sqlite":
+        s.execute(sqlite_insert(LockRow).values(name=CYCLE_LOCK).on_conflict_do_nothing(
+            index_elements=[LockRow.name]))
+    else:
+        raise StoreError(f"the cycle lock needs SQLite or PostgreSQL, not {dialect}")
 
 
 def refresh_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:

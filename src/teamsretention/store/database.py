@@ -11,30 +11,80 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from ..errors import StoreError
 
+BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for another process's write (or migration) to end
+# The key of the PostgreSQL advisory lock that serialises migrations: any constant other applications
+# sharing the database are unlikely to use ("teamsret" in ASCII).
+MIGRATION_LOCK_KEY = 0x7465616D73726574
+
+
+def _sqlite_file(url: URL) -> str | None:
+    return url.database if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+
+
+def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+    path = _sqlite_file(url)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")  # readers (plan, report) do not block a running cycle
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cur.close()
+
+    return engine
+
 
 def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")  # readers (plan, report) do not block a running cycle
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the whole migration, serialised across every process opening the same store.
+    Alembic reads the version table and then creates what is missing, so two processes starting on a new
+    store would otherwise both create the schema (and one would fail); the one that waits finds the schema
+    at head and does nothing."""
+    if _sqlite_file(engine.url):
+        # pysqlite emits no BEGIN before DDL (each CREATE commits on its own) and only a deferred BEGIN
+        # before DML. SQLAlchemy's documented recipe: stop pysqlite from beginning transactions and begin
+        # them ourselves, here with BEGIN IMMEDIATE, which takes SQLite's write lock (waiting out the busy
+        # timeout) before Alembic reads anything. Its own short-lived engine keeps this recipe away from
+        # the store's ordinary sessions, whose transactions pysqlite keeps beginning as before.
+        migration_engine = _sqlite_engine(engine.url, poolclass=NullPool)
+
+        @event.listens_for(migration_engine, "connect")
+        def _no_driver_begin(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(migration_engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        try:
+            with migration_engine.begin() as conn:
+                yield conn
+        finally:
+            migration_engine.dispose()
+        return
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Released when this transaction ends (commit, rollback, or the session dying with a crash).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield conn  # (an in-memory SQLite database has no other process to race with)
 
 
 def migrate(engine: Engine) -> None:
@@ -42,7 +92,7 @@ def migrate(engine: Engine) -> None:
     script_dir = resources.files("teamsretention.store") / "migrations"
     cfg = Config()
     cfg.set_main_option("script_location", os.fspath(Path(str(script_dir))))
-    with engine.begin() as conn:
+    with _migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
