@@ -17,9 +17,11 @@ from teamsretention.ports import (
     DirectoryPage,
     DriveRef,
     ItemChange,
+    ItemFacets,
     ItemState,
     OutgoingMail,
     Team,
+    TeamDrives,
     TeamsPage,
 )
 
@@ -51,11 +53,12 @@ class FakeGateway:
         self.fail_mail: set[str] = set()  # recipient addresses whose send is refused (429)
         self.delete_errors: dict[str, GraphError] = {}  # item id -> error raised on delete
         self.fail_delta: set[str] = set()  # drive ids whose delta fails
-        self.label_reads = 0
         self.hook_before_delete: object = None  # optional callable(item_id)
         self.lost_answers: set[str] = set()  # item ids whose delete is carried out but answered with a timeout
         self.unanswered: set[str] = set()  # item ids whose delete times out without being carried out
         self.lost_mail_answers: set[str] = set()  # recipients whose mail is accepted but answered with a timeout
+        self.no_mailbox: set[str] = set()  # user ids whose mail address has no mailbox behind it
+        self.roles: frozenset[str] | None = None  # the token's roles claim; None: no token to read
 
     # --- building the tenant -------------------------------------------------------------------
     def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
@@ -106,8 +109,8 @@ class FakeGateway:
     async def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
         yield TeamsPage(teams=[], delta_link="teams-link", reset=delta_link is None)
 
-    async def get_team_drives(self, team: Team) -> list[DriveRef]:
-        return []
+    async def get_team_drives(self, team: Team) -> TeamDrives:
+        return TeamDrives()
 
     async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
         if drive_id in self.fail_delta:
@@ -129,16 +132,30 @@ class FakeGateway:
         item = self.items.get(drive_id, {}).get(item_id)
         return None if item is None or item.deleted else item
 
-    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
-        self.label_reads += 1
-        item = self._find(drive_id, item_id)
-        if item is None:
-            raise NotFoundError(404, "itemNotFound", "gone")
-        return item.label
-
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         item = self._find(drive_id, item_id)
-        return None if item is None else ItemState(etag=item.etag, name=item.name, label=item.label)
+        if item is None:
+            return None
+        folders = self.items[drive_id]
+        parent = folders.get(item.parent_id)
+        path = f"/drives/{drive_id}/root:" + (f"/{parent.name}" if parent and parent.id != "root" else "")
+        facets = item.teams_facets and not item.is_folder
+        return ItemState(etag=item.etag, name=item.name, label=item.label, parent_id=item.parent_id,
+                         parent_path=path, mime_type=None if item.is_folder else "video/mp4",
+                         source_application="teams" if facets else None, content_category="meeting" if facets else None)
+
+    async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
+        item = self._find(drive_id, item_id)
+        return None if item is None else ItemFacets("teams", "meeting")
+
+    async def team_owners(self, team_id: str) -> list[Person]:
+        return []
+
+    async def granted_roles(self) -> frozenset[str] | None:
+        return self.roles
+
+    async def has_mailbox(self, user_id: str) -> bool | None:
+        return user_id not in self.no_mailbox
 
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         if callable(self.hook_before_delete):

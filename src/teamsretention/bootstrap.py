@@ -38,6 +38,7 @@ def cycle_config(settings: Settings) -> CycleConfig:
                           "sent from)")
     return CycleConfig(
         policy=settings.policy_config(),
+        recognition=settings.recognition_config(),
         scope=ScopeRules(include_groups=tuple(sc.include_groups), exclude_users=tuple(sc.exclude_users),
                          onedrive=sc.onedrive, channel_sites=sc.channel_sites, teams=tuple(sc.teams)),
         delete_mode=p.delete_mode, max_deletions_per_cycle=p.max_deletions_per_cycle,

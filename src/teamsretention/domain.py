@@ -66,8 +66,37 @@ class RunStatus(StrEnum):
 
 class RecordingState(StrEnum):
     TRACKED = "tracked"  # in the inventory and governed
+    UNSURE = "unsure"  # a video in a Recordings folder we do not (or no longer) recognise: listed, never touched
     DELETED = "deleted"  # deleted by teamsretention
-    GONE = "gone"  # deleted or moved away by someone else, or no longer recognised
+    GONE = "gone"  # deleted or moved away by someone else
+
+
+class Evidence(StrEnum):
+    """What a recording was recognised by (stored with it, shown in plan and the cycle summary)."""
+
+    TEAMS_FACETS = "teams_facets"  # source.application = teams, media.mediaSource.contentCategory = meeting
+    FOLDER_AND_NAME = "recordings_folder_and_teams_name"  # a Recordings folder where Teams puts them
+    SPECIAL_FOLDER_AND_NAME = "special_folder_and_teams_name"  # the drive's special "recordings" folder
+    BETA_FACETS = "beta_teams_facets"  # a folder-and-name candidate confirmed by a beta read of its facets
+
+
+# Teams' own names, per language, for the folder it records into and the file-name suffix it uses
+# ("<Subject>-20240315_101502-Meeting Recording.mp4"). Configurable: [recognition] folder_names and
+# name_suffixes; an unknown suffix makes a video "unsure" and plan names it, so an admin can add it.
+DEFAULT_FOLDER_NAMES = ("Recordings", "Inspelningar", "Aufzeichnungen", "Enregistrements", "Grabaciones",
+                        "Opnamen", "Tallenteet", "Optagelser", "Opptak")
+DEFAULT_NAME_SUFFIXES = ("Meeting Recording", "Mötesinspelning", "Besprechungsaufzeichnung",
+                         "Enregistrement de la réunion", "Grabación de la reunión", "Opname van vergadering",
+                         "Kokouksen tallenne", "Mødeoptagelse", "Møteopptak")
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionConfig:
+    """The [recognition] values: what makes a video a Teams recording when Graph sends no Teams facets."""
+
+    folder_names: tuple[str, ...] = DEFAULT_FOLDER_NAMES
+    name_suffixes: tuple[str, ...] = DEFAULT_NAME_SUFFIXES
+    confirm_with_beta: bool = False  # read the beta source/media facets once before the first warning
 
 
 class DigestStatus(StrEnum):
@@ -161,14 +190,17 @@ class RetentionLabel:
     behavior: str | None = None  # doNotRetain | retain | retainAsRecord | retainAsRegulatoryRecord
 
     @property
+    def clearly_allows_deletion(self) -> bool:
+        """A label we can read as allowing deletion: delete allowed, not a locked record, retention behaviour
+        "doNotRetain". Settings that say nothing (``{}``), an unknown behaviour (``unknownFutureValue``) or a
+        missing value are not clear."""
+        return (self.is_delete_allowed is True and self.is_record_locked is not True
+                and self.behavior == "doNotRetain")
+
+    @property
     def blocks_deletion(self) -> bool:
-        if self.status is not LabelStatus.PRESENT:
-            return False
-        return (
-            self.is_delete_allowed is False
-            or bool(self.is_record_locked)
-            or self.behavior in {"retain", "retainAsRecord", "retainAsRegulatoryRecord"}
-        )
+        """We never fight Purview: any label present that does not clearly allow deletion blocks it."""
+        return self.status is LabelStatus.PRESENT and not self.clearly_allows_deletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +213,8 @@ class AssignmentTag:
     tagged_on: dt.date
     closed_on: dt.date | None = None  # set when the assignment was closed
     untagged_on: dt.date | None = None  # set when the tag was removed
+    closed_at: dt.datetime | None = None  # when the closing was recorded (None: not known within the day)
+    untagged_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +231,8 @@ class Exemption:
     valid_until: dt.date | None = None  # time-boxed exceptions: the date the cover ends (= due date)
     review_on: dt.date | None = None  # legal holds
     revoked_on: dt.date | None = None
+    decided_at: dt.datetime | None = None  # when the decision was recorded (None: not known within the day)
+    revoked_at: dt.datetime | None = None
     requested_by: str = ""
     decided_by: str = ""
     reason: str = ""
@@ -208,6 +244,7 @@ class WarningSent:
 
     sent_on: dt.date  # the date of the cycle that sent it
     announced_due: dt.date
+    sent_at: dt.datetime | None = None  # when Graph accepted it (None: not known within the day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +256,9 @@ class Facts:
     exemptions: tuple[Exemption, ...] = ()
     warnings: tuple[WarningSent, ...] = ()
     restored_on: tuple[dt.date, ...] = ()  # dates it reappeared after we deleted it
+    restored_at: tuple[dt.datetime, ...] = ()  # when those reappearances were seen, where known
+    # enforcement switched (back) on after a dry-run period: warnings from before it no longer count
+    enforced_since: dt.datetime | None = None
     unknown: frozenset[str] = frozenset()  # facts that could not be established: "inventory", "store", ...
 
 

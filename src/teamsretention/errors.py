@@ -49,8 +49,9 @@ class GraphError(TeamsRetentionError):
 
     @property
     def outcome_unknown(self) -> bool:
-        """No HTTP answer (timeout, network) or a 5xx: Graph may have carried the request out."""
-        return self.status == 0 or self.status >= 500
+        """No HTTP answer (timeout, network), a 5xx, or a success other than the documented one (sendMail
+        answering 200 instead of 202): Graph may have carried the request out."""
+        return self.status == 0 or self.status >= 500 or 200 <= self.status < 300
 
 
 class TransientGraphError(GraphError):

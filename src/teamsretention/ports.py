@@ -86,8 +86,9 @@ class ItemChange:
     mime_type: str | None = None
     size: int | None = None
     created_by_id: str | None = None
-    source_application: str | None = None  # source.application (read from additional_data)
-    content_category: str | None = None  # media.mediaSource.contentCategory (read from additional_data)
+    source_application: str | None = None  # source.application (beta; when Graph sends it)
+    content_category: str | None = None  # media.mediaSource.contentCategory (beta; when Graph sends it)
+    special_folder: str | None = None  # specialFolder.name of a folder ("recordings" for the Recordings folder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +100,33 @@ class DeltaPage:
 
 @dataclass(frozen=True, slots=True)
 class ItemState:
-    """A fresh re-read of one item with its retention label (``?$expand=retentionLabel``)."""
+    """A fresh re-read of one item with its retention label (``?$expand=retentionLabel``). Unlike delta, a
+    plain GET carries ``parentReference.path``: recognition is re-established from it."""
 
     etag: str | None
     name: str | None
     label: RetentionLabel
+    parent_id: str | None = None
+    parent_path: str | None = None
+    mime_type: str | None = None
+    source_application: str | None = None
+    content_category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacets:
+    """What the beta driveItem says of an item's origin (``source`` and ``media`` facets)."""
+
+    source_application: str | None = None
+    content_category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDrives:
+    """A team's drives, and the channels whose drive could not be read (by name, with Graph's reason)."""
+
+    drives: list[DriveRef] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +156,18 @@ class GraphGateway(Protocol):
 
     def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]: ...
 
-    async def get_team_drives(self, team: Team) -> list[DriveRef]:
-        """The team site's document library and the drives of private/shared channels."""
+    async def get_team_drives(self, team: Team) -> TeamDrives:
+        """The team site's document library and the drives of private/shared channels. A channel whose
+        drive cannot be read is reported in ``problems``; the team's other drives are still returned."""
+        ...
+
+    async def team_owners(self, team_id: str) -> list[Person]:
+        """The team's owners (users), for channel recordings that no user recorded."""
+        ...
+
+    async def has_mailbox(self, user_id: str) -> bool | None:
+        """True or False when Graph says whether the user has an Exchange Online mailbox; None when it cannot
+        be told (the permission is missing, or an error)."""
         ...
 
     # --- drives --------------------------------------------------------------------------------
@@ -143,17 +176,21 @@ class GraphGateway(Protocol):
         Raises GraphError when a page cannot be read: the caller marks the drive incomplete."""
         ...
 
-    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
-        """Status NONE when the item carries no label; raises GraphError when it cannot be read."""
-        ...
-
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         """One request with ``$expand=retentionLabel``; None when the item is gone (404)."""
+        ...
+
+    async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
+        """The beta endpoint's ``source``/``media`` facets (opt-in confirmation); None when the item is gone."""
         ...
 
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         """Recycle-bin delete with If-Match, or permanentDelete. Raises NotFoundError, LockedError,
         ForbiddenError, PreconditionFailed or other GraphError."""
+        ...
+
+    async def granted_roles(self) -> frozenset[str] | None:
+        """The application permissions of the app's token (its ``roles`` claim); None when it cannot be told."""
         ...
 
     # --- mail ----------------------------------------------------------------------------------

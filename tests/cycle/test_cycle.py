@@ -13,10 +13,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from teamsretention.cycle import Cycle, CycleConfig, ScopeRules
-from teamsretention.domain import LabelStatus, PolicyConfig, RetentionLabel, RunMode
-from teamsretention.errors import LockBusy
+from teamsretention.domain import (
+    Exemption,
+    ExemptionKind,
+    ExemptionStatus,
+    LabelStatus,
+    PolicyConfig,
+    RetentionLabel,
+    RunMode,
+)
+from teamsretention.errors import LockBusy, TransientGraphError
 from teamsretention.notify.render import render_digest
-from teamsretention.store import Database, audit, control, digests, recordings, runs
+from teamsretention.store import Database, audit, control, digests, governance, recordings, runs
 from teamsretention.store.audit import AuditEntry
 from teamsretention.store.recordings import StoredRecording
 
@@ -278,20 +286,56 @@ def test_second_cycle_is_locked_out_while_one_runs(world):
         world.cycle(0)
 
 
-def test_delete_whose_answer_was_lost_is_recognised_as_ours_and_a_restore_starts_fresh_warnings(world):
+def test_delete_whose_answer_was_lost_is_settled_by_a_reread_and_a_restore_starts_fresh_warnings(world):
     world.gw.add_recording("alice", "r1", created(-30))
     world.gw.lost_answers.add("r1")  # Graph deletes it, but the answer never arrives (timeout)
     world.days(0, 7)
-    assert world.audit("delete_outcome_unknown", "r1") and world.reports[7].exit_code == 1
-    world.gw.lost_answers.clear()
-    world.cycle(8)  # the next inventory sees it gone: ours, not "deleted by someone else"
+    # The re-read moments later finds it gone: ours, recorded at once, not "deleted by someone else" later.
+    assert world.audit("delete_outcome_unknown", "r1") and world.reports[7].exit_code == 0
     assert world.recording("r1").state == "deleted" and not world.audit("vanished", "r1")
     assert "got no answer" in world.audit("deleted", "r1")[-1].reason
+    world.gw.lost_answers.clear()
+    world.cycle(8)
     world.gw.restore(world.gw.onedrive["alice"], "r1")
     world.days(9, 20)
     assert world.audit("restored", "r1")
     assert warned_on(world, "r1")[-2:] == [9, 15]  # fresh warnings, not the old episode's
     assert [(a.cycle_date - DAY0).days for a in world.audit("deleted", "r1")][-1] == 16
+
+
+def test_a_lost_delete_answer_that_no_reread_settled_is_claimed_by_the_next_look(world, monkeypatch):
+    world.gw.add_recording("alice", "r1", created(-30))
+    world.gw.lost_answers.add("r1")
+    original = world.gw.reread_item
+
+    async def unreachable_after_delete(drive_id, item_id):
+        if world.gw.deleted:
+            raise TransientGraphError(0, "networkError", "ConnectError")
+        return await original(drive_id, item_id)
+
+    monkeypatch.setattr(world.gw, "reread_item", unreachable_after_delete)
+    world.days(0, 7)
+    assert world.recording("r1").delete_attempted_at is not None  # still unknown: the marker stands
+    monkeypatch.setattr(world.gw, "reread_item", original)
+    world.cycle(8)  # the next inventory sees it gone: ours, tied to the request
+    assert world.recording("r1").state == "deleted" and not world.audit("vanished", "r1")
+
+
+def test_a_delete_that_timed_out_unperformed_leaves_no_marker_to_claim_a_later_deletion(world):
+    world.gw.add_recording("alice", "r1", created(-30))
+    world.gw.unanswered.add("r1")  # times out and is never carried out
+    world.days(0, 7)
+    assert world.audit("delete_settled", "r1") and world.recording("r1").delete_attempted_at is None
+    # A legal hold now keeps it; months later the organizer deletes it.
+    hold = Exemption(id="EX-9", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
+                     requested_on=DAY0, target_id="drive-alice/r1", decided_on=DAY0, review_on=DAY0)
+    governance.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(8), day=DAY0, note="hold")
+    world.gw.unanswered.clear()
+    world.days(8, 40)
+    world.gw.touch(world.gw.onedrive["alice"], "r1", deleted=True)
+    world.cycle(100)
+    assert world.recording("r1").state == "gone" and world.audit("vanished", "r1")
+    assert not world.audit("deleted", "r1")  # never claimed as ours, and no receipt
 
 
 def test_mail_whose_answer_was_lost_is_not_resent_that_day_and_starts_no_notice(world):
@@ -318,11 +362,30 @@ def test_cycle_stops_when_its_lock_was_taken_over(world, monkeypatch):
 def test_permission_failure_does_not_push_retries_into_the_future(world):
     world.gw.add_recording("alice", "r1", created(-40))
     world.gw.delete_errors["r1"] = FORBIDDEN
+    world.gw.roles = frozenset({"User.Read.All"})  # the token lacks Files.ReadWrite.All
     world.days(0, 7)
-    assert world.reports[7].exit_code == 1
+    assert world.reports[7].exit_code == 1 and "Files.ReadWrite.All" in " ".join(world.reports[7].problems)
     del world.gw.delete_errors["r1"]  # the admin grants Files.ReadWrite.All
+    world.gw.roles = frozenset({"User.Read.All", "Files.ReadWrite.All"})
     world.cycle(8)
     assert world.deleted_ids() == ["r1"]
+
+
+def test_a_genuine_hold_refused_with_403_is_not_read_as_a_missing_permission(world):
+    world.gw.add_recording("alice", "r1", created(-40))
+    world.gw.delete_errors["r1"] = FORBIDDEN  # an eDiscovery hold: no label shows it
+    world.gw.roles = frozenset({"Files.ReadWrite.All", "User.Read.All"})
+    world.days(0, 7)
+    assert world.reports[7].exit_code == 0 and world.reports[7].blocked == 1
+    assert not world.audit("permission_problem") and world.audit("delete_blocked", "r1")
+
+
+def test_without_a_token_to_read_a_few_403s_are_taken_for_holds(world):
+    for n in (1, 2):
+        world.gw.add_recording("alice", f"r{n}", created(-40))
+        world.gw.delete_errors[f"r{n}"] = FORBIDDEN
+    world.days(0, 7)  # no roles to read (auth = none): two refusals are not proof of a missing permission
+    assert world.reports[7].exit_code == 0 and not world.audit("permission_problem")
 
 
 def test_enforcement_switched_on_after_a_dry_run_the_same_day_sends_the_real_digest(world):
@@ -371,3 +434,29 @@ def test_a_single_403_keeps_its_growing_gaps(world):
     world.gw.delete_errors["r1"] = FORBIDDEN  # one recording under an eDiscovery hold no label shows
     world.days(0, 14)
     assert [(b.cycle_date - DAY0).days for b in world.audit("delete_blocked", "r1")] == [7, 8, 10, 14]
+
+
+def test_a_recording_not_recognised_when_read_afresh_is_kept_and_listed_never_warned(world):
+    drive = world.gw.onedrive["alice"]
+    world.gw.add_recording("alice", "r1", created(-20))
+    world.gw.touch(drive, "r1", teams_facets=False)  # as v1.0 answers: recognised by folder and name
+    world.cycle(0)
+    assert world.recording("r1").evidence == "recordings_folder_and_teams_name"
+    # The Recordings folder is renamed, and the feed never says so (it reports folders, not what they hold).
+    world.gw.items[drive]["rec"].name = "Archive 2025"
+    world.days(1, 30)
+    assert world.mails_to("alice@contoso.example") == [] and world.deleted_ids() == []
+    row = world.recording("r1")
+    assert row.state == "unsure" and "not in a Recordings folder" in (row.recognition_note or "")
+    assert "No longer recognised" in world.audit("untracked", "r1")[0].reason
+    assert any("Weekly sync" in u for u in world.reports[30].inventory.unsure)
+
+
+def test_a_dry_run_period_ends_the_episode_so_enforcing_again_starts_with_warnings(world):
+    world.gw.add_recording("alice", "r1", created(-25))  # due on day 5
+    world.days(0, 2)  # enforcing: warned on day 0 for day 7
+    assert warned_on(world, "r1") == [0]
+    world.days(3, 20, mode=RunMode.DRY_RUN)  # enforcement switched off for weeks
+    world.days(21, 40)  # and on again
+    assert warned_on(world, "r1")[1:] == [21, 27]  # fresh warnings first, a full notice period
+    assert [(a.cycle_date - DAY0).days for a in world.audit("deleted", "r1")] == [28]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -179,8 +180,95 @@ async def test_team_drives_are_the_site_library_plus_private_and_shared_channel_
             "webUrl": f"https://contoso.sharepoint.com/sites/Sales-{channel}/Shared%20Documents/{channel}",
             "parentReference": {"driveId": drive, "driveType": "documentLibrary"}, "folder": {"childCount": 7}})
 
-    drives = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+    found = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+    drives = found.drives
 
     assert [d.id for d in drives] == ["b!site", "b!board", "b!partners"]  # deduplicated, standard skipped
     assert all(d.kind is DriveKind.CHANNEL and d.team_id == TEAM for d in drives)
-    assert drives[1].name == "Sales / Board"
+    assert drives[1].name == "Sales / Board" and found.problems == []
+
+
+def _team_with(graph: respx.MockRouter, channels: list[tuple[str, str]]) -> None:
+    graph.get(url__eq=f"{GRAPH}/groups/{TEAM}/drive").respond(200, json={"id": "b!site", "driveType": "documentLibrary"})
+    graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels?$select=id,displayName,membershipType").respond(200, json={
+        "value": [{"id": f"19:{c}@thread.tacv2", "displayName": name, "membershipType": "private"}
+                  for c, name in channels]})
+
+
+async def test_a_failing_private_channel_is_reported_and_the_teams_other_drives_governed(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    _team_with(graph, [("broken", "Board & Co"), ("fine", "Partners")])
+    graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels/19:broken@thread.tacv2/filesFolder").respond(
+        404, json={"error": {"code": "itemNotFound", "message": "Sharepoint folder not found."}})
+    graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels/19:fine@thread.tacv2/filesFolder").respond(200, json={
+        "id": "01F", "name": "Partners", "parentReference": {"driveId": "b!partners", "driveType": "documentLibrary"}})
+
+    found = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+
+    assert [d.id for d in found.drives] == ["b!site", "b!partners"]
+    assert len(found.problems) == 1 and "'Board & Co'" in found.problems[0]
+    assert "Sharepoint folder not found." in found.problems[0] and "404" in found.problems[0]
+
+
+ROOT_URL = "https://contoso.sharepoint.com/sites/Sales-Board/Shared%20Documents"
+SHARE = "u!" + base64.urlsafe_b64encode(ROOT_URL.encode()).decode().rstrip("=")
+
+
+def _migrated_channel(graph: respx.MockRouter) -> None:
+    _team_with(graph, [("board", "Board")])
+    graph.get(url__eq=f"{GRAPH}/teams/{TEAM}/channels/19:board@thread.tacv2/filesFolder").respond(200, json={
+        "id": "01ROOT", "name": "root", "root": {}, "webUrl": ROOT_URL, "folder": {"childCount": 3}})
+
+
+async def test_a_migrated_channel_answering_its_root_is_resolved_through_the_shares_api(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    _migrated_channel(graph)
+    graph.get(url__eq=f"{GRAPH}/shares/{SHARE}/driveItem?$select=id,webUrl,parentReference").respond(200, json={
+        "id": "01ROOT", "webUrl": ROOT_URL, "parentReference": {"driveId": "b!board", "driveType": "documentLibrary"}})
+
+    found = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+    assert [d.id for d in found.drives] == ["b!site", "b!board"] and found.problems == []
+
+
+async def test_a_migrated_channel_whose_share_has_no_drive_is_resolved_through_its_site(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    _migrated_channel(graph)
+    graph.get(url__eq=f"{GRAPH}/shares/{SHARE}/driveItem?$select=id,webUrl,parentReference").respond(
+        200, json={"id": "01ROOT", "webUrl": ROOT_URL})  # a drive root: no parentReference documented
+    graph.get(url__eq=f"{GRAPH}/shares/{SHARE}/site?$select=id,webUrl").respond(200, json={
+        "id": "contoso.sharepoint.com,1,2", "webUrl": "https://contoso.sharepoint.com/sites/Sales-Board"})
+    graph.get(url__eq=f"{GRAPH}/sites/contoso.sharepoint.com,1,2/drive?$select=id,webUrl").respond(200, json={
+        "id": "b!board", "webUrl": "https://CONTOSO.sharepoint.com/sites/Sales-Board/Shared Documents"})
+
+    found = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+    assert [d.id for d in found.drives] == ["b!site", "b!board"] and found.problems == []
+
+
+async def test_a_migrated_channel_whose_drive_cannot_be_resolved_is_reported_never_skipped(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    _migrated_channel(graph)
+    graph.get(url__eq=f"{GRAPH}/shares/{SHARE}/driveItem?$select=id,webUrl,parentReference").respond(
+        200, json={"id": "01ROOT"})
+    graph.get(url__eq=f"{GRAPH}/shares/{SHARE}/site?$select=id,webUrl").respond(200, json={"id": "s,1,2"})
+    graph.get(url__eq=f"{GRAPH}/sites/s,1,2/drive?$select=id,webUrl").respond(  # another library
+        200, json={"id": "b!other", "webUrl": "https://contoso.sharepoint.com/sites/Sales-Board/Other"})
+
+    found = await gateway.get_team_drives(Team(id=TEAM, display_name="Sales"))
+    assert [d.id for d in found.drives] == ["b!site"]
+    assert len(found.problems) == 1 and "'Board'" in found.problems[0]
+
+
+async def test_team_owners_and_mailboxes(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__startswith=f"{GRAPH}/groups/{TEAM}/owners").respond(200, json={"value": [
+        {"@odata.type": "#microsoft.graph.user", "id": "u-1", "displayName": "Ann", "userPrincipalName": "ann@c.com",
+         "mail": "ann@c.com", "accountEnabled": True, "preferredLanguage": "sv-SE"},
+        {"@odata.type": "#microsoft.graph.servicePrincipal", "id": "sp-1"}]})
+    graph.get(url__eq=f"{GRAPH}/users/u-1/mailboxSettings?$select=timeZone").respond(200, json={"timeZone": "UTC"})
+    graph.get(url__eq=f"{GRAPH}/users/u-2/mailboxSettings?$select=timeZone").respond(404, json={"error": {
+        "code": "MailboxNotEnabledForRESTAPI", "message": "The mailbox is either inactive, soft-deleted, or is "
+        "hosted on-premise."}})
+    graph.get(url__eq=f"{GRAPH}/users/u-3/mailboxSettings?$select=timeZone").respond(403, json={"error": {
+        "code": "ErrorAccessDenied", "message": "Access is denied."}})
+
+    assert [o.mail for o in await gateway.team_owners(TEAM)] == ["ann@c.com"]
+    assert [await gateway.has_mailbox(u) for u in ("u-1", "u-2", "u-3")] == [True, False, None]

@@ -176,6 +176,28 @@ async def test_next_link_to_another_host_is_refused_and_gets_no_token(
     assert evil.call_count == 0
 
 
+async def test_next_links_that_lead_back_stop_the_feed_as_unfinished(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    page_b = f"{DELTA}?token=B"
+    first = graph.get(url__eq=DELTA).respond(200, json={"value": [recording()], "@odata.nextLink": page_b})
+    graph.get(url__eq=page_b).respond(200, json={"value": [], "@odata.nextLink": DELTA})  # A -> B -> A
+
+    with pytest.raises(GraphError, match="lead back to a page already read") as caught:
+        await collect(gateway.drive_delta(DRIVE, None))
+    assert caught.value.code == "pagingLoop" and first.call_count == 1
+
+
+async def test_group_member_pages_that_lead_back_are_refused(gateway: MsGraphGateway,
+                                                             graph: respx.MockRouter) -> None:
+    cast = f"{GRAPH}/groups/g1/transitiveMembers/microsoft.graph.user?$select=id&$count=true"
+    page_b = f"{cast}&$skiptoken=B"
+    graph.get(url__eq=cast).respond(200, json={"value": [{"id": "u-1"}], "@odata.nextLink": page_b})
+    graph.get(url__eq=page_b).respond(200, json={"value": [{"id": "u-2"}], "@odata.nextLink": cast})
+
+    with pytest.raises(GraphError, match="lead back"):
+        await gateway.group_member_ids("g1")
+
+
 async def test_throttled_page_waits_retry_after_for_the_whole_client_then_succeeds(
         gateway: MsGraphGateway, graph: respx.MockRouter, no_retry_delay: list[int], clock: FakeClock) -> None:
     route = graph.get(url__eq=DELTA)
@@ -257,30 +279,20 @@ async def test_reread_of_a_vanished_item_is_none(gateway: MsGraphGateway, graph:
     assert await gateway.reread_item(DRIVE, "01REC") is None
 
 
-async def test_read_label_present_and_empty(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    route = graph.get(url__eq=f"{ITEM}/retentionLabel")
-    route.side_effect = [httpx.Response(200, json=BLOCKING_LABEL),
-                         httpx.Response(200, json={"name": None, "retentionSettings": None})]
-
-    labelled = await gateway.read_label(DRIVE, "01REC")
-    empty = await gateway.read_label(DRIVE, "01REC")
-
-    assert labelled.status is LabelStatus.PRESENT and labelled.is_delete_allowed is False
-    assert empty.status is LabelStatus.NONE
-
-
-async def test_read_label_404_is_settled_by_a_reread(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    not_found = graph_error("itemNotFound", "The resource could not be found.")
-    graph.get(url__eq=f"{ITEM}/retentionLabel").respond(404, json=not_found)
-    reread = graph.get(url__eq=f"{ITEM}?$expand=retentionLabel")
-    reread.side_effect = [httpx.Response(200, json=recording()), httpx.Response(404, json=not_found)]
-
-    # The item is there, so the 404 meant "no label".
-    assert (await gateway.read_label(DRIVE, "01REC")).status is LabelStatus.NONE
-    # The item is gone: that is not "no label", it is "not found".
-    with pytest.raises(NotFoundError):
-        await gateway.read_label(DRIVE, "01REC")
-    assert reread.call_count == 2
+@pytest.mark.parametrize(("label", "blocks"), [
+    ({"name": "Unclear", "retentionSettings": {}}, True),  # settings that say nothing
+    ({"name": "Future", "retentionSettings": {"behaviorDuringRetentionPeriod": "unknownFutureValue",
+                                              "isDeleteAllowed": True}}, True),
+    ({"name": "No settings"}, True),
+    ({"name": "Short", "retentionSettings": {"behaviorDuringRetentionPeriod": "doNotRetain",
+                                             "isDeleteAllowed": True, "isRecordLocked": False}}, False),
+    ({"name": None, "retentionSettings": None}, False),  # the unlabelled answer
+])
+async def test_only_a_label_that_clearly_allows_deletion_lets_it_be_deleted(
+        gateway: MsGraphGateway, graph: respx.MockRouter, label: dict[str, object], blocks: bool) -> None:
+    graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(200, json={**recording(), "retentionLabel": label})
+    state = await gateway.reread_item(DRIVE, "01REC")
+    assert state is not None and state.label.blocks_deletion is blocks
 
 
 # --- deletes ------------------------------------------------------------------------------------------

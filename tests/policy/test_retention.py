@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,6 +43,11 @@ RECORDING = Recording(
 
 def day(n: int) -> dt.date:
     return DAY0 + dt.timedelta(days=n)
+
+
+def at(n: int, hour: int = 6) -> dt.datetime:
+    """A moment on day ``n``, local time: the daily cycle runs at 06:00; admins record things before it."""
+    return dt.datetime.combine(day(n), dt.time(hour), ZoneInfo("Europe/Stockholm"))
 
 
 @dataclass
@@ -82,7 +88,7 @@ def live(
         timeline.log[n] = decision
         if decision.action is Action.WARN and n not in failed_sends:
             assert decision.due is not None and decision.due > day(n)
-            sent = WarningSent(sent_on=day(n), announced_due=decision.due)
+            sent = WarningSent(sent_on=day(n), announced_due=decision.due, sent_at=at(n))
             timeline.facts = replace(timeline.facts, warnings=(*timeline.facts.warnings, sent))
         if decision.action is Action.DELETE:
             break
@@ -111,6 +117,8 @@ def exemption(
         valid_until=on(valid_until),
         review_on=on(review_on),
         revoked_on=on(revoked_on),
+        decided_at=None if decided is None else at(decided, 5),  # recorded before that day's cycle
+        revoked_at=None if revoked_on is None else at(revoked_on, 5),
         decided_by="dpo@contoso.example",
     )
 
@@ -125,6 +133,8 @@ def tag(
         day(tagged),
         None if closed is None else day(closed),
         None if untagged is None else day(untagged),
+        closed_at=None if closed is None else at(closed, 5),  # recorded before that day's cycle
+        untagged_at=None if untagged is None else at(untagged, 5),
     )
 
 
@@ -256,7 +266,7 @@ def test_legal_hold_keeps_forever_and_its_revocation_starts_a_fresh_episode() ->
     assert "review on 2027-01-09" in t.log[50].reason
     assert "review overdue since 2027-01-09" in t.log[300].reason
 
-    revoked = replace(hold, status=ExemptionStatus.REVOKED, revoked_on=day(401))
+    revoked = replace(hold, status=ExemptionStatus.REVOKED, revoked_on=day(401), revoked_at=at(401, 5))
     after = live(replace(t.facts, exemptions=(revoked,)), 401, 500)
     assert after.warned == [401, 407]  # the warning of day 23 belongs to the old episode
     assert after.log[401].episode_start == day(401) and after.log[401].due == day(408)
@@ -351,7 +361,7 @@ def test_precedence_when_several_covers_hold() -> None:
 def test_restored_after_deletion_starts_a_new_episode() -> None:
     t = live(Facts(), 0, 60)
     assert t.deleted == 30
-    back = live(replace(t.facts, restored_on=(day(40),)), 40, 100)
+    back = live(replace(t.facts, restored_on=(day(40),), restored_at=(at(40, 5),)), 40, 100)
     assert back.warned == [40, 46]
     assert back.log[40].episode_start == day(40) and "restored" in back.log[40].reason
     assert back.deleted == 47
@@ -389,3 +399,65 @@ def test_validate_policy_accepts_the_defaults() -> None:
 def test_validate_policy_names_each_problem(policy: PolicyConfig, words: str) -> None:
     problems = validate_policy(policy)
     assert len(problems) == 1 and words in problems[0]
+
+
+# --- labels that say nothing, dry-run periods, endings within a day (real-tenant review) ----------------
+
+
+@pytest.mark.parametrize("label", [
+    RetentionLabel(LabelStatus.PRESENT, "Unclear"),  # retentionSettings: {}
+    RetentionLabel(LabelStatus.PRESENT, "Future", is_delete_allowed=True, behavior="unknownFutureValue"),
+    RetentionLabel(LabelStatus.PRESENT, "No behaviour", is_delete_allowed=True, is_record_locked=False),
+    RetentionLabel(LabelStatus.PRESENT, "Keep, deletable", is_delete_allowed=True, behavior="retain"),
+])
+def test_a_label_that_does_not_clearly_allow_deletion_blocks_it(label: RetentionLabel) -> None:
+    t = live(Facts(), 0, 400, label=label)
+    assert t.warned == [] and t.deleted is None and t.log[300].rule == "label"
+    assert f"'{label.name}'" in t.log[300].reason
+
+
+def test_only_a_label_that_clearly_allows_deletion_lets_the_policy_run() -> None:
+    allowing = RetentionLabel(LabelStatus.PRESENT, "Short-lived", is_delete_allowed=True, is_record_locked=False,
+                              behavior="doNotRetain")
+    t = live(Facts(), 0, 40, label=allowing)
+    assert t.warned == [23, 29] and t.deleted == 30
+
+
+def test_a_dry_run_period_ends_the_episode_so_enforcement_starts_again_with_warnings() -> None:
+    # Warned on days 23 and 29 by an enforcing cycle, then enforce = false from day 29 to day 60.
+    warned = (WarningSent(day(23), day(30), at(23)), WarningSent(day(29), day(30), at(29)))
+    back_on = at(60)  # the first enforcing cycle after the dry run starts at 06:00
+    facts = Facts(warnings=warned, enforced_since=back_on)
+    first = evaluate(RECORDING, replace(facts, label=NO_LABEL), POLICY, day(60))
+    assert first.action is Action.WARN and first.episode_start == day(60)
+    assert "enforcement was switched back on on 2026-11-30 after a dry run" in first.reason
+    t = live(facts, 60, 100)
+    assert t.warned == [60, 66] and t.deleted == 67  # a full new notice period, never a deletion first
+
+
+def test_a_recording_never_warned_before_a_dry_run_carries_no_extra_episode() -> None:
+    decision = evaluate(RECORDING, Facts(label=NO_LABEL, enforced_since=at(0, 9)), POLICY, day(23))
+    assert decision.action is Action.WARN and decision.episode_start is None
+
+
+def test_a_warning_sent_earlier_the_same_day_as_an_ending_does_not_count_for_the_new_episode() -> None:
+    # Warned at 06:00 on day 23 while tagged; the assignment is closed at 14:00 the same day.
+    closed = tag(0, active=False, closed=23)
+    closed = replace(closed, closed_at=at(23, 14))
+    morning = WarningSent(day(23), day(30), at(23))
+    decision = evaluate(RECORDING, Facts(label=NO_LABEL, assignments=(closed,), warnings=(morning,)), POLICY,
+                        day(23))
+    assert decision.action is Action.WARN and decision.episode_start == day(23)  # warned again, afresh
+    after = replace(morning, sent_at=at(23, 15))  # a warning after the closing was known counts
+    decision = evaluate(RECORDING, Facts(label=NO_LABEL, assignments=(closed,), warnings=(after,)), POLICY,
+                        day(24))
+    assert decision.action is Action.KEEP and decision.due == day(30)
+
+
+def test_an_ending_whose_time_is_unknown_lets_no_warning_of_that_day_count() -> None:
+    revoked = replace(exemption(ExemptionKind.LEGAL_HOLD, requested=25, decided=26, review_on=100),
+                      status=ExemptionStatus.REVOKED, revoked_on=day(50), revoked_at=None)
+    same_day = WarningSent(day(50), day(57), at(50, 23))
+    decision = evaluate(RECORDING, Facts(label=NO_LABEL, exemptions=(revoked,), warnings=(same_day,)), POLICY,
+                        day(51))
+    assert decision.action is Action.WARN  # the cautious reading: warn again rather than count it

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain import PolicyConfig
+from ..domain import PolicyConfig, RecognitionConfig
 from ..ports import GraphGateway
 from ..store.audit import AuditEvent, AuditKind, Subject
 from ..store.database import Database
@@ -29,6 +29,7 @@ class ScopeRules:
 class CycleConfig:
     policy: PolicyConfig
     scope: ScopeRules
+    recognition: RecognitionConfig = field(default_factory=RecognitionConfig)
     delete_mode: str = "recycle"  # recycle | permanent
     max_deletions_per_cycle: int = 200
     max_deletion_share: float = 0.25

@@ -23,11 +23,14 @@ from ..store.audit import AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, stored_decision
+from .recheck import recheck
 
 log = structlog.get_logger(__name__)
 
-# Refusals (all 403) in one cycle from which a missing permission is taken for granted.
+# Refusals (all 403) in one cycle from which a missing permission is taken for granted, when the token's roles
+# cannot be read.
 PERMISSION_EVIDENCE = 3
+DELETE_ROLES = frozenset({"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"})
 PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
                    "not holds. Grant the app registration the Microsoft Graph application permission "
                    "Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent.")
@@ -78,14 +81,22 @@ class DeleteStep:
             attempted += outcome is not Outcome.SKIPPED
             if outcome is Outcome.FORBIDDEN:
                 forbidden.append(rec_id)
-        if attempted and len(forbidden) == attempted:
+        if attempted and len(forbidden) == attempted and await self._permission_missing(attempted):
             report.mark_failed(PERMISSION_HINT)
             self._audit(AuditKind.PERMISSION_PROBLEM, reason=PERMISSION_HINT, attempted=attempted)
-            if attempted >= PERMISSION_EVIDENCE:
-                # Not holds after all: once the permission is granted, the next cycle tries them again. With
-                # fewer refusals they may well be holds (eDiscovery): those keep their growing gaps.
-                recordings.save(self.ctx.db, [dataclasses.replace(r, next_attempt_on=None, blocked_attempts=0)
-                                              for r in recordings.get_many(self.ctx.db, forbidden)])
+            # Not holds after all: once the permission is granted, the next cycle tries them again.
+            recordings.save(self.ctx.db, [dataclasses.replace(r, next_attempt_on=None, blocked_attempts=0)
+                                          for r in recordings.get_many(self.ctx.db, forbidden)])
+
+    async def _permission_missing(self, refused: int) -> bool:
+        """Every deletion refused with 403 is what a missing Files.ReadWrite.All looks like, but a genuine
+        eDiscovery hold answers 403 too, and no label shows it. The token's roles claim tells which; without a
+        token to read, only PERMISSION_EVIDENCE refusals or more are taken for a missing permission, fewer stay
+        blocked (holds), retried with growing gaps."""
+        roles = await self.ctx.gateway.granted_roles()
+        if roles is not None:
+            return not roles & DELETE_ROLES
+        return refused >= PERMISSION_EVIDENCE
 
     def _over_limit(self, planned: int, allow: int | None) -> bool:
         cfg, report = self.config, self.ctx.report
@@ -136,6 +147,15 @@ class DeleteStep:
             self._audit(AuditKind.DELETE_SKIPPED, rec, reason=f"Not deleted: {why}; it will be evaluated again "
                         "next cycle.", etag=state.etag)
             return Outcome.SKIPPED
+        # Seen afresh, is it still a Teams recording? (A renamed Recordings folder is not in the delta feed.)
+        check = await recheck(self.ctx, rec, state)
+        if not check.recognised:
+            if check.event is not None:
+                recordings.save(db, [check.recording], events=[check.event])
+            else:
+                self._audit(AuditKind.DELETE_SKIPPED, rec, reason="Not deleted: the re-read did not say where the "
+                            "file is, so it could not be recognised again; it will be looked at again next cycle.")
+            return Outcome.SKIPPED
         # Evaluate again with the fresh label and whatever exemption arrived since (fail closed on errors).
         facts = FactIndex.load(db).facts_for(rec, digests.sent_warnings(db, [rec.id]).get(rec.id, []),
                                              label=state.label)
@@ -172,7 +192,9 @@ class DeleteStep:
                 rec = self._set_attempt(rec, None)
             self._audit(AuditKind.DELETE_OUTCOME_UNKNOWN if unknown else AuditKind.DELETE_FAILED, rec,
                         rule=planned.rule, reason=f"Deletion failed: {exc}" + (
-                            "; Graph may have carried it out: the next inventory will tell" if unknown else ""))
+                            "; Graph may have carried it out: a re-read settles it" if unknown else ""))
+            if unknown and await self._settle(rec, immediate=True) is Outcome.DELETED:
+                return Outcome.DELETED
             report.add_problem(f"deletion of {key} failed: {exc.status} {exc.code}")
             return Outcome.FAILED
         where = ("permanently (no recycle bin)" if permanent else
@@ -182,6 +204,46 @@ class DeleteStep:
         log.info("recording.deleted", run_id=report.run_id, recording_id=key, rule=decision.rule,
                  due=str(decision.due))
         return Outcome.DELETED
+
+    async def settle_pending(self) -> None:
+        """Every delete request whose answer was lost is settled by the next re-read of its item, before
+        anything else is decided: a marker left standing could later claim someone else's deletion as ours."""
+        for rec in recordings.with_pending_delete(self.ctx.db):
+            if self.ctx.stop.is_set():
+                return
+            self.ctx.checkpoint()
+            await self._settle(rec, immediate=False)
+
+    async def _settle(self, rec: StoredRecording, *, immediate: bool) -> Outcome | None:
+        """Re-read an item whose delete got no answer. Gone: our request did it (the first look after it).
+        There: right after the request, it was not carried out; later, it may also have been deleted and
+        restored since, so a new notice episode starts (never a second deletion without notice)."""
+        try:
+            state = await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
+        except GraphError:
+            return None  # still unknown: the marker stays, the next look settles it
+        if state is None:
+            self._mark_deleted(rec, f"Deleted by teamsretention: the delete request sent at "
+                               f"{rec.delete_attempted_at:%Y-%m-%d %H:%M} UTC got no answer, and the file was gone "
+                               "when it was read again.", mode=rec.delete_mode or self.config.delete_mode,
+                               when=rec.delete_attempted_at)
+            self.ctx.report.deleted += 1
+            return Outcome.DELETED
+        if immediate:
+            cleared = dataclasses.replace(rec, delete_attempted_at=None)
+            recordings.save(self.ctx.db, [cleared], events=[self.ctx.event(
+                AuditKind.DELETE_SETTLED, cleared, reason="The delete request got no answer, and the file was still "
+                "there when read again moments later: it was not deleted. It is tried again by a later cycle.")])
+            return Outcome.FAILED
+        again = dataclasses.replace(rec, delete_attempted_at=None,
+                                    restored_on=tuple(sorted((*rec.restored_on, self.ctx.cycle_date))),
+                                    restored_at=tuple(sorted((*rec.restored_at, self.ctx.clock()))))
+        recordings.save(self.ctx.db, [again], events=[self.ctx.event(
+            AuditKind.RESTORED, again, reason=f"The delete request sent at {rec.delete_attempted_at:%Y-%m-%d %H:%M} "
+            "UTC got no answer and the file is there now: either it was never deleted, or it was deleted and "
+            "restored since. A new notice episode starts, with fresh warnings.",
+            possibly_deleted_at=str(rec.delete_attempted_at))])
+        return None
 
     def _set_attempt(self, rec: StoredRecording, when: dt.datetime | None, mode: str | None = None) -> StoredRecording:
         """Mark (or clear) a delete request in flight; the mode is kept for a receipt if its answer is lost."""

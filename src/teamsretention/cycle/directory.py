@@ -8,16 +8,19 @@ reported and the rest is governed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import structlog
 
-from ..errors import GraphError
+from ..domain import DriveKind, RecordingState
+from ..errors import GraphError, NotFoundError
 from ..ports import Team
-from ..store import directory
+from ..store import directory, recordings
 from ..store import drives as drive_store
+from ..store.audit import AuditKind
 from ..store.directory import StoredPerson
 from ..store.drives import StoredDrive
 from .config import CycleContext
@@ -135,11 +138,57 @@ class DirectorySync:
                 found |= set(team.drive_ids)
                 continue
             try:
-                drives = await self.ctx.gateway.get_team_drives(Team(team.id, team.display_name))
+                listed = await self.ctx.gateway.get_team_drives(Team(team.id, team.display_name))
             except GraphError as exc:
                 self.stats.directory_errors.append(f"team {team.display_name}: {exc}")
                 found |= set(team.drive_ids)
                 continue
-            directory.record_team_drives(self.ctx.db, team.id, drives, now)
-            found |= {d.id for d in drives}
+            # A channel that could not be read is reported, and the drives known before stay in scope (never
+            # dropped on a failed read); the team is looked at again next cycle.
+            self.stats.directory_errors.extend(listed.problems)
+            keep = team.drive_ids if listed.problems else ()
+            directory.record_team_drives(self.ctx.db, team.id, listed.drives, None if listed.problems else now, keep)
+            found |= {d.id for d in listed.drives} | set(keep)
         return found
+
+    async def replace_lost_onedrives(self, failed: list[StoredDrive]) -> list[StoredDrive]:
+        """A OneDrive whose feed answers 404 may have been re-provisioned: the owner's drive is looked up again.
+        A new drive is governed from this cycle on; the old one leaves the scope and its recordings, which Graph
+        no longer has, stop being tracked (on record). Returns the new drives, to be read now."""
+        db, now = self.ctx.db, self.ctx.clock()
+        found: list[StoredDrive] = []
+        for drive in failed:
+            error = self.stats.drive_errors.get(drive.id)
+            if drive.kind is not DriveKind.ONEDRIVE or not isinstance(error, NotFoundError) or not drive.owner_id:
+                continue
+            person = directory.person(db, drive.owner_id)
+            if person is None:
+                continue
+            try:
+                current = await self.ctx.gateway.get_user_drive(person.person())
+            except GraphError as exc:
+                self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
+                continue
+            if current is not None and current.id == drive.id:
+                continue  # the same drive: a passing 404, looked at again next cycle
+            directory.record_onedrive(db, person.id, current, now)
+            drive_store.set_scope(db, drive.id, False)
+            self._forget_drive(drive, person.upn or person.id, current is not None)
+            self.stats.drives_incomplete.remove(drive.id)
+            self.stats.drive_errors.pop(drive.id, None)
+            if current is not None:
+                replacement = drive_store.get(db, current.id)
+                if replacement is not None:
+                    found.append(replacement)
+        return found
+
+    def _forget_drive(self, drive: StoredDrive, owner: str, replaced: bool) -> None:
+        what = "was replaced by a new one" if replaced else "no longer exists"
+        events = []
+        gone = []
+        for rec in recordings.governed_in_drive(self.ctx.db, drive.id):
+            gone.append(dataclasses.replace(rec, state=RecordingState.GONE))
+            events.append(self.ctx.event(AuditKind.VANISHED, rec, reason=(
+                f"The OneDrive of {owner} {what} (its old drive answers 404): this recording is no longer in "
+                "Microsoft 365 and is no longer tracked.")))
+        recordings.save(self.ctx.db, gone, events=events)

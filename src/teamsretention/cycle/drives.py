@@ -5,18 +5,24 @@ arrives (flat memory; one read of the page's known items and one batched write),
 is stored only when the whole feed was read. A drive whose feed broke off is marked incomplete: its
 recordings get neither warnings nor deletions this cycle (the partial result never drives a deletion), and
 the next cycle replays the same deltaLink.
+
+Delta reports a renamed or moved folder but not what it holds (driveitem-delta, Remarks), so a changed
+folder's recordings are classified again from the folder map; the re-read before any warning or deletion
+re-establishes recognition from Graph itself (``cycle.recheck``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import structlog
 
 from ..domain import DriveKind, RecordingState, local_date
 from ..errors import GraphError
-from ..policy import Verdict, classify, is_recordings_folder_name, is_video
+from ..policy import Location, Recognition, Verdict, classify, is_recordings_folder_name, is_video
+from ..policy.recognition import SPECIAL_RECORDINGS
 from ..ports import ItemChange
 from ..store import drives as drive_store
 from ..store import recordings
@@ -28,11 +34,22 @@ from .config import CycleContext
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A stored recording as recognition reads it (no facets: those are authoritative and never change)."""
+
+    name: str | None
+    mime_type: str | None
+    source_application: str | None = None
+    content_category: str | None = None
+
+
 class DriveSync:
     def __init__(self, ctx: CycleContext) -> None:
         self.ctx = ctx
         self.stats = ctx.report.inventory
         self.timezone = ctx.config.policy.timezone
+        self.recognition = ctx.config.recognition
 
     async def run(self, drive: StoredDrive) -> bool:
         """Read the drive's changes; True when the feed was read to its deltaLink."""
@@ -53,9 +70,11 @@ class DriveSync:
                     latest.pop(item.id, None)
                     latest[item.id] = item
                 folders = [i for i in latest.values() if i.is_folder or i.is_root]
-                drive_store.apply_folders(db, drive.id, folders)
+                changed = drive_store.apply_folders(db, drive.id, folders)
                 files = [i for i in latest.values() if not (i.is_folder or i.is_root)]
                 pending.update((i.id, i) for i in self._apply_files(drive, files, generation, final=False))
+                if changed:
+                    self._reclassify(drive, changed, skip={i.id for i in files})
                 if page.delta_link:
                     final_link = page.delta_link
             if final_link is None:
@@ -63,6 +82,7 @@ class DriveSync:
         except GraphError as exc:
             drive_store.mark_incomplete(db, drive.id, str(exc))
             self.stats.drives_incomplete.append(drive.id)
+            self.stats.drive_errors[drive.id] = exc
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
             return False
         self._apply_files(drive, list(pending.values()), generation, final=True)
@@ -72,34 +92,32 @@ class DriveSync:
         return True
 
     # --- recognition --------------------------------------------------------------------------------
-    def _recordings_folders(self, drive: StoredDrive, parent_ids: Iterable[str]) -> dict[str, bool | None]:
-        """Per parent folder id: is it a Recordings folder where Teams puts recordings (OneDrive:
-        ``/Recordings``; team sites: ``/<channel folder>/Recordings``)? None when the folder is not known yet.
-        Three batched reads at most: the parents, their parents, and (team sites) theirs."""
-        db = self.ctx.db
-        parents = drive_store.folders(db, drive.id, parent_ids)
-        named = {pid: f for pid, f in parents.items() if is_recordings_folder_name(f.name) and f.parent_id}
+    def _locations(self, drive: StoredDrive, parent_ids: Iterable[str]) -> dict[str, Location]:
+        """Per parent folder id: where Teams puts recordings (OneDrive: ``/Recordings``; team sites:
+        ``/<channel folder>/Recordings``; or the folder Graph marks special "recordings")? UNKNOWN when the
+        folder is not known yet. Three batched reads at most: the parents, their parents, and theirs."""
+        db, wanted = self.ctx.db, list(set(parent_ids))
+        parents = drive_store.folders(db, drive.id, wanted)
+        named = {pid: f for pid, f in parents.items()
+                 if is_recordings_folder_name(f.name, self.recognition) and f.parent_id}
         grands = drive_store.folders(db, drive.id, (f.parent_id for f in named.values() if f.parent_id))
         channel = drive.kind is DriveKind.CHANNEL
         greats = drive_store.folders(db, drive.id, (
             g.parent_id for g in grands.values() if channel and not g.is_root and g.parent_id))
-        answer: dict[str, bool | None] = {}
-        for pid in parent_ids:
+        answer: dict[str, Location] = {}
+        for pid in wanted:
             parent = parents.get(pid)
             if parent is None:
-                answer[pid] = None
-                continue
-            if pid not in named:
-                answer[pid] = False
-                continue
-            grand = grands.get(parent.parent_id or "")
-            if grand is None:
-                answer[pid] = False
-            elif grand.is_root:
-                answer[pid] = True
+                answer[pid] = Location.UNKNOWN
+            elif (parent.special or "").lower() == SPECIAL_RECORDINGS:
+                answer[pid] = Location.SPECIAL_FOLDER
+            elif pid not in named:
+                answer[pid] = Location.ELSEWHERE
             else:
-                great = greats.get(grand.parent_id or "") if channel else None
-                answer[pid] = great is not None and great.is_root
+                grand = grands.get(parent.parent_id or "")
+                great = greats.get(grand.parent_id or "") if grand is not None and channel else None
+                inside = grand is not None and (grand.is_root or (great is not None and great.is_root))
+                answer[pid] = Location.RECORDINGS_FOLDER if inside else Location.ELSEWHERE
         return answer
 
     # --- applying a page ----------------------------------------------------------------------------
@@ -110,95 +128,166 @@ class DriveSync:
             return []
         known = recordings.in_drive(self.ctx.db, drive.id, [i.id for i in items])
         videos = [i for i in items if not i.deleted and is_video(i)]
-        in_folder = self._recordings_folders(drive, {i.parent_id for i in videos if i.parent_id})
+        where = self._locations(drive, {i.parent_id for i in videos if i.parent_id})
         changed: list[StoredRecording] = []
         new: list[StoredRecording] = []
         events: list[AuditEvent] = []
         waiting: list[ItemChange] = []
         for item in items:
             rec = known.get(item.id)
-            tracked = rec is not None and rec.state is RecordingState.TRACKED
             if item.deleted:
-                if rec is not None and tracked:
+                if rec is not None and rec.state in (RecordingState.TRACKED, RecordingState.UNSURE):
                     changed.append(self._gone(rec, events, "Deleted in Microsoft 365 outside teamsretention "
                                               "(by a person or another policy); no longer tracked."))
                 continue
             if not is_video(item):
                 continue
-            folder = in_folder.get(item.parent_id) if item.parent_id else False
-            if folder is None and not final:
+            location = where.get(item.parent_id, Location.UNKNOWN) if item.parent_id else Location.ELSEWHERE
+            if location is Location.UNKNOWN and not final:
                 waiting.append(item)
                 continue
-            verdict = classify(item, bool(folder))
-            if verdict is Verdict.UNSURE:
+            seen = classify(item, location, self.recognition)
+            if seen.verdict is Verdict.UNSURE:
                 self.stats.unsure_videos += 1
-            if verdict is not Verdict.RECORDING or item.created_at is None:
-                if rec is not None and tracked:
-                    changed.append(dataclasses.replace(rec, state=RecordingState.GONE))
-                    events.append(self.ctx.event(AuditKind.UNTRACKED, rec, reason="No longer recognised as a "
-                                                 "Teams recording (moved or renamed); teamsretention will not "
-                                                 "delete it."))
-                continue
             if rec is None:
-                new.append(self._discovered(drive, item, gen, events))
+                if seen.verdict is not Verdict.NOT_RECORDING and item.created_at is not None:
+                    new.append(self._discovered(drive, item, gen, seen, events))
             else:
-                changed.append(self._seen(drive, rec, item, gen, events))
+                updated = self._seen(drive, rec, item, gen, seen, events)
+                if updated is not None:
+                    changed.append(updated)
         recordings.save(self.ctx.db, changed, new=new, events=events)
         return waiting
 
-    def _discovered(self, drive: StoredDrive, item: ItemChange, gen: int, events: list[AuditEvent]) -> StoredRecording:
+    def _discovered(self, drive: StoredDrive, item: ItemChange, gen: int, seen: Recognition,
+                    events: list[AuditEvent]) -> StoredRecording:
         assert item.created_at is not None
         now = self.ctx.clock()
+        unsure = seen.verdict is Verdict.UNSURE
         rec = StoredRecording(
             id=0, drive_id=drive.id, item_id=item.id, name=item.name or "", created_at=item.created_at,
             recorded_on=local_date(item.created_at, self.timezone), first_seen=now, last_seen=now, etag=item.etag,
             web_url=item.web_url, organizer_id=self._organizer(drive, item), drive_kind=drive.kind, size=item.size,
-            sync_generation=gen)
+            sync_generation=gen, state=RecordingState.UNSURE if unsure else RecordingState.TRACKED,
+            evidence=seen.evidence, recognition_note=seen.note or None, parent_id=item.parent_id,
+            mime_type=item.mime_type)
+        if unsure:
+            events.append(self.ctx.event(AuditKind.UNSURE, rec, reason=f"A video in a Recordings folder that is not "
+                                         f"taken for a Teams recording: {seen.note}. It is never warned about or "
+                                         "deleted.", note=seen.note))
+            return rec
         self.stats.recordings_new += 1
-        events.append(self.ctx.event(AuditKind.DISCOVERED, rec,
-                                     reason=f"Teams recording found, recorded {rec.recorded_on.isoformat()}."))
+        moved = recordings.moved_from(self.ctx.db, drive.id, rec.name, rec.created_at, rec.size)
+        if moved is not None:
+            rec = dataclasses.replace(rec, moved_from=moved.ref.key)
+            events.append(self.ctx.event(AuditKind.MOVED, rec, reason=f"Has the name, creation time and size of "
+                                         f"{moved.ref.key} on another drive (moved or copied here): the "
+                                         "exemptions, holds and tags of that recording cover this one too.",
+                                         moved_from=moved.ref.key, evidence=rec.evidence))
+        events.append(self.ctx.event(AuditKind.DISCOVERED, rec, evidence=rec.evidence, reason=(
+            f"Teams recording found, recorded {rec.recorded_on.isoformat()}; recognised by "
+            f"{rec.evidence}.")))
         return rec
 
-    def _seen(self, drive: StoredDrive, rec: StoredRecording, item: ItemChange, gen: int,
-              events: list[AuditEvent]) -> StoredRecording:
-        restored = rec.restored_on
+    def _seen(self, drive: StoredDrive, rec: StoredRecording, item: ItemChange, gen: int, seen: Recognition,
+              events: list[AuditEvent]) -> StoredRecording | None:
+        if seen.verdict is Verdict.NOT_RECORDING and rec.state is not RecordingState.TRACKED:
+            if rec.state is RecordingState.UNSURE:  # left the Recordings folder: no longer our business
+                events.append(self.ctx.event(AuditKind.VANISHED, rec, reason=f"No longer listed as unsure: "
+                                             f"{seen.note}."))
+                return dataclasses.replace(rec, state=RecordingState.GONE)
+            return None
+        restored, seen_at = rec.restored_on, rec.restored_at
+        now = self.ctx.clock()
+        if rec.state in (RecordingState.DELETED, RecordingState.GONE) or rec.delete_attempted_at is not None:
+            restored, seen_at = (*restored, self.ctx.cycle_date), (*seen_at, now)
+            events.append(self._back_event(rec))
+        fresh = dataclasses.replace(
+            rec, delete_attempted_at=None,  # listed alive: no delete of ours is pending
+            restored_on=tuple(sorted(restored)), restored_at=tuple(sorted(seen_at)), name=item.name or rec.name,
+            etag=item.etag, web_url=item.web_url, size=item.size, last_seen=now, sync_generation=gen,
+            organizer_id=self._organizer(drive, item) or rec.organizer_id, parent_id=item.parent_id,
+            mime_type=item.mime_type or rec.mime_type)
+        return self._recognise(fresh, seen, events, "")
+
+    def _back_event(self, rec: StoredRecording) -> AuditEvent:
         if rec.state is RecordingState.DELETED:
-            restored = (*restored, self.ctx.cycle_date)
             self.stats.recordings_restored += 1
-            events.append(self.ctx.event(AuditKind.RESTORED, rec, reason="Reappeared after teamsretention deleted "
-                                         "it (restored from the recycle bin): a new notice episode starts, with "
-                                         "fresh warnings."))
-        elif rec.state is RecordingState.GONE:
-            # Whoever brought it back may be counting on it: it gets fresh warnings, like a restore.
-            restored = (*restored, self.ctx.cycle_date)
-            events.append(self.ctx.event(AuditKind.REAPPEARED, rec, reason="Reappeared after it was deleted or "
-                                         "moved away outside teamsretention: a new notice episode starts, with "
-                                         "fresh warnings."))
-        return dataclasses.replace(
-            rec, state=RecordingState.TRACKED, delete_attempted_at=None,  # listed alive: no delete of ours pending
-            restored_on=tuple(sorted(restored)), name=item.name or rec.name, etag=item.etag, web_url=item.web_url,
-            size=item.size, last_seen=self.ctx.clock(), sync_generation=gen,
-            organizer_id=self._organizer(drive, item) or rec.organizer_id)
+            why = ("Reappeared after teamsretention deleted it (restored from the recycle bin): a new notice "
+                   "episode starts, with fresh warnings.")
+            return self.ctx.event(AuditKind.RESTORED, rec, reason=why)
+        if rec.delete_attempted_at is not None:
+            # The delete request got no answer, and the file is listed alive: either the request was never
+            # carried out, or it was and the organizer restored the file. We cannot tell, so both are on record
+            # and the cautious reading wins: a new notice episode, never a second deletion without notice.
+            self.stats.recordings_restored += 1
+            why = (f"The delete request sent at {rec.delete_attempted_at:%Y-%m-%d %H:%M} UTC got no answer and the "
+                   "file is here now: either it was never deleted, or it was deleted by teamsretention and "
+                   "restored since. A new notice episode starts, with fresh warnings.")
+            return self.ctx.event(AuditKind.RESTORED, rec, reason=why, possibly_deleted_at=str(rec.delete_attempted_at))
+        # Whoever brought it back may be counting on it: it gets fresh warnings, like a restore.
+        return self.ctx.event(AuditKind.REAPPEARED, rec, reason="Reappeared after it was deleted or moved away "
+                              "outside teamsretention: a new notice episode starts, with fresh warnings.")
+
+    def _recognise(self, rec: StoredRecording, seen: Recognition, events: list[AuditEvent],
+                   why: str) -> StoredRecording:
+        """Tracked and unsure follow what recognition says now, each change on record."""
+        if seen.verdict is Verdict.RECORDING:
+            if rec.state is RecordingState.UNSURE:
+                events.append(self.ctx.event(AuditKind.RECOGNISED, rec, evidence=seen.evidence, reason=(
+                    f"Now recognised as a Teams recording by {seen.evidence}{why}.")))
+            return dataclasses.replace(rec, state=RecordingState.TRACKED, evidence=seen.evidence,
+                                       recognition_note=None)
+        note = seen.note or "not recognised"
+        if rec.state is RecordingState.TRACKED:
+            events.append(self.ctx.event(AuditKind.UNTRACKED, rec, reason=(
+                f"No longer recognised as a Teams recording{why}: {note}. teamsretention keeps it, will not warn "
+                "about it or delete it, and lists it in plan."), note=note))
+        return dataclasses.replace(rec, state=RecordingState.UNSURE, recognition_note=note)
+
+    def _reclassify(self, drive: StoredDrive, folders: set[str], skip: set[str]) -> None:
+        """A folder was renamed or moved: what it holds, and what its sub-folders hold, is classified again."""
+        db = self.ctx.db
+        affected = folders | drive_store.child_folders(db, drive.id, folders)
+        held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
+        if not held:
+            return
+        where = self._locations(drive, {r.parent_id for r in held if r.parent_id})
+        events: list[AuditEvent] = []
+        changed = []
+        for rec in held:
+            if rec.evidence is not None and rec.evidence.value.endswith("facets"):
+                continue  # Teams' own facets said so: the folder it sits in does not matter
+            seen = classify(_Seen(rec.name, rec.mime_type), where.get(rec.parent_id or "", Location.ELSEWHERE),
+                            self.recognition)
+            updated = self._recognise(rec, seen, events, " (its folder was renamed or moved)")
+            if (updated.state, updated.evidence) != (rec.state, rec.evidence):
+                changed.append(updated)
+        recordings.save(db, changed, events=events)
 
     @staticmethod
     def _organizer(drive: StoredDrive, item: ItemChange) -> str | None:
+        # A channel recording's createdBy.user is whoever pressed Record; an application (Teams' own service)
+        # leaves no user: then the team's owners are warned (cycle.warn).
         return drive.owner_id if drive.kind is DriveKind.ONEDRIVE else item.created_by_id
 
     def _gone(self, rec: StoredRecording, events: list[AuditEvent], why: str) -> StoredRecording:
         """It left the drive: our own delete whose answer was lost, or someone else's doing."""
         if rec.delete_attempted_at is not None:
             return self._our_deletion(rec, events)
-        self.stats.recordings_vanished += 1
+        if rec.state is RecordingState.TRACKED:
+            self.stats.recordings_vanished += 1
         events.append(self.ctx.event(AuditKind.VANISHED, rec, reason=why))
         return dataclasses.replace(rec, state=RecordingState.GONE)
 
     def _our_deletion(self, rec: StoredRecording, events: list[AuditEvent]) -> StoredRecording:
-        """Our delete request got no definite answer (timeout, shutdown); its effect shows now."""
+        """Our delete request got no definite answer (timeout, shutdown), and no re-read has settled it since:
+        the first time the file is seen gone is tied to that request."""
         assert rec.delete_attempted_at is not None
         deleted_on = local_date(rec.delete_attempted_at, self.timezone)
         events.append(self.ctx.event(AuditKind.DELETED, rec, rule=rec.rule, due=rec.due, reason=(
-            f"Deleted by teamsretention: the delete request sent on {deleted_on} got no answer, and the file has "
-            "since left the drive.")))
+            f"Deleted by teamsretention: the delete request sent on {deleted_on} got no answer, and the file had "
+            "left the drive when it was next looked at.")))
         return dataclasses.replace(rec, state=RecordingState.DELETED, deleted_at=rec.delete_attempted_at,
                                    deleted_on=deleted_on, delete_mode=rec.delete_mode or self.ctx.config.delete_mode,
                                    deletion_reported=False, delete_attempted_at=None)

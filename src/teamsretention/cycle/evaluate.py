@@ -13,15 +13,17 @@ import datetime as dt
 
 import structlog
 
-from ..domain import Action, Decision, DriveKind, Facts, LabelStatus, RetentionLabel, RunMode
+from ..domain import Action, Decision, DriveKind, Facts, LabelStatus, RetentionLabel, Rule, RunMode
 from ..errors import GraphError
 from ..policy import evaluate, project
+from ..ports import ItemState
 from ..store import digests, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, evaluated_from
+from .recheck import recheck
 
 log = structlog.get_logger(__name__)
 
@@ -51,33 +53,56 @@ class EvaluateStep:
             for rec in batch:
                 facts = index.facts_for(rec, warnings.get(rec.id, []), drive_complete=rec.drive_id in complete)
                 first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
+            # A warning or a deletion needs the label and a fresh look at the item (design §3.2): one re-read.
             wanting = [rec for rec, _, decision in first if decision.needs_label]
-            labels = dict(zip((r.id for r in wanting), await self._read_labels(wanting), strict=True))
+            fresh = dict(zip((r.id for r in wanting), await self._reread(wanting), strict=True))
             changed: list[StoredRecording] = []
             events: list[AuditEvent] = []
             for rec, facts, decision in first:
-                label = labels.get(rec.id)
-                if label is not None:
-                    facts = dataclasses.replace(facts, label=label)
-                    decision = evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)
-                    if label.status is LabelStatus.PRESENT and self.mode is not RunMode.PLAN:
-                        rec = dataclasses.replace(rec, label_name=label.name)
+                if rec.id in fresh:
+                    rec, facts, decision = await self._with_fresh_read(rec, facts, decision, fresh[rec.id], events)
                 recorded = self._record(rec, decision, facts, names, events)
                 if recorded is not None:
                     changed.append(recorded)
             if self.mode is not RunMode.PLAN:
                 recordings.save(db, changed, events=events)
 
-    async def _read_labels(self, batch: list[StoredRecording]) -> list[RetentionLabel]:
+    async def _with_fresh_read(self, rec: StoredRecording, facts: Facts, decision: Decision,
+                               read: ItemState | None | GraphError, events: list[AuditEvent]
+                               ) -> tuple[StoredRecording, Facts, Decision]:
+        """The decision again, with the label and recognition the re-read established (fail closed)."""
+        day = self.ctx.cycle_date
+        if isinstance(read, GraphError):
+            facts = dataclasses.replace(facts, label=RetentionLabel(status=LabelStatus.FAILED))
+        elif read is None:  # gone since the inventory read it: the next delta says by whom; nothing is done now
+            facts = dataclasses.replace(facts, unknown=facts.unknown | {"inventory"})
+        else:
+            first_warning = decision.action is Action.WARN and not facts.warnings
+            check = await recheck(self.ctx, rec, read, before_first_warning=first_warning)
+            rec = check.recording
+            if check.event is not None:
+                events.append(check.event)
+            facts = dataclasses.replace(facts, label=read.label)
+            if check.unknown:
+                facts = dataclasses.replace(facts, unknown=facts.unknown | {"recognition"})
+            elif not check.recognised:
+                return rec, facts, Decision(Action.KEEP, f"{Rule.FAIL_CLOSED.value}:recognition",
+                                            f"Kept and no longer governed: {rec.recognition_note}.", None,
+                                            rec.recorded_on)
+            if read.label.status is LabelStatus.PRESENT and self.mode is not RunMode.PLAN:
+                rec = dataclasses.replace(rec, label_name=read.label.name)
+        return rec, facts, evaluate(rec.recording(), facts, self.policy, day)
+
+    async def _reread(self, batch: list[StoredRecording]) -> list[ItemState | None | GraphError]:
         gate = asyncio.Semaphore(self.ctx.config.max_concurrency)
 
-        async def read(rec: StoredRecording) -> RetentionLabel:
+        async def read(rec: StoredRecording) -> ItemState | None | GraphError:
             async with gate:
                 try:
-                    return await self.ctx.gateway.read_label(rec.drive_id, rec.item_id)
+                    return await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
                 except GraphError as exc:
-                    log.warning("label.read_failed", recording_id=rec.ref.key, error=str(exc))
-                    return RetentionLabel(status=LabelStatus.FAILED)
+                    log.warning("label.read_failed", recording_id=rec.ref.key, recording=rec.name, error=str(exc))
+                    return exc
 
         return list(await asyncio.gather(*(read(rec) for rec in batch)))
 
@@ -92,7 +117,7 @@ class EvaluateStep:
         report.actions[decision.action.value] += 1
         report.rules[decision.rule] += 1
         if self.mode is RunMode.PLAN:
-            if decision.action is not Action.KEEP or self.keep_all:
+            if decision.action is not Action.KEEP or self.keep_all or decision.is_fail_closed:
                 entry = evaluated_from(rec, decision, names, delete_on)
                 if rec.drive_kind is DriveKind.ONEDRIVE:  # an admin reading the plan needs whose OneDrive
                     entry.location = f"OneDrive of {names.get(rec.drive_id) or rec.organizer_id}"

@@ -22,7 +22,7 @@ from ..domain import (
     WarningSent,
 )
 from ..store import drives as drive_store
-from ..store import governance
+from ..store import governance, runs
 from ..store.database import Database
 from ..store.recordings import StoredRecording
 from .outcome import Evaluated
@@ -35,6 +35,7 @@ class FactIndex:
     tags: dict[str, list[AssignmentTag]] = field(default_factory=dict)  # recording key -> tags
     exemptions: dict[tuple[str, str], list[Exemption]] = field(default_factory=dict)  # (kind, id) -> list
     drive_team: dict[str, str | None] = field(default_factory=dict)
+    enforced_since: dt.datetime | None = None  # enforcement switched back on after a dry run
 
     @classmethod
     def load(cls, db: Database) -> FactIndex:
@@ -45,13 +46,15 @@ class FactIndex:
         exemptions: dict[tuple[str, str], list[Exemption]] = defaultdict(list)
         for e in known.exemptions:
             exemptions[(e.target_kind.value, e.target_id)].append(e)
-        return cls(dict(tags), dict(exemptions), drive_store.teams_of(db))
+        return cls(dict(tags), dict(exemptions), drive_store.teams_of(db), runs.enforced_since(db))
 
     def facts_for(self, rec: StoredRecording, warnings: list[WarningSent], *, label: RetentionLabel | None = None,
                   drive_complete: bool = True) -> Facts:
         key = rec.ref.key
-        tags = tuple(self.tags.get(key, ()))
-        targets = [(TargetKind.RECORDING.value, key)]
+        # A recording moved to another drive has a new id: what covered it before the move covers it still.
+        keys = [key, rec.moved_from] if rec.moved_from else [key]
+        tags = tuple(t for k in keys for t in self.tags.get(k, ()))
+        targets = [(TargetKind.RECORDING.value, k) for k in keys]
         if rec.organizer_id:
             targets.append((TargetKind.ORGANIZER.value, rec.organizer_id))
         targets += [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags]
@@ -69,6 +72,8 @@ class FactIndex:
             exemptions=tuple(sorted(found.values(), key=lambda e: e.id)),
             warnings=tuple(sorted(warnings, key=lambda w: w.sent_on)),
             restored_on=rec.restored_on,
+            restored_at=rec.restored_at,
+            enforced_since=self.enforced_since,
             unknown=frozenset() if drive_complete else frozenset({"inventory"}),
         )
 

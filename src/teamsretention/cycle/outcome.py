@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain import Decision, Recording, RunMode, RunStatus
+from ..errors import GraphError
 from ..ports import OutgoingMail
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_SAFETY_STOP = 0, 1, 3
@@ -31,7 +32,10 @@ class InventoryStats:
     recordings_new: int = 0
     recordings_vanished: int = 0
     recordings_restored: int = 0
-    unsure_videos: int = 0
+    unsure_videos: int = 0  # unsure videos the feeds reported this cycle
+    drive_errors: dict[str, GraphError] = field(default_factory=dict)  # why each incomplete drive is
+    evidence: dict[str, int] = field(default_factory=dict)  # tracked recordings per recognition evidence
+    unsure: list[str] = field(default_factory=list)  # names of the unsure videos in the store, with why
 
 
 @dataclass
@@ -104,4 +108,5 @@ class CycleReport:
                 "rules": dict(self.rules), "drives": self.inventory.drives,
                 "drives_incomplete": len(self.inventory.drives_incomplete),
                 "users_without_onedrive": self.inventory.users_without_onedrive,
-                "unsure_videos": self.inventory.unsure_videos, "problems": self.problems}
+                "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
+                "unsure": list(self.inventory.unsure), "problems": self.problems}

@@ -17,7 +17,7 @@ import structlog
 from ..domain import RunMode, local_date
 from ..errors import LockBusy, LockLost
 from ..ports import GraphGateway, OutgoingMail
-from ..store import control, runs
+from ..store import control, recordings, runs
 from ..store.audit import AuditEvent, AuditKind
 from ..store.database import Database
 from ..store.drives import StoredDrive
@@ -73,12 +73,23 @@ class Cycle:
     async def _run_steps(self, ctx: CycleContext, mode: RunMode, allow_deletions: int | None, keep_all: bool,
                          project_until: dt.date | None) -> None:
         report = ctx.report
-        drives = await DirectorySync(ctx).run()
+        directory = DirectorySync(ctx)
+        drives = await directory.run()
         complete = await self._sync_drives(ctx, drives)
+        failed = [d for d in drives if d.id in report.inventory.drives_incomplete]
+        replacements = await directory.replace_lost_onedrives(failed) if failed else []
+        if replacements:
+            complete |= await self._sync_drives(ctx, replacements)
+            report.inventory.drives += len(replacements)
         if self.stop.is_set():
             return report.mark_interrupted()
         self.checkpoint(force=True)
+        if mode is not RunMode.PLAN:
+            await DeleteStep(ctx).settle_pending()
         await EvaluateStep(ctx, mode, keep_all=keep_all, project_until=project_until).run(complete)
+        evidence, unsure = recordings.count_by(self.db)
+        report.inventory.evidence = evidence
+        report.inventory.unsure = [f"{r.name} ({r.recognition_note})" for r in unsure]
         if self.stop.is_set():
             return report.mark_interrupted()
         if mode is not RunMode.PLAN:

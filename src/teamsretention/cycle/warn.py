@@ -7,6 +7,7 @@ unknown (timeout, 5xx) stays *intended*: not repeated that day, and no notice cl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -20,12 +21,16 @@ from ..store import digests, directory, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.digests import Announcement
+from ..store.directory import StoredPerson
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import evaluated_from, stored_decision
 from .outcome import Evaluated
 
 log = structlog.get_logger(__name__)
+
+TEAM_PREFIX = "team:"  # the digest key of a team's owners, for recordings no user made
+MAILBOX_RECHECK = dt.timedelta(days=7)
 
 # Already handled for this date (sent, outcome unknown, undeliverable, or dry-run twice): never twice. A
 # failed send may be tried again, and enforcement switched on after a dry run of the same day sends the
@@ -38,6 +43,8 @@ _INTENT_EVENTS = {DigestStatus.DRY_RUN: AuditKind.WOULD_WARN, DigestStatus.UNDEL
 class WarnStep:
     def __init__(self, ctx: CycleContext, render: Callable[..., OutgoingMail]) -> None:
         self.ctx, self.render = ctx, render
+        self._owners: dict[str, list[Person]] = {}  # team id -> owners, read once per cycle
+        self._unverified_noted = False
 
     async def run(self, enforce: bool) -> None:
         """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
@@ -46,13 +53,23 @@ class WarnStep:
         grow with the tenant."""
         db, day = self.ctx.db, self.ctx.cycle_date
         names = drive_store.names(db)
+        teams = drive_store.teams_of(db)
         for organizer_id in sorted(recordings.digest_organizers(db, day), key=lambda o: o or ""):
             if self.ctx.stop.is_set():  # checkpoint between digests
                 return
             self.ctx.checkpoint()
             warn, receipts = recordings.digest_items(db, day, organizer_id)
-            items = [evaluated_from(r, stored_decision(r), names) for r in warn]
-            await self._send_digest(enforce, organizer_id or "", items, receipts)
+            if organizer_id is not None:
+                items = [evaluated_from(r, stored_decision(r), names) for r in warn]
+                await self._send_digest(enforce, organizer_id, items, receipts)
+                continue
+            # No user recorded it (a channel recording made by Teams' own service): its team's owners are
+            # warned, one digest per team; recordings of no known team go to the fallback contact.
+            for team_id in sorted({teams.get(r.drive_id) or "" for r in (*warn, *receipts)}):
+                mine = [r for r in warn if (teams.get(r.drive_id) or "") == team_id]
+                theirs = [r for r in receipts if (teams.get(r.drive_id) or "") == team_id]
+                items = [evaluated_from(r, stored_decision(r), names) for r in mine]
+                await self._send_digest(enforce, f"{TEAM_PREFIX}{team_id}" if team_id else "", items, theirs)
 
     async def _send_digest(self, enforce: bool, organizer_id: str, items: list[Evaluated],
                            deleted: list[StoredRecording]) -> None:
@@ -60,11 +77,9 @@ class WarnStep:
         existing = digests.find(db, organizer_id, day)
         if existing is not None and existing.status not in _REPLACEABLE[enforce]:
             return
-        stored = directory.person(db, organizer_id) if organizer_id else None
-        organizer = stored.person() if stored else Person(id=organizer_id or "unknown",
-                                                          display_name=organizer_id or "unknown organizer")
-        fallback = not organizer.reachable
-        recipient = cfg.fallback_contact if fallback else organizer.mail
+        organizer, addresses = await self._recipients(organizer_id, items)
+        fallback = not addresses
+        recipient = cfg.fallback_contact if fallback else ", ".join(addresses)
         if not enforce:
             deleted = []  # dry run: no receipts to hand out, and none are marked reported
         digest = Digest(
@@ -80,6 +95,8 @@ class WarnStep:
         if not digest.items and not digest.deleted:
             return
         mail = self.render(digest, default_language=cfg.language, max_items=cfg.max_items_per_digest)
+        if not fallback:
+            mail = dataclasses.replace(mail, to=addresses)
         status = DigestStatus.INTENDED if enforce else DigestStatus.DRY_RUN
         if enforce and not recipient:
             status = DigestStatus.UNDELIVERABLE
@@ -98,7 +115,7 @@ class WarnStep:
             return
         assert cfg.sender, "notifications.sender is required when enforce = true"
         try:
-            await self.ctx.gateway.send_mail(cfg.sender, OutgoingMail(to=[recipient or ""], subject=mail.subject,
+            await self.ctx.gateway.send_mail(cfg.sender, OutgoingMail(to=list(mail.to), subject=mail.subject,
                                                                       text=mail.text, html=mail.html,
                                                                       language=mail.language))
         except GraphError as exc:
@@ -119,6 +136,58 @@ class WarnStep:
         report.warned += len(items)
         if report.keep_mails:
             report.mails.append(mail)
+
+    async def _recipients(self, organizer_id: str, items: list[Evaluated]) -> tuple[Person, list[str]]:
+        """Who reads this digest: the organizer when reachable (a mailbox Exchange has, an enabled account), the
+        team's owners for a recording no user made; nobody (the fallback contact then) otherwise. When Graph
+        cannot say whether the organizer has a mailbox, the fallback contact is added: notice nobody reads is
+        no notice."""
+        if organizer_id.startswith(TEAM_PREFIX):
+            team_id = organizer_id.removeprefix(TEAM_PREFIX)
+            owners = await self._team_owners(team_id)
+            name = next((e.location.split(" / ")[0] for e in items if e.location), team_id)
+            reachable = [o.mail for o in owners if o.reachable and o.mail]
+            return Person(id=organizer_id, display_name=f"the owners of {name}",
+                          mail=", ".join(reachable) or None), reachable
+        stored = directory.person(self.ctx.db, organizer_id) if organizer_id else None
+        if stored is None:
+            return Person(id=organizer_id or "unknown", display_name=organizer_id or "unknown organizer"), []
+        organizer = stored.person()
+        if not organizer.reachable or organizer.mail is None:
+            return organizer, []
+        mailbox = await self._mailbox(stored)
+        if mailbox is False:
+            return dataclasses.replace(organizer, mail=None), []
+        if mailbox is None and self.ctx.config.fallback_contact:
+            self._note_unverified(organizer)
+            return organizer, [organizer.mail, self.ctx.config.fallback_contact]
+        return organizer, [organizer.mail]
+
+    async def _mailbox(self, person: StoredPerson) -> bool | None:
+        """Whether the organizer has a mailbox, asked once a week (a mail address alone is no mailbox)."""
+        now = self.ctx.clock()
+        if person.mailbox_checked_at is not None and now - person.mailbox_checked_at < MAILBOX_RECHECK:
+            return person.mailbox
+        found = await self.ctx.gateway.has_mailbox(person.id)
+        directory.record_mailbox(self.ctx.db, person.id, found, now)
+        return found
+
+    def _note_unverified(self, organizer: Person) -> None:
+        if not self._unverified_noted:
+            self._unverified_noted = True
+            self.ctx.report.problems.append(
+                "could not tell whether organizers have a mailbox (Graph answered no mailboxSettings; grant the "
+                "application permission MailboxSettings.Read): their digests also went to "
+                f"notifications.fallback_contact = {self.ctx.config.fallback_contact}")
+
+    async def _team_owners(self, team_id: str) -> list[Person]:
+        if team_id not in self._owners:
+            try:
+                self._owners[team_id] = await self.ctx.gateway.team_owners(team_id)
+            except GraphError as exc:
+                log.warning("team.owners_failed", team_id=team_id, error=str(exc))
+                self._owners[team_id] = []
+        return self._owners[team_id]
 
     def _event(self, kind: AuditKind, e: Evaluated, reason: str, **detail: object) -> AuditEvent:
         return AuditEvent(

@@ -7,6 +7,9 @@ settings, never values.
 
 from __future__ import annotations
 
+import base64
+import inspect
+import json
 from typing import Any, get_args
 
 from azure.core.credentials import AccessToken
@@ -94,3 +97,21 @@ def _require(auth: str, *, tenant_id: str | None, client_id: str | None, secret:
     if missing:
         needs = f"tenant.tenant_id, tenant.client_id and {secret_hint}"
         raise ConfigError(f"graph.auth = {auth} needs {needs} (missing: {', '.join(missing)})")
+
+
+async def token_roles(credential: Any, scope: str) -> frozenset[str] | None:
+    """The application permissions (``roles`` claim) of the token the credential gets for ``scope``; None when
+    there is no token (``auth = none``) or it cannot be read. The token is decoded, not verified: it only
+    tells us what Graph will be told, and it never leaves this function."""
+    if credential is None or isinstance(credential, NoCredential):
+        return None
+    try:
+        token = credential.get_token(scope)
+        if inspect.isawaitable(token):
+            token = await token
+        payload = str(token.token).split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:  # noqa: BLE001 - any failure means "cannot tell", never an error of its own
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
+from urllib.parse import unquote, urlsplit
 
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import DriveKind, Person
 from ..errors import GraphError, NotFoundError
-from ..ports import DirectoryPage, DriveRef, Team, TeamsPage
+from ..ports import DirectoryPage, DriveRef, Team, TeamDrives, TeamsPage
 from .paging import Links, follow_delta, follow_pages
 from .raw import RawJson
 from .transform import json_id, person_from_json
@@ -18,6 +20,9 @@ USER_SELECT = "$select=id," + ",".join(USER_KEYS)
 GROUP_SELECT = "$select=id,displayName,resourceProvisioningOptions"
 CHANNEL_SELECT = "$select=id,displayName,membershipType"
 TEAM_OPTION = "Team"
+OWNER_SELECT = "$select=id," + ",".join(USER_KEYS)
+# mailboxSettings answers these for a user without an Exchange Online mailbox.
+NO_MAILBOX_CODES = frozenset({"MailboxNotEnabledForRESTAPI", "ResourceNotFound", "ErrorInvalidUser"})
 USER_TYPE = "#microsoft.graph.user"
 ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 
@@ -108,9 +113,16 @@ class Directory:
                     removed.append(group_id)  # a plain group, or a group that is no longer a team
             yield TeamsPage(teams=teams, removed_ids=removed, delta_link=page.odata_delta_link, reset=reset)
 
-    async def get_team_drives(self, team: Team) -> list[DriveRef]:
+    async def get_team_drives(self, team: Team) -> TeamDrives:
         """The team site's library (standard channels' folders live in it) plus the drives of private and
-        shared channels, which have sites of their own. Deduplicated by drive id."""
+        shared channels, which have sites of their own. Deduplicated by drive id.
+
+        Failures are isolated per channel: Graph documents ``filesFolder`` failing for some special characters
+        in channel names, and an unprovisioned private channel answering 404 "Sharepoint folder not found.";
+        the team's other drives are governed and the channel is reported by name. A migrated private channel
+        may answer with the root folder of its own site's drive and no ``parentReference``: its drive is then
+        resolved through the shares API (the folder's webUrl), else reported, never skipped silently."""
+        found = TeamDrives()
         drives: dict[str, DriveRef] = {}
         try:
             drive = await self._raw.get_json(self._links.url("groups", team.id, "drive"))
@@ -121,17 +133,73 @@ class Directory:
             drives[drive_id] = DriveRef(id=drive_id, kind=DriveKind.CHANNEL, team_id=team.id,
                                         name=team.display_name, web_url=drive.get("webUrl"))
         for channel_id, channel_name in await self._own_site_channels(team.id):
-            url = self._links.url("teams", team.id, "channels", channel_id, "filesFolder")
-            folder = await self._raw.get_json(url)
-            parent = (folder or {}).get("parentReference") or {}
-            channel_drive = parent.get("driveId") if isinstance(parent, dict) else None
-            if not channel_drive:
-                continue  # no drive behind the folder (site still being created)
+            where = f"channel {channel_name!r} of team {team.display_name!r}"
+            try:
+                channel_drive, web_url = await self._channel_drive(team.id, channel_id)
+            except GraphError as exc:
+                found.problems.append(f"{where}: its files folder could not be read ({exc.status} {exc.code}: "
+                                      f"{exc.message}); its recordings are not governed this cycle")
+                continue
+            if channel_drive is None:
+                found.problems.append(f"{where}: Graph gave no drive for its files folder (site not provisioned, "
+                                      "or a migrated channel whose drive could not be resolved)")
+                continue
             if channel_drive not in drives:
-                drives[channel_drive] = DriveRef(
-                    id=channel_drive, kind=DriveKind.CHANNEL, team_id=team.id,
-                    name=f"{team.display_name} / {channel_name}", web_url=(folder or {}).get("webUrl"))
-        return list(drives.values())
+                drives[channel_drive] = DriveRef(id=channel_drive, kind=DriveKind.CHANNEL, team_id=team.id,
+                                                 name=f"{team.display_name} / {channel_name}", web_url=web_url)
+        found.drives.extend(drives.values())
+        return found
+
+    async def _channel_drive(self, team_id: str, channel_id: str) -> tuple[str | None, str | None]:
+        folder = await self._raw.get_json(self._links.url("teams", team_id, "channels", channel_id, "filesFolder"))
+        folder = folder or {}
+        web_url = folder.get("webUrl") if isinstance(folder.get("webUrl"), str) else None
+        parent = folder.get("parentReference")
+        drive_id = parent.get("driveId") if isinstance(parent, dict) else None
+        if drive_id or not web_url:
+            return drive_id or None, web_url
+        return await self._drive_by_url(web_url), web_url
+
+    async def _drive_by_url(self, web_url: str) -> str | None:
+        """The drive holding the item at ``web_url``, through the shares API: the shared driveItem's
+        parentReference when Graph gives it (not documented for a drive root), else the site's default drive,
+        accepted only when it is the drive the URL points into."""
+        token = "u!" + base64.urlsafe_b64encode(web_url.encode()).decode().rstrip("=")
+        try:
+            item = await self._raw.get_json(self._links.url("shares", token, "driveItem",
+                                                            query="$select=id,webUrl,parentReference"))
+            parent = (item or {}).get("parentReference")
+            if isinstance(parent, dict) and parent.get("driveId"):
+                return str(parent["driveId"])
+            site = await self._raw.get_json(self._links.url("shares", token, "site", query="$select=id,webUrl"))
+            if not site or not site.get("id"):
+                return None
+            drive = await self._raw.get_json(self._links.url("sites", str(site["id"]), "drive",
+                                                             query="$select=id,webUrl"))
+        except NotFoundError:
+            return None
+        if drive and drive.get("id") and _same_place(str(drive.get("webUrl") or ""), web_url):
+            return str(drive["id"])
+        return None
+
+    async def team_owners(self, team_id: str) -> list[Person]:
+        url = self._links.url("groups", team_id, "owners", query=OWNER_SELECT)
+        owners: list[Person] = []
+        async for page in follow_pages(self._links, self._raw.get_page, url):
+            owners += [person_from_json(o) for o in page.value if o.get("@odata.type", USER_TYPE) == USER_TYPE]
+        return owners
+
+    async def has_mailbox(self, user_id: str) -> bool | None:
+        """``GET /users/{id}/mailboxSettings``: 404 ``MailboxNotEnabledForRESTAPI`` means no Exchange Online
+        mailbox (a mail address alone does not make a mailbox anyone reads). Needs MailboxSettings.Read; without
+        it (403), or on any other error, the answer is unknown (None)."""
+        try:
+            await self._raw.get_json(self._links.url("users", user_id, "mailboxSettings", query="$select=timeZone"))
+        except NotFoundError as exc:
+            return False if exc.code in NO_MAILBOX_CODES else None
+        except GraphError:
+            return None
+        return True
 
     async def _own_site_channels(self, team_id: str) -> list[tuple[str, str]]:
         """Channels whose files are not in the team site: private, shared, and any membership type we do
@@ -143,3 +211,10 @@ class Directory:
                 if channel.get("membershipType") != "standard":
                     found.append((json_id(channel, "channel"), str(channel.get("displayName") or "")))
         return found
+
+
+def _same_place(a: str, b: str) -> bool:
+    """Two SharePoint URLs of the same library: host case and percent-encoding do not matter."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.netloc.lower(), unquote(pa.path).rstrip("/").lower()) == (
+        pb.netloc.lower(), unquote(pb.path).rstrip("/").lower())

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..domain import RetentionLabel
 from ..errors import GraphError, NotFoundError, PreconditionFailed, TransientGraphError
-from ..ports import DeltaPage, ItemChange, ItemState
+from ..ports import DeltaPage, ItemChange, ItemFacets, ItemState
 from .client import NO_RETRY, quiet_sdk_imports
 from .failures import translating
 from .paging import Links, follow_delta
 from .raw import RawJson
-from .transform import MALFORMED, item_change_from_json, item_state_from_json, label_from_json
+from .transform import MALFORMED, facets_from_json, item_change_from_json, item_state_from_json
 
 if TYPE_CHECKING:
     from kiota_abstractions.default_query_parameters import QueryParameters
@@ -51,22 +50,6 @@ class Drives:
                 latest[change.id] = change
             yield DeltaPage(items=list(latest.values()), delta_link=page.odata_delta_link, reset=reset)
 
-    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
-        """``GET .../retentionLabel``. Graph's answer for an unlabelled item is undocumented; both seen
-        behaviours are handled: 200 with ``name: null`` → NONE; 404 → ambiguous (no label, or no item),
-        so it is settled by one ``$expand=retentionLabel`` re-read: item there → its label (NONE when
-        absent), item gone → NotFoundError, which the caller treats as "already gone", never as "no
-        label"."""
-        url = self._links.url("drives", drive_id, "items", item_id, "retentionLabel")
-        try:
-            body = await self._raw.get_json(url)
-        except NotFoundError:
-            state = await self.reread_item(drive_id, item_id)
-            if state is None:
-                raise
-            return state.label
-        return label_from_json(body)
-
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         """Still there, which eTag, which label — in one request, just before a delete."""
         url = self._links.url("drives", drive_id, "items", item_id, query="$expand=retentionLabel")
@@ -77,6 +60,16 @@ class Drives:
         if body is None:  # an empty 200 is no proof the item is gone: fail, and look again next cycle
             raise GraphError(200, MALFORMED, "Graph answered the re-read with an empty body")
         return item_state_from_json(body)
+
+    async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
+        """``GET /beta/drives/{d}/items/{i}?$select=id,source,media``: the facets only beta documents. Beta is
+        subject to change (Microsoft's words), which is why this read is opt-in and only confirms."""
+        url = self._links.beta_url("drives", drive_id, "items", item_id, query="$select=id,source,media")
+        try:
+            body = await self._raw.get_json(url)
+        except NotFoundError:
+            return None
+        return facets_from_json(body or {})
 
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         """Recycle bin (``DELETE`` with ``If-Match``: 412 if the file changed since the re-read) or

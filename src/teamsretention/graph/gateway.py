@@ -9,14 +9,26 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..domain import Person, RetentionLabel
-from ..ports import DeltaPage, DirectoryPage, DriveRef, GraphConnection, ItemState, OutgoingMail, Team, TeamsPage
+from ..domain import Person
+from ..ports import (
+    DeltaPage,
+    DirectoryPage,
+    DriveRef,
+    GraphConnection,
+    ItemFacets,
+    ItemState,
+    OutgoingMail,
+    Team,
+    TeamDrives,
+    TeamsPage,
+)
 from .client import build_graph_client, new_http_client
-from .credentials import build_credential
+from .credentials import build_credential, token_roles
 from .directory import Directory
 from .drives import Drives
 from .mail import send_mail
@@ -35,6 +47,8 @@ class MsGraphGateway:
         self._drives = Drives(client, self._links)
         self._http_client = http_client
         self._credential = credential
+        parts = urlsplit(client.request_adapter.base_url)
+        self._scope = f"{parts.scheme}://{parts.netloc}/.default"
 
     # --- directory -----------------------------------------------------------------------------
     def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
@@ -52,21 +66,30 @@ class MsGraphGateway:
     def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
         return self._directory.teams_delta(delta_link)
 
-    async def get_team_drives(self, team: Team) -> list[DriveRef]:
+    async def get_team_drives(self, team: Team) -> TeamDrives:
         return await self._directory.get_team_drives(team)
+
+    async def team_owners(self, team_id: str) -> list[Person]:
+        return await self._directory.team_owners(team_id)
+
+    async def has_mailbox(self, user_id: str) -> bool | None:
+        return await self._directory.has_mailbox(user_id)
 
     # --- drives --------------------------------------------------------------------------------
     def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
         return self._drives.drive_delta(drive_id, delta_link)
 
-    async def read_label(self, drive_id: str, item_id: str) -> RetentionLabel:
-        return await self._drives.read_label(drive_id, item_id)
-
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         return await self._drives.reread_item(drive_id, item_id)
 
+    async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
+        return await self._drives.read_beta_facets(drive_id, item_id)
+
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         await self._drives.delete_item(drive_id, item_id, etag, permanent)
+
+    async def granted_roles(self) -> frozenset[str] | None:
+        return await token_roles(self._credential, self._scope)
 
     # --- mail ----------------------------------------------------------------------------------
     async def send_mail(self, sender: str, mail: OutgoingMail) -> None:

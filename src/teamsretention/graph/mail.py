@@ -72,6 +72,11 @@ async def send_mail(client: GraphServiceClient, links: Links, sender: str, mail:
             raise GraphError(0, "noResponse", "sendMail returned no HTTP response")
         if response.status_code == ACCEPTED:
             return
+        if 200 <= response.status_code < 300:
+            # Not the documented 202: Graph took the request, but whether Exchange accepted the mail is not
+            # said. Never resent (it may arrive), and no notice clock starts (it may not).
+            raise GraphError(response.status_code, "unexpectedSuccess",
+                             f"sendMail answered {response.status_code}, not the documented 202 Accepted")
         if response.status_code != THROTTLED or attempt == MAIL_THROTTLE_RESENDS:
             raise _error_from(response)
 

@@ -38,6 +38,12 @@ class Links:
         path = "/".join(quote(s, safe=_PATH_SAFE) for s in segments)
         return f"{self.base_url}/{path}" + (f"?{query}" if query else "")
 
+    def beta_url(self, *segments: str, query: str = "") -> str:
+        """The same request on Graph's beta endpoint (only for the opt-in facet confirmation)."""
+        root = self.base_url.rsplit("/", 1)[0]
+        path = "/".join(quote(s, safe=_PATH_SAFE) for s in segments)
+        return f"{root}/beta/{path}" + (f"?{query}" if query else "")
+
     def checked(self, link: str) -> str:
         """A server-given link, made absolute and refused unless it points at our Graph endpoint."""
         absolute = urljoin(self.base_url + "/", link)
@@ -47,16 +53,31 @@ class Links:
         return absolute
 
 
+LOOPING = "pagingLoop"
+
+
+def _next(links: Links, link: str, seen: set[str]) -> str:
+    """The next page's URL, refused when the feed already read it: a feed whose links lead back (A -> B -> A)
+    would never end, so it is treated as an unfinished read (the drive or the scope stays incomplete)."""
+    url = links.checked(link)
+    if url in seen:
+        raise GraphError(200, LOOPING, "the paging links lead back to a page already read; the read is "
+                         "treated as unfinished and tried again next cycle")
+    seen.add(url)
+    return url
+
+
 async def follow_pages(links: Links, fetch: Fetch, url: str) -> AsyncIterator[RawPage]:
     """Pages of a plain collection, following ``@odata.nextLink``."""
     next_url: str | None = url
+    seen = {url}
     while next_url:
         with translating():
             page = await fetch(next_url)
         if page is None:
             raise GraphError(200, MALFORMED, "Graph answered a collection request with an empty body")
         yield page
-        next_url = links.checked(page.odata_next_link) if page.odata_next_link else None
+        next_url = _next(links, page.odata_next_link, seen) if page.odata_next_link else None
 
 
 async def follow_delta(links: Links, fetch: Fetch, start_url: str,
@@ -77,6 +98,7 @@ async def follow_delta(links: Links, fetch: Fetch, start_url: str,
             # tenant, or to another cloud): it cannot be replayed here, so enumerate from scratch.
             url, reset = start_url, True
     resynced = False
+    seen = {url}
     while True:
         try:
             with translating():
@@ -86,17 +108,14 @@ async def follow_delta(links: Links, fetch: Fetch, start_url: str,
                 raise
             resynced, reset = True, True
             url = _resync_url(links, exc.location, start_url)
+            seen = {url}
             continue
         if page is None:
             raise GraphError(200, MALFORMED, "Graph answered a delta request with an empty body")
         yield page, reset
         reset = False
         if page.odata_next_link:
-            next_url = links.checked(page.odata_next_link)
-            if next_url == url:
-                # A feed pointing at itself would loop forever; treat it as an unfinished scan.
-                raise GraphError(200, MALFORMED, "a delta page links to itself")
-            url = next_url
+            url = _next(links, page.odata_next_link, seen)
         elif page.odata_delta_link:
             return
         else:

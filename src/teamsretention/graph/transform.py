@@ -11,7 +11,7 @@ from typing import Any
 
 from ..domain import LabelStatus, Person, RetentionLabel
 from ..errors import GraphError
-from ..ports import ItemChange, ItemState
+from ..ports import ItemChange, ItemFacets, ItemState
 
 # Graph answers 200 with a body it could not have meant; status 200 keeps it apart from HTTP failures.
 MALFORMED = "malformedResponse"
@@ -78,38 +78,52 @@ def item_change_from_json(item: dict[str, Any]) -> ItemChange:
         created_by_id=created_by.get("id") or None,
         source_application=_dig(item, "source", "application"),
         content_category=_dig(item, "media", "mediaSource", "contentCategory"),
+        special_folder=_dig(item, "specialFolder", "name"),
     )
 
 
 def label_from_json(label: dict[str, Any] | None) -> RetentionLabel:
     """An itemRetentionLabel (from ``/retentionLabel`` or ``$expand``) as the policy sees it.
 
-    Unlabelled items answer either with no property at all or with ``name: null`` and no settings;
-    both mean NONE. A nameless answer whose settings still restrict deletion is treated as PRESENT:
-    we never fight Purview on a guess.
+    Graph does not document the answer for an unlabelled item: both seen shapes, no property at all and
+    ``name: null`` without settings, mean NONE. A named label is PRESENT whatever its settings say; the policy
+    lets it allow deletion only when its settings clearly do (``RetentionLabel.clearly_allows_deletion``), so
+    ``retentionSettings: {}`` or an unknown behaviour blocks. A nameless answer whose settings restrict
+    deletion is PRESENT too: we never fight Purview on a guess.
     """
     if not label:
         return RetentionLabel(status=LabelStatus.NONE)
     settings = label.get("retentionSettings")
-    settings = settings if isinstance(settings, dict) else None
-    behaviour = settings.get("behaviorDuringRetentionPeriod") if settings else None
-    is_delete_allowed = settings.get("isDeleteAllowed") if settings else None
-    is_record_locked = settings.get("isRecordLocked") if settings else None
+    settings = settings if isinstance(settings, dict) else {}
+    behaviour = settings.get("behaviorDuringRetentionPeriod")
+    is_delete_allowed = settings.get("isDeleteAllowed")
+    is_record_locked = settings.get("isRecordLocked")
     restrictive = is_delete_allowed is False or bool(is_record_locked) or behaviour in _BLOCKING_BEHAVIOURS
     name = label.get("name") or None
     if not name and not restrictive:
         return RetentionLabel(status=LabelStatus.NONE)
-    if name and settings is None:
-        is_delete_allowed = False  # a named label whose settings we cannot see: assume it forbids deletion
-    return RetentionLabel(status=LabelStatus.PRESENT, name=name, is_delete_allowed=is_delete_allowed,
-                          is_record_locked=is_record_locked, behavior=behaviour)
+    return RetentionLabel(status=LabelStatus.PRESENT, name=name,
+                          is_delete_allowed=is_delete_allowed if isinstance(is_delete_allowed, bool) else None,
+                          is_record_locked=is_record_locked if isinstance(is_record_locked, bool) else None,
+                          behavior=behaviour if isinstance(behaviour, str) else None)
 
 
 def item_state_from_json(item: dict[str, Any]) -> ItemState:
     json_id(item, "driveItem")
     label = item.get("retentionLabel")
+    parent = item.get("parentReference") or {}
+    file = item.get("file")
     return ItemState(etag=item.get("eTag") or None, name=item.get("name") or None,
-                     label=label_from_json(label if isinstance(label, dict) else None))
+                     label=label_from_json(label if isinstance(label, dict) else None),
+                     parent_id=_dig(parent, "id"), parent_path=_dig(parent, "path"),
+                     mime_type=_dig(file, "mimeType") if isinstance(file, dict) else None,
+                     source_application=_dig(item, "source", "application"),
+                     content_category=_dig(item, "media", "mediaSource", "contentCategory"))
+
+
+def facets_from_json(item: dict[str, Any]) -> ItemFacets:
+    return ItemFacets(source_application=_dig(item, "source", "application"),
+                      content_category=_dig(item, "media", "mediaSource", "contentCategory"))
 
 
 def person_from_json(user: dict[str, Any]) -> Person:

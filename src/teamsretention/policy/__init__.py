@@ -8,8 +8,17 @@
 """
 
 from .projection import project
-from .recognition import Verdict, classify, is_recordings_folder_name, is_video
+from .recognition import (
+           Location,
+           Recognition,
+           Verdict,
+           classify,
+           is_recordings_folder_name,
+           is_video,
+           location_from_path,
+)
 from .retention import evaluate
 from .validation import validate_policy
 
-__all__ = ["Verdict", "classify", "evaluate", "is_recordings_folder_name", "is_video", "project", "validate_policy"]
+__all__ = ["Location", "Recognition", "Verdict", "classify", "evaluate", "is_recordings_folder_name", "is_video",
+           "location_from_path", "project", "validate_policy"]

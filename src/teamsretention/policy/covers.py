@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from ..domain import AssignmentTag, Exemption, ExemptionKind, ExemptionStatus, Facts, PolicyConfig, Rule
 
@@ -42,10 +43,14 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    """A cover that stopped without a known end, on or before today: a new notice episode starts."""
+    """A cover that stopped without a known end, on or before today: a new notice episode starts.
+
+    ``known_at``: when the ending became known. Only warnings sent after it count for the new episode; when
+    it is not known within the day (None), no warning of that day counts (the cautious reading)."""
 
     on: dt.date
     text: str
+    known_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +66,42 @@ class Survey:
 
 
 def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: dt.date) -> Survey:
+    zone = ZoneInfo(policy.timezone)
+    seen: dict[dt.date, dt.datetime] = {}  # restore date -> the latest time it was seen that day
+    for at in facts.restored_at:
+        day = at.astimezone(zone).date()
+        seen[day] = max(at, seen.get(day, at))
     survey = Survey(
         endings=tuple(
-            Ending(r, f"reappeared on {r} (restored or moved back after it was gone)")
+            Ending(r, f"reappeared on {r} (restored or moved back after it was gone)", seen.get(r))
             for r in facts.restored_on
             if r <= today
         )
     )
+    survey += _survey_enforcement(facts, zone, today)
     cap = recorded + dt.timedelta(days=policy.assignment_max_days)
     for tag in facts.assignments:
         survey += _survey_tag(tag, cap, policy.assignment_max_days, today)
     for e in facts.exemptions:
         if e.requested_on <= today:  # a request dated later does not exist yet
-            survey += _survey_request(e, policy.pending_request_grace_days, today)
+            survey += _survey_request(e, policy.pending_request_grace_days, today, zone)
             survey += _survey_approval(e, today)
     return survey
+
+
+def _survey_enforcement(facts: Facts, zone: ZoneInfo, today: dt.date) -> Survey:
+    """A dry-run period (enforce = false) ends the notice episode: warnings sent before enforcement was switched
+    back on do not count, so it starts with fresh warnings, never with deletions. Only said when such a
+    warning exists, so recordings never warned before carry no needless episode."""
+    since = facts.enforced_since
+    if since is None:
+        return Survey()
+    day = since.astimezone(zone).date()
+    earlier = [w for w in facts.warnings
+               if w.sent_on < day or (w.sent_on == day and (w.sent_at is None or w.sent_at < since))]
+    if day > today or not earlier:
+        return Survey()
+    return Survey(endings=(Ending(day, f"enforcement was switched back on on {day} after a dry run", since),))
 
 
 def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date) -> Survey:
@@ -96,7 +122,8 @@ def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date)
             text = (
                 f"{name} closed on {stopped}" if what == "closed" else f"tag to {name} removed on {stopped}"
             )
-            return Survey(endings=(Ending(stopped, text),))
+            known_at = tag.closed_at if what == "closed" else tag.untagged_at
+            return Survey(endings=(Ending(stopped, text, known_at),))
     known = Term(
         cap, Rule.ASSIGNMENT, f"tagged to {name}, which keeps it at most {max_days} days, until {cap}"
     )
@@ -104,7 +131,7 @@ def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date)
     return Survey(holding=holding if today < cap else (), known_ends=(known,))
 
 
-def _survey_request(e: Exemption, grace_days: int, today: dt.date) -> Survey:
+def _survey_request(e: Exemption, grace_days: int, today: dt.date, zone: ZoneInfo) -> Survey:
     """The pending phase of a request: kept for the grace, then a new episode unless approved in time."""
     grace_end = e.requested_on + dt.timedelta(days=grace_days)
     decided = _find_decision_date(e, today)
@@ -115,10 +142,12 @@ def _survey_request(e: Exemption, grace_days: int, today: dt.date) -> Survey:
         return Survey(holding=(Cover(Rule.PENDING, text, True),))
     if decided is None or decided >= grace_end:
         text = f"exemption request {e.id} was not decided within {grace_days} days"
-        return Survey(endings=(Ending(grace_end, text),))
+        # Known in advance: the grace ends when its day begins.
+        midnight = dt.datetime.combine(grace_end, dt.time(0), zone)
+        return Survey(endings=(Ending(grace_end, text, midnight),))
     if e.status is ExemptionStatus.REJECTED:
         text = f"exemption request {e.id} was rejected on {decided}"
-        return Survey(endings=(Ending(decided, text),))
+        return Survey(endings=(Ending(decided, text, e.decided_at),))
     return Survey()  # approved within the grace: the approval takes over without a gap
 
 
@@ -140,7 +169,7 @@ def _survey_approval(e: Exemption, today: dt.date) -> Survey:
     if revoked is not None and (end is None or revoked < end):
         if revoked < approved_on:
             return Survey()
-        return Survey(endings=(Ending(revoked, f"exemption {e.id} was revoked on {revoked}"),))
+        return Survey(endings=(Ending(revoked, f"exemption {e.id} was revoked on {revoked}", e.revoked_at),))
     if end is None and e.kind is ExemptionKind.LEGAL_HOLD:
         return Survey(holding=(Cover(Rule.LEGAL_HOLD, _describe_hold(e, who, today), True),))
     if end is None:

@@ -3,55 +3,117 @@
 Conservative by design: an item we are not confident about is *not* a recording, and is never deleted.
 Signals (graph-notes.md "Recognising a recording"):
 
-* strong: ``source.application == "teams"`` and ``media.mediaSource.contentCategory == "meeting"``
-  (documented on the beta driveItem; v1.0 delta may or may not return them, so they are optional);
-* fallback: a video file (``file.mimeType`` video/* or ``.mp4``) directly inside a folder named
-  ``Recordings`` (OneDrive root, or ``<channel folder>/Recordings`` in a team site) whose name carries the
-  Teams timestamp ``-yyyymmdd_hhmmss`` (with an optional ``UTC`` and localised suffix such as
-  "Meeting Recording" / "Mötesinspelning"). Both the folder and the name must match.
+* the Teams facets ``source.application == "teams"`` and ``media.mediaSource.contentCategory == "meeting"``:
+  documented on the beta driveItem only; v1.0 does not declare them, so on a real tenant they are usually
+  absent. When Graph does send them they are authoritative: both must say Teams meeting;
+* otherwise a video (``file.mimeType`` video/* or ``.mp4``) directly inside a Recordings folder where Teams
+  puts recordings (a OneDrive's ``/Recordings``, a team site's ``/<channel folder>/Recordings``; or the
+  folder Graph marks with the ``specialFolder`` facet ``recordings``), whose name carries the Teams
+  timestamp and one of the known Teams suffixes (``-20240315_101502-Meeting Recording.mp4``, configurable
+  per language). Both the place and the name must match.
 
-Any contradicting strong signal (another application, another content category) wins over the fallback.
+Anything else in a Recordings folder is *unsure*: counted, listed in ``plan`` with the reason, never warned
+or deleted. Recognition from delta is re-established from a plain GET (which carries
+``parentReference.path``) before any warning or deletion: :func:`location_from_path`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+from urllib.parse import unquote
 
-from ..ports import ItemChange
+from ..domain import DriveKind, Evidence, RecognitionConfig
 
-RECORDINGS_FOLDER_NAMES = frozenset({"recordings", "inspelningar"})
-# "<Subject>-20240315_101502-Meeting Recording.mp4", "...-20240315_101502UTC-Mötesinspelning.mp4"
-_TEAMS_NAME = re.compile(r"-\d{8}_\d{6}(UTC)?-[^/]*\.mp4$", re.IGNORECASE)
+SPECIAL_RECORDINGS = "recordings"  # the specialFolder name Graph documents for OneDrive for Business
+_TIMESTAMP = re.compile(r"-(\d{8}_\d{6})(UTC)?-(?P<suffix>[^/]*)\.mp4$", re.IGNORECASE)
 
 
 class Verdict(StrEnum):
     RECORDING = "recording"
     NOT_RECORDING = "not_recording"
-    UNSURE = "unsure"  # a video in a Recordings folder that does not look like a Teams recording: counted
+    UNSURE = "unsure"  # a video in a Recordings folder that does not look like a Teams recording: listed
 
 
-def is_video(item: ItemChange) -> bool:
+class Location(StrEnum):
+    RECORDINGS_FOLDER = "recordings_folder"  # named as configured, where Teams puts recordings
+    SPECIAL_FOLDER = "special_folder"  # the drive's special "recordings" folder, whatever its name
+    ELSEWHERE = "elsewhere"
+    UNKNOWN = "unknown"  # the parent folder has not been seen yet
+
+
+class Describes(Protocol):
+    """What recognition reads of an item: a delta entry or a fresh GET of it."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
+    @property
+    def source_application(self) -> str | None: ...
+    @property
+    def content_category(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    verdict: Verdict
+    evidence: Evidence | None = None  # for a recording: what it was recognised by
+    note: str = ""  # for an unsure video: why it is not taken for a recording
+
+
+def is_video(item: Describes) -> bool:
     mime = (item.mime_type or "").lower()
     return mime.startswith("video/") or (item.name or "").lower().endswith(".mp4")
 
 
-def classify(item: ItemChange, parent_is_recordings_folder: bool) -> Verdict:
-    if item.is_folder or item.deleted or not is_video(item):
-        return Verdict.NOT_RECORDING
+def is_recordings_folder_name(name: str | None, config: RecognitionConfig) -> bool:
+    wanted = {n.casefold() for n in config.folder_names}
+    return (name or "").strip().casefold() in wanted
+
+
+def classify(item: Describes, location: Location, config: RecognitionConfig) -> Recognition:
+    """``location``: where the item is (``UNKNOWN`` is read as "elsewhere": call once the parent is known)."""
+    if not is_video(item):
+        return Recognition(Verdict.NOT_RECORDING, note="it is not a video")
+    in_folder = location in (Location.RECORDINGS_FOLDER, Location.SPECIAL_FOLDER)
     app = (item.source_application or "").lower() or None
     category = (item.content_category or "").lower() or None
     if app is not None or category is not None:
         # Graph sent the facets: they are authoritative. Both must say Teams meeting.
         if app == "teams" and category == "meeting":
-            return Verdict.RECORDING
-        return Verdict.UNSURE if parent_is_recordings_folder else Verdict.NOT_RECORDING
-    if not parent_is_recordings_folder:
-        return Verdict.NOT_RECORDING
-    if _TEAMS_NAME.search(item.name or ""):
-        return Verdict.RECORDING
-    return Verdict.UNSURE
+            return Recognition(Verdict.RECORDING, Evidence.TEAMS_FACETS)
+        if in_folder:
+            return Recognition(Verdict.UNSURE, note=f"Graph says it comes from {app or '?'} ({category or '?'}), "
+                                                    "not from a Teams meeting")
+        return Recognition(Verdict.NOT_RECORDING, note=f"Graph says it comes from {app or '?'} ({category or '?'})")
+    if not in_folder:
+        return Recognition(Verdict.NOT_RECORDING, note="it is not in a Recordings folder where Teams puts recordings")
+    match = _TIMESTAMP.search(item.name or "")
+    if match is None:
+        return Recognition(Verdict.UNSURE, note="its name carries no Teams timestamp (-yyyymmdd_hhmmss-)")
+    suffix = match["suffix"].strip()
+    if suffix.casefold() not in {s.casefold() for s in config.name_suffixes}:
+        return Recognition(Verdict.UNSURE, note=f"its name ends in {suffix!r}, not a known Teams suffix; if Teams "
+                                                "names recordings so in your language, add it to "
+                                                "recognition.name_suffixes")
+    evidence = Evidence.SPECIAL_FOLDER_AND_NAME if location is Location.SPECIAL_FOLDER else Evidence.FOLDER_AND_NAME
+    return Recognition(Verdict.RECORDING, evidence)
 
 
-def is_recordings_folder_name(name: str | None) -> bool:
-    return (name or "").strip().lower() in RECORDINGS_FOLDER_NAMES
+def location_from_path(path: str | None, drive_kind: DriveKind, config: RecognitionConfig, *,
+                       parent_is_special: bool = False) -> Location:
+    """Where a plain GET says the item is: ``parentReference.path`` is ``/drives/{id}/root:/Recordings`` (or
+    ``/drive/root:/...``), percent-encoded. A OneDrive keeps recordings in ``/Recordings``, a team site in
+    ``/<channel folder>/Recordings``. No path at all is not proof of anything: UNKNOWN."""
+    if parent_is_special:
+        return Location.SPECIAL_FOLDER
+    if not path or "root:" not in path:
+        return Location.UNKNOWN
+    segments = [unquote(s) for s in path.split("root:", 1)[1].split("/") if s]
+    depth = 1 if drive_kind is DriveKind.ONEDRIVE else 2
+    if len(segments) == depth and is_recordings_folder_name(segments[-1], config):
+        return Location.RECORDINGS_FOLDER
+    return Location.ELSEWHERE

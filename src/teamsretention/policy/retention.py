@@ -37,6 +37,7 @@ from .covers import Cover, Ending, Survey, Term, survey_covers
 __all__ = ["evaluate"]
 
 _DAY = dt.timedelta(days=1)
+_RETAINING = {"retain", "retainAsRecord", "retainAsRegulatoryRecord"}
 _PRECEDENCE = (Rule.LEGAL_HOLD, Rule.EXEMPTION, Rule.ASSIGNMENT, Rule.PENDING)
 
 
@@ -59,7 +60,11 @@ def evaluate(recording: Recording, facts: Facts, policy: PolicyConfig, today: dt
         return Decision(
             Action.KEEP, holding[0].rule.value, f"{lead}; kept: {texts}.", None, recorded, episode_start
         )
-    decision = _schedule_notice(survey, holding, policy, recorded, today, episode_start, facts.warnings, lead)
+    episode = tuple(w for w in facts.warnings if _counts_for_episode(w, survey.endings, episode_start))
+    # A warning of the ending's own day that may have come before it gives no notice, but the date it
+    # announced is still one the organizer may rely on: it is never brought forward.
+    promises = (*episode, *(w for w in facts.warnings if w.sent_on == episode_start and w not in episode))
+    decision = _schedule_notice(survey, holding, policy, recorded, today, episode_start, episode, promises, lead)
     if facts.label.status is LabelStatus.UNREAD and decision.action is not Action.KEEP:
         return replace(decision, needs_label=True)
     return decision
@@ -104,10 +109,27 @@ def _find_label_keep(label: RetentionLabel, recorded: dt.date) -> Decision | Non
         why = "does not allow deletion"
     elif label.is_record_locked:
         why = "locks it as a record"
-    else:
+    elif label.behavior in _RETAINING:
         why = f"retains it (behaviour {label.behavior})"
+    else:
+        shown = "none" if label.behavior is None else label.behavior
+        why = (f"does not clearly allow deletion (delete allowed: {label.is_delete_allowed}, behaviour: "
+               f"{shown}), so it is treated as a hold")
     reason = f"Recorded {recorded}; kept because retention label '{label.name or '?'}' {why}."
     return Decision(Action.KEEP, Rule.LABEL.value, reason, None, recorded)
+
+
+def _counts_for_episode(w: WarningSent, endings: tuple[Ending, ...], start: dt.date | None) -> bool:
+    """Only warnings sent after the episode's ending was known count (design §2 item 6): a later day's
+    warning always, one of the ending's own day only when both moments are known and it came after."""
+    if start is None or w.sent_on > start:
+        return True
+    if w.sent_on < start:
+        return False
+    known = [e.known_at for e in endings if e.on == start]
+    if w.sent_at is None or any(k is None for k in known):
+        return False
+    return all(k is not None and w.sent_at >= k for k in known)
 
 
 def _describe_episode(endings: tuple[Ending, ...], start: dt.date | None) -> str:
@@ -124,14 +146,15 @@ def _schedule_notice(
     recorded: dt.date,
     today: dt.date,
     episode_start: dt.date | None,
-    warnings: tuple[WarningSent, ...],
+    episode: tuple[WarningSent, ...],
+    promises: tuple[WarningSent, ...],
     lead: str,
 ) -> Decision:
-    """No open-ended cover: settle the due date, then warn, delete or wait (design §2 items 5-7)."""
-    episode = tuple(w for w in warnings if episode_start is None or w.sent_on >= episode_start)
+    """No open-ended cover: settle the due date, then warn, delete or wait (design §2 items 5-7).
+    ``episode``: the warnings that count for the current notice episode."""
     base = recorded + dt.timedelta(days=policy.retention_days)
     base_term = Term(base, Rule.BASE_DUE, f"{policy.retention_days}-day retention ends {base}")
-    due = _settle_due([base_term, *survey.known_ends], episode, policy.minimum_notice_days)
+    due = _settle_due([base_term, *survey.known_ends], episode, promises, policy.minimum_notice_days)
     covering = holding[0] if holding else None  # a known-end cover still in force names the rule
     why = due.text if covering is None or covering.text == due.text else f"{covering.text}; {due.text}"
     unsatisfied = _find_unsatisfied_offsets(due.on, policy.warning_days, episode)
@@ -169,22 +192,18 @@ def _schedule_notice(
     return Decision(Action.KEEP, rule.value, reason, due.on, recorded, episode_start)
 
 
-def _settle_due(terms: list[Term], episode: tuple[WarningSent, ...], notice_days: int) -> Term:
+def _settle_due(terms: list[Term], episode: tuple[WarningSent, ...], promises: tuple[WarningSent, ...],
+                notice_days: int) -> Term:
     """The effective due date: never before full notice from the episode's first warning, never before a
     date the organizer was already given."""
     if episode:
         first = min(w.sent_on for w in episode)
         floor = first + dt.timedelta(days=notice_days)
-        promised = max(w.announced_due for w in episode)
-        terms = [
-            *terms,
-            Term(
-                floor,
-                Rule.NOTICE_FLOOR,
-                f"first warning {first} plus {notice_days} days' notice ends {floor}",
-            ),
-            Term(promised, Rule.PROMISED, f"the organizer was promised {promised}"),
-        ]
+        terms = [*terms, Term(floor, Rule.NOTICE_FLOOR, f"first warning {first} plus {notice_days} days' notice "
+                                                        f"ends {floor}")]
+    if promises:
+        promised = max(w.announced_due for w in promises)
+        terms = [*terms, Term(promised, Rule.PROMISED, f"the organizer was promised {promised}")]
     return _pick_latest(terms)
 
 

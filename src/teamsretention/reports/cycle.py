@@ -17,6 +17,20 @@ def cycle_lines(report: CycleReport) -> list[str]:
              f"blocked {s['blocked']}, send failures {s['send_failures']}"]
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
+    lines += recognition_lines(report, indent="  ")
+    return lines
+
+
+def recognition_lines(report: CycleReport, indent: str = "") -> list[str]:
+    """What the tracked recordings were recognised by, and the videos kept as unsure (never touched)."""
+    lines = []
+    evidence = report.inventory.evidence
+    if evidence:
+        lines.append(f"{indent}recognised by: " + ", ".join(f"{k} {v}" for k, v in sorted(evidence.items())))
+    unsure = report.inventory.unsure
+    if unsure:
+        lines.append(f"{indent}unsure videos, never warned about or deleted ({len(unsure)}):")
+        lines += [f"{indent}  ? {name}" for name in unsure]
     return lines
 
 
@@ -62,4 +76,4 @@ def plan_lines(report: CycleReport) -> list[str]:
             lines.append("* retention label not read yet: it is read before any warning or deletion.")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     lines.append(f"{report.tracked} recordings tracked: {counts or 'none'}.")
-    return lines
+    return lines + recognition_lines(report)

@@ -36,6 +36,8 @@ def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecord
     warned_by_rule = Counter(a.rule for a in audit if a.kind is AuditKind.WARNED)
     kept_by_rule = Counter(r.rule for r in recordings if r.state is RecordingState.TRACKED)
     states = Counter(r.state for r in recordings)
+    unsure = [r for r in recordings if r.state is RecordingState.UNSURE]
+    recordings = [r for r in recordings if r.state is not RecordingState.UNSURE]
     untraced = [a for a in audit if a.kind in {AuditKind.DELETED, AuditKind.WARNED} and not a.rule]
     lines = ["", "Summary",
              f"  recordings seen {len(recordings)}: deleted by teamsretention {states[RecordingState.DELETED]}, "
@@ -63,8 +65,10 @@ def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecord
         deleted = [str(a.cycle_date) for a in audit if a.kind is AuditKind.DELETED and a.recording_key == late]
         lines.append(f"  found late on {found.cycle_date}, already past its 30 days: {found.recording_name!r}; "
                      f"warned {' and '.join(warned) or 'never'}, deleted {', '.join(deleted) or 'not yet'}")
-    unsure = max((r.inventory.unsure_videos for r in reports), default=0)
-    lines.append(f"  videos in Recordings folders not recognised as Teams recordings (never touched): {unsure}")
+    evidence = Counter(r.evidence.value for r in recordings if r.evidence is not None)
+    lines.append("  recognised by: " + _counts(Counter(dict(evidence))))
+    lines.append(f"  videos in Recordings folders not recognised as Teams recordings (never touched): {len(unsure)}")
+    lines += [f"    ? {r.name!r}: {r.recognition_note}" for r in unsure]
     lines.append("  every warning and deletion names its rule in the audit trail: "
                  f"{'yes' if not untraced else f'no ({len(untraced)} without a rule)'}")
     return lines

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ..domain import PolicyConfig
+from ..domain import PolicyConfig, RecognitionConfig
 from ..endpoints import CLOUDS, graph_base_url, is_loopback_url, user_agent
 from ..errors import ConfigError
 from ..ports import GraphConnection
@@ -28,6 +28,7 @@ from .sections import (
     GraphSettings,
     NotificationSettings,
     PolicySettings,
+    RecognitionSettings,
     ScheduleSettings,
     ScopeSettings,
     StateSettings,
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     state: StateSettings = StateSettings()
     approvers: ApproverSettings = ApproverSettings()
+    recognition: RecognitionSettings = RecognitionSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -139,6 +141,11 @@ class Settings(BaseSettings):
             pending_request_grace_days=p.pending_request_grace_days,
             timezone=self.schedule.timezone,
         )
+
+    def recognition_config(self) -> RecognitionConfig:
+        r = self.recognition
+        return RecognitionConfig(folder_names=tuple(r.folder_names), name_suffixes=tuple(r.name_suffixes),
+                                 confirm_with_beta=r.confirm_with_beta)
 
     def redacted_snapshot(self) -> dict[str, Any]:
         """Every value, secrets as ``"***"``, for the run record. JSON-serialisable."""

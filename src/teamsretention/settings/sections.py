@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
+from ..domain import DEFAULT_FOLDER_NAMES, DEFAULT_NAME_SUFFIXES
 from ..endpoints import CLOUDS, is_loopback_host
 from ..policy import validation as rules
 from ..ports import AuthMode
@@ -241,3 +242,17 @@ class StateSettings(_Section):
 class ApproverSettings(_Section):
     dpo: list[str] = []
     it_admins: list[str] = []
+
+
+class RecognitionSettings(_Section):
+    folder_names: list[str] = list(DEFAULT_FOLDER_NAMES)
+    name_suffixes: list[str] = list(DEFAULT_NAME_SUFFIXES)
+    confirm_with_beta: bool = False
+
+    @field_validator("folder_names", "name_suffixes")
+    @classmethod
+    def _check_names(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if not cleaned or any(not v for v in cleaned):
+            raise ValueError("must list at least one name, none of them empty")
+        return cleaned

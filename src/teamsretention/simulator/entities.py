@@ -99,6 +99,7 @@ class SimItem:
     seq: int = 0
     guid: str = ""  # the GUID inside eTag/cTag, derived from the id on first use
     created_by_app: tuple[str, str] | None = None  # (app id, display name): createdBy is an application
+    special: str | None = None  # the specialFolder name this folder would carry (knob recordings_special_folder)
 
 
 class ChangeLog:

@@ -107,6 +107,9 @@ def add_recording(model: TenantModel, params: dict[str, Any], base: dt.datetime)
         item_id=params.get("id"),
     )
     item.created_by_app = _app_identity(params)
+    if folder == ["Recordings"] and not params.get("channel") and item.parent_id is not None:
+        # The folder Teams creates in a OneDrive: the one Graph may mark special "recordings".
+        model.drives[drive_id].items[item.parent_id].special = "recordings"
     if item.label is not None:
         item.label.applied_at = created
     if params.get("key"):

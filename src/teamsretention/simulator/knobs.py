@@ -25,6 +25,9 @@ Shapes:
 - ``next_link_loops``: scopes ("users", "groups", a drive id or a user/team/channel key owning the drive,
   "members:<group>", "owners:<group>") whose second page links back to the first page (A -> B -> A).
 - ``send_mail_status`` (202): the 2xx a successful sendMail answers.
+- ``recordings_special_folder`` (False): a OneDrive's ``/Recordings`` folder carries the ``specialFolder``
+  facet ``{"name": "recordings"}``. The special-folder doc lists "recordings" for OneDrive for Business, but
+  no documented example shows Teams' Recordings folder marked so: both answers are served.
 - faults: ``throttle_share`` / ``throttle_retry_after``, ``fail_paths``, ``locked_items`` (423),
   ``forbidden_items`` (403), ``deny_all_deletes``, ``expire_delta_tokens`` (410), ``failing_mail_recipients``.
 """
@@ -44,6 +47,7 @@ BOOL_KNOBS = frozenset(
     {
         "media_facets",
         "beta_media_facets",
+        "recordings_special_folder",
         "delta_ctag",
         "files_folder_created_sentinel",
         "shares_root_parent_reference",
@@ -117,6 +121,7 @@ class Knobs:
     expire_delta_tokens: bool = False
     failing_mail_recipients: dict[str, int] = field(default_factory=dict)  # address (lower) -> status
     send_mail_status: int = 202
+    recordings_special_folder: bool = False
     seed: int = 1
 
     def update(self, data: dict[str, Any]) -> None:
@@ -167,6 +172,7 @@ class Knobs:
             "expire_delta_tokens": self.expire_delta_tokens,
             "failing_mail_recipients": dict(self.failing_mail_recipients),
             "send_mail_status": self.send_mail_status,
+            "recordings_special_folder": self.recordings_special_folder,
             "seed": self.seed,
         }
 

@@ -271,6 +271,8 @@ def item_json(
         body["root"] = {}
     if item.is_folder:
         body["folder"] = {"childCount": item.child_count}
+        if _is_special_recordings(item, model, drive):
+            body["specialFolder"] = {"name": "recordings"}
     else:
         body["file"] = {"mimeType": item.mime_type}
     if not in_delta and not is_root:
@@ -280,6 +282,12 @@ def item_json(
         body["source"] = {"application": "teams"}
         body["media"] = {"mediaSource": {"contentCategory": "meeting"}}
     return body
+
+
+def _is_special_recordings(item: SimItem, model: TenantModel, drive: SimDrive) -> bool:
+    """A OneDrive's root-level folder Teams records into, when the knob marks it special."""
+    return (model.knobs.recordings_special_folder and drive.owner_user_id is not None
+            and item.special == "recordings")
 
 
 def _web_url(item: SimItem, model: TenantModel, drive: SimDrive) -> str:

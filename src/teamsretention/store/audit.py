@@ -29,6 +29,9 @@ class AuditKind(StrEnum):
     DISCOVERED = "discovered"
     VANISHED = "vanished"  # deleted or moved away outside teamsretention
     UNTRACKED = "untracked"  # no longer recognised as a recording
+    UNSURE = "unsure"  # a video in a Recordings folder not taken for a recording: listed, never touched
+    RECOGNISED = "recognised"  # an unsure video now recognised (its folder or name changed, or an admin's list)
+    MOVED = "moved"  # found on another drive: what covered it before the move covers it still
     RESTORED = "restored"  # back after teamsretention deleted it
     REAPPEARED = "reappeared"  # back after it vanished
     # evaluation
@@ -46,6 +49,7 @@ class AuditKind(StrEnum):
     DELETE_SKIPPED = "delete_skipped"
     DELETE_FAILED = "delete_failed"
     DELETE_OUTCOME_UNKNOWN = "delete_outcome_unknown"
+    DELETE_SETTLED = "delete_settled"  # a delete whose answer was lost, settled by a re-read: not carried out
     DELETE_BLOCKED = "delete_blocked"
     DELETIONS_PAUSED = "deletions_paused"
     PERMISSION_PROBLEM = "permission_problem"

@@ -112,10 +112,11 @@ def sent_warnings(db: Database, recording_ids: Iterable[int]) -> dict[int, list[
     result: dict[int, list[WarningSent]] = defaultdict(list)
     with db.session() as s:
         for chunk in chunked(sorted(set(recording_ids))):
-            q = select(WarningRow.recording_id, WarningRow.cycle_date, WarningRow.announced_due).where(
-                WarningRow.recording_id.in_(chunk), WarningRow.status == DigestStatus.SENT.value)
-            for rid, sent_on, due in s.execute(q):
-                result[rid].append(WarningSent(sent_on=sent_on, announced_due=due))
+            q = (select(WarningRow.recording_id, WarningRow.cycle_date, WarningRow.announced_due, DigestRow.sent_at)
+                 .join(DigestRow, DigestRow.id == WarningRow.digest_id)
+                 .where(WarningRow.recording_id.in_(chunk), WarningRow.status == DigestStatus.SENT.value))
+            for rid, sent_on, due, sent_at in s.execute(q):
+                result[rid].append(WarningSent(sent_on=sent_on, announced_due=due, sent_at=sent_at))
     return dict(result)
 
 

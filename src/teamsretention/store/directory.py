@@ -32,6 +32,8 @@ class StoredPerson:
     drive_id: str | None
     no_onedrive: bool
     drive_checked_at: dt.datetime | None
+    mailbox: bool | None = None  # True / False as Graph said; None: not checked or could not be told
+    mailbox_checked_at: dt.datetime | None = None
 
     def person(self) -> Person:
         """A removed user (left the organisation) counts as unreachable, like a disabled one."""
@@ -49,8 +51,10 @@ class StoredTeam:
 
 
 def _person(row: PersonRow) -> StoredPerson:
+    mailbox = {"yes": True, "no": False}.get(row.mailbox or "")
     return StoredPerson(row.id, row.display_name, row.upn, row.mail, row.preferred_language, row.account_enabled,
-                        row.removed, row.drive_id, row.no_onedrive, row.drive_checked_at)
+                        row.removed, row.drive_id, row.no_onedrive, row.drive_checked_at, mailbox,
+                        row.mailbox_checked_at)
 
 
 # --- delta links --------------------------------------------------------------------------------------
@@ -145,10 +149,22 @@ def record_onedrive(db: Database, person_id: str, drive: DriveRef | None, checke
         return _person(row)
 
 
-def record_team_drives(db: Database, team_id: str, drives: list[DriveRef], checked_at: dt.datetime) -> None:
+def record_mailbox(db: Database, person_id: str, has_mailbox: bool | None, checked_at: dt.datetime) -> None:
+    with db.session() as s:
+        row = s.get(PersonRow, person_id)
+        if row is not None:
+            row.mailbox = {True: "yes", False: "no", None: "unknown"}[has_mailbox]
+            row.mailbox_checked_at = checked_at
+
+
+def record_team_drives(db: Database, team_id: str, drives: list[DriveRef], checked_at: dt.datetime | None,
+                       keep: Iterable[str] = ()) -> None:
+    """The team's drives as Graph listed them, plus ``keep`` (drives known before whose channel could not be
+    read this time: never dropped on a failed read). ``checked_at`` None: look again next cycle."""
     with db.session() as s:
         row = s.get(TeamRow, team_id)
         assert row is not None, f"no team {team_id} in the store"
-        row.drive_ids = [d.id for d in drives]
+        ids = [d.id for d in drives]
+        row.drive_ids = ids + [k for k in keep if k not in ids]
         row.drives_checked_at = checked_at
         upsert_drives(s, drives)

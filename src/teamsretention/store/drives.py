@@ -39,6 +39,7 @@ class StoredFolder:
     name: str
     parent_id: str | None
     is_root: bool
+    special: str | None = None  # the specialFolder facet's name ("recordings")
 
 
 def _drive(row: DriveRow) -> StoredDrive:
@@ -72,6 +73,17 @@ def in_scope(db: Database) -> list[StoredDrive]:
                                              .order_by(DriveRow.id))]
 
 
+def set_scope(db: Database, drive_id: str, in_scope: bool) -> None:
+    with db.session() as s:
+        s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(in_scope=in_scope))
+
+
+def get(db: Database, drive_id: str) -> StoredDrive | None:
+    with db.session() as s:
+        row = s.get(DriveRow, drive_id)
+        return _drive(row) if row else None
+
+
 def names(db: Database) -> dict[str, str]:
     """Drive id -> its name (a OneDrive's owner UPN, a team or channel name)."""
     with db.session() as s:
@@ -100,8 +112,10 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
 
 
 # --- folders ------------------------------------------------------------------------------------------
-def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> None:
-    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction."""
+def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> set[str]:
+    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction. Returns the
+    known folders whose name, place or special mark changed: what they hold must be classified again."""
+    changed: set[str] = set()
     with db.session() as s:
         for item in folders:
             row = s.get(FolderRow, (drive_id, item.id))
@@ -115,9 +129,23 @@ def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) ->
                     drive_row.root_id = item.id
             if row is None:
                 s.add(FolderRow(drive_id=drive_id, item_id=item.id, name=item.name or "",
-                                parent_id=item.parent_id, is_root=item.is_root))
-            else:
-                row.name, row.parent_id = item.name or row.name, item.parent_id
+                                parent_id=item.parent_id, is_root=item.is_root, special=item.special_folder))
+                continue
+            before = (row.name, row.parent_id, row.special)
+            row.name, row.parent_id = item.name or row.name, item.parent_id
+            row.special = item.special_folder
+            if (row.name, row.parent_id, row.special) != before:
+                changed.add(item.id)
+    return changed
+
+
+def child_folders(db: Database, drive_id: str, parent_ids: Iterable[str]) -> set[str]:
+    with db.session() as s:
+        found: set[str] = set()
+        for chunk in chunked(sorted(set(parent_ids))):
+            found |= set(s.scalars(select(FolderRow.item_id).where(FolderRow.drive_id == drive_id,
+                                                                   FolderRow.parent_id.in_(chunk))))
+    return found
 
 
 def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, StoredFolder]:
@@ -127,5 +155,5 @@ def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, Stored
         for chunk in chunked(sorted(set(ids))):
             for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
                                                        FolderRow.item_id.in_(chunk))):
-                found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root)
+                found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)
     return found

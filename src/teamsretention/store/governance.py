@@ -44,7 +44,8 @@ def load(db: Database) -> Governance:
                 continue
             tags.append((RecordingRef(t.drive_id, t.item_id), AssignmentTag(
                 assignment_id=a.id, assignment_name=a.name, active=a.status == AssignmentStatus.ACTIVE.value,
-                tagged_on=t.tagged_on, closed_on=a.closed_on, untagged_on=t.untagged_on)))
+                tagged_on=t.tagged_on, closed_on=a.closed_on, untagged_on=t.untagged_on, closed_at=a.closed_at,
+                untagged_at=t.untagged_at)))
         exemptions = tuple(_exemption(e) for e in s.scalars(select(ExemptionRow).order_by(ExemptionRow.id)))
     return Governance(tuple(tags), exemptions)
 
@@ -53,8 +54,8 @@ def _exemption(e: ExemptionRow) -> Exemption:
     return Exemption(
         id=e.id, kind=ExemptionKind(e.kind), status=ExemptionStatus(e.status), requested_on=e.requested_on,
         target_kind=TargetKind(e.target_kind), target_id=e.target_id, decided_on=e.decided_on,
-        valid_until=e.valid_until, review_on=e.review_on, revoked_on=e.revoked_on,
-        requested_by=e.requested_by, decided_by=e.decided_by or "", reason=e.reason)
+        valid_until=e.valid_until, review_on=e.review_on, revoked_on=e.revoked_on, decided_at=e.decided_at,
+        revoked_at=e.revoked_at, requested_by=e.requested_by, decided_by=e.decided_by or "", reason=e.reason)
 
 
 def has_assignment(db: Database, assignment_id: str) -> bool:
@@ -68,7 +69,9 @@ def record_exemption(db: Database, e: Exemption, *, actor: str, at: dt.datetime,
         s.add(ExemptionRow(id=e.id, kind=e.kind.value, status=e.status.value, target_kind=e.target_kind.value,
                            target_id=e.target_id, requested_on=e.requested_on, requested_by=e.requested_by,
                            decided_on=e.decided_on, decided_by=e.decided_by or None, valid_until=e.valid_until,
-                           review_on=e.review_on, revoked_on=e.revoked_on, reason=e.reason))
+                           review_on=e.review_on, revoked_on=e.revoked_on, reason=e.reason,
+                           decided_at=e.decided_at or (at if e.decided_on else None),
+                           revoked_at=e.revoked_at or (at if e.revoked_on else None)))
         audit.write(s, [AuditEvent(AuditKind.EXEMPTION_RECORDED, at=at, actor=actor, reason=note,
                                    cycle_date=day, recording_key=e.target_id
                                    if e.target_kind is TargetKind.RECORDING else None,
@@ -101,6 +104,6 @@ def close_assignment(db: Database, assignment_id: str, *, closed_on: dt.date, ac
     with db.session() as s:
         row = s.get(AssignmentRow, assignment_id)
         assert row is not None, f"no assignment {assignment_id} in the store"
-        row.status, row.closed_on = AssignmentStatus.CLOSED.value, closed_on
+        row.status, row.closed_on, row.closed_at = AssignmentStatus.CLOSED.value, closed_on, at
         audit.write(s, [AuditEvent(AuditKind.ASSIGNMENT_CLOSED, at=at, actor=actor, cycle_date=closed_on,
                                    reason=reason, detail={"assignment": assignment_id})])

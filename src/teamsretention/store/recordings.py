@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from ..domain import Action, DriveKind, Recording, RecordingRef, RecordingState
+from ..domain import Action, DriveKind, Evidence, Recording, RecordingRef, RecordingState
 from . import audit
 from .audit import AuditEvent
 from .database import Database, chunked
@@ -48,6 +48,12 @@ class StoredRecording:
     # drive, the delete whose answer was lost (timeout, shutdown) was ours
     delete_attempted_at: dt.datetime | None = None
     restored_on: tuple[dt.date, ...] = ()  # dates it reappeared after it was deleted or gone
+    restored_at: tuple[dt.datetime, ...] = ()  # when those reappearances were seen
+    evidence: Evidence | None = None  # what it was recognised by
+    recognition_note: str | None = None  # why it is unsure, or why a re-read no longer recognises it
+    moved_from: str | None = None  # "<drive>/<item>" of the recording it was moved from (another drive)
+    parent_id: str | None = None  # the folder it is in
+    mime_type: str | None = None
     # the last decision taken by an enforcing or dry-run cycle
     action: Action | None = None
     rule: str | None = None
@@ -73,7 +79,8 @@ class StoredRecording:
                          size=self.size)
 
 
-_COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording) if f.name not in ("id", "restored_on"))
+_COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording)
+                 if f.name not in ("id", "restored_on", "restored_at"))
 
 
 def _from_row(row: RecordingRow) -> StoredRecording:
@@ -84,6 +91,8 @@ def _from_row(row: RecordingRow) -> StoredRecording:
     values["action"] = Action(row.action) if row.action else None
     values["blocked_attempts"] = row.blocked_attempts or 0
     values["restored_on"] = tuple(sorted(dt.date.fromisoformat(d) for d in row.restored_dates or ()))
+    values["restored_at"] = tuple(sorted(dt.datetime.fromisoformat(t) for t in row.restored_at or ()))
+    values["evidence"] = Evidence(row.evidence) if row.evidence else None
     return StoredRecording(**values)
 
 
@@ -93,6 +102,8 @@ def _to_values(rec: StoredRecording) -> dict[str, Any]:
     values["state"] = rec.state.value
     values["action"] = rec.action.value if rec.action else None
     values["restored_dates"] = [d.isoformat() for d in rec.restored_on]
+    values["restored_at"] = [t.isoformat() for t in rec.restored_at]
+    values["evidence"] = rec.evidence.value if rec.evidence else None
     return values
 
 
@@ -130,10 +141,12 @@ def tracked_ids(db: Database) -> list[int]:
 
 
 def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
-    """Tracked recordings of a drive that a full enumeration of generation ``generation`` did not list."""
+    """Tracked and unsure recordings of a drive that a full enumeration of generation ``generation`` did not
+    list."""
+    states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
         return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.drive_id == drive_id, RecordingRow.state == RecordingState.TRACKED.value,
+            RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states),
             RecordingRow.sync_generation < generation))]
 
 
@@ -168,6 +181,60 @@ def digest_organizers(db: Database, cycle_date: dt.date) -> set[str | None]:
             RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False))
             .distinct()))
     return found
+
+
+def governed_in_drive(db: Database, drive_id: str) -> list[StoredRecording]:
+    """Tracked and unsure recordings of one drive."""
+    states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
+    with db.session() as s:
+        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
+
+
+def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[StoredRecording]:
+    """Tracked and unsure recordings directly inside these folders (after a folder was renamed or moved)."""
+    found: list[StoredRecording] = []
+    states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
+    with db.session() as s:
+        for chunk in chunked(sorted(set(folder_ids))):
+            found += [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+                RecordingRow.drive_id == drive_id, RecordingRow.parent_id.in_(chunk), RecordingRow.state.in_(states)))]
+    return found
+
+
+def moved_from(db: Database, drive_id: str, name: str, created_at: dt.datetime,
+               size: int | None) -> StoredRecording | None:
+    """The recording on another drive with this name, creation time and size, not deleted by us: a move to
+    another drive gives a file a new id, and its holds must follow it. The original may not have been seen
+    leaving yet (drives are read side by side), and a copy matches too: matching only ever adds covers."""
+    states = (RecordingState.GONE.value, RecordingState.TRACKED.value, RecordingState.UNSURE.value)
+    q = select(RecordingRow).where(RecordingRow.state.in_(states), RecordingRow.drive_id != drive_id,
+                                   RecordingRow.name == name, RecordingRow.created_at == created_at
+                                   ).order_by(RecordingRow.id.desc())
+    with db.session() as s:
+        for row in s.scalars(q):
+            if size is None or row.size is None or row.size == size:
+                return _from_row(row)
+    return None
+
+
+def with_pending_delete(db: Database) -> list[StoredRecording]:
+    """Recordings with a delete request of ours whose answer was never settled."""
+    with db.session() as s:
+        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            RecordingRow.delete_attempted_at.is_not(None)).order_by(RecordingRow.id))]
+
+
+def count_by(db: Database) -> tuple[dict[str, int], list[StoredRecording]]:
+    """Tracked recordings per recognition evidence, and the unsure videos (listed, never touched)."""
+    with db.session() as s:
+        counts: dict[str, int] = {}
+        for evidence, n in s.execute(select(RecordingRow.evidence, func.count()).where(
+                RecordingRow.state == RecordingState.TRACKED.value).group_by(RecordingRow.evidence)):
+            counts[evidence or "unknown"] = n
+        unsure = [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            RecordingRow.state == RecordingState.UNSURE.value).order_by(RecordingRow.name))]
+    return counts, unsure
 
 
 def list_all(db: Database) -> list[StoredRecording]:

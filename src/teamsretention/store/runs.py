@@ -43,6 +43,18 @@ def last_run_at(db: Database) -> dt.datetime | None:
         return s.scalar(select(func.max(RunRow.at)).where(RunRow.mode != RunMode.PLAN.value))
 
 
+def enforced_since(db: Database) -> dt.datetime | None:
+    """When enforcement was last switched (back) on after a dry-run period: the start of the first enforcing
+    run after the latest dry run. None while no dry run ever came before an enforcing one, or during one."""
+    with db.session() as s:
+        last_dry = s.scalar(select(func.max(RunRow.id)).where(RunRow.mode == RunMode.DRY_RUN.value))
+        if last_dry is None:
+            return None
+        first = s.scalar(select(RunRow).where(RunRow.mode == RunMode.ENFORCE.value, RunRow.id > last_dry)
+                         .order_by(RunRow.id).limit(1))
+        return first.started_at if first is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRun:
     id: int

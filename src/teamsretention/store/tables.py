@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -55,7 +56,8 @@ class Base(DeclarativeBase):
 
 class RecordingRow(Base):
     __tablename__ = "recordings"
-    __table_args__ = (UniqueConstraint("drive_id", "item_id", name="uq_recordings_item"),)
+    __table_args__ = (UniqueConstraint("drive_id", "item_id", name="uq_recordings_item"),
+                      Index("ix_recordings_parent", "drive_id", "parent_id"))
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     drive_id: Mapped[str] = mapped_column(String(200), index=True)
@@ -81,6 +83,13 @@ class RecordingRow(Base):
     # the drive, the delete whose answer was lost (timeout, shutdown) was ours
     delete_attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     restored_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    restored_at: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # ISO moments the restores were seen
+    # what it was recognised by (policy.recognition.Evidence); why a re-read no longer recognises it
+    evidence: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    recognition_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    moved_from: Mapped[str | None] = mapped_column(Text, nullable=True)  # "<drive>/<item>" it was moved from
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)  # its folder (ix_recordings_parent)
+    mime_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # the last decision taken by an enforcing or dry-run cycle
     action: Mapped[str | None] = mapped_column(String(20), nullable=True)
     rule: Mapped[str | None] = mapped_column(String(60), nullable=True)
@@ -123,6 +132,7 @@ class FolderRow(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     is_root: Mapped[bool] = mapped_column(Boolean, default=False)
+    special: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the specialFolder facet's name
 
 
 class PersonRow(Base):
@@ -138,6 +148,8 @@ class PersonRow(Base):
     drive_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     no_onedrive: Mapped[bool] = mapped_column(Boolean, default=False)
     drive_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mailbox: Mapped[str | None] = mapped_column(String(20), nullable=True)  # yes | no | unknown
+    mailbox_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TeamRow(Base):
@@ -237,6 +249,7 @@ class AssignmentRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | closed
     opened_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -249,6 +262,7 @@ class AssignmentTagRow(Base):
     item_id: Mapped[str] = mapped_column(String(200))
     tagged_on: Mapped[dt.date] = mapped_column(Date)
     untagged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    untagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tagged_by: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -267,6 +281,8 @@ class ExemptionRow(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     review_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
