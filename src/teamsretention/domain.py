@@ -231,6 +231,7 @@ class Exemption:
     valid_until: dt.date | None = None  # time-boxed exceptions: the date the cover ends (= due date)
     review_on: dt.date | None = None  # legal holds
     revoked_on: dt.date | None = None
+    recorded_at: dt.datetime | None = None  # when the request reached teamsretention (it may be back-dated)
     decided_at: dt.datetime | None = None  # when the decision was recorded (None: not known within the day)
     revoked_at: dt.datetime | None = None
     requested_by: str = ""

@@ -325,12 +325,14 @@ def test_a_delete_that_timed_out_unperformed_leaves_no_marker_to_claim_a_later_d
     world.gw.add_recording("alice", "r1", created(-30))
     world.gw.unanswered.add("r1")  # times out and is never carried out
     world.days(0, 7)
-    assert world.audit("delete_settled", "r1") and world.recording("r1").delete_attempted_at is None
+    assert world.audit("delete_settled", "r1") and world.recording("r1").delete_attempted_at is not None
+    world.gw.unanswered.clear()
+    world.cycle(7)  # the next look settles it: still there, so never deleted (or restored): a new episode
+    assert world.recording("r1").delete_attempted_at is None and world.audit("restored", "r1")
     # A legal hold now keeps it; months later the organizer deletes it.
     hold = Exemption(id="EX-9", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
                      requested_on=DAY0, target_id="drive-alice/r1", decided_on=DAY0, review_on=DAY0)
     governance.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(8), day=DAY0, note="hold")
-    world.gw.unanswered.clear()
     world.days(8, 40)
     world.gw.touch(world.gw.onedrive["alice"], "r1", deleted=True)
     world.cycle(100)

@@ -461,3 +461,16 @@ def test_an_ending_whose_time_is_unknown_lets_no_warning_of_that_day_count() -> 
     decision = evaluate(RECORDING, Facts(label=NO_LABEL, exemptions=(revoked,), warnings=(same_day,)), POLICY,
                         day(51))
     assert decision.action is Action.WARN  # the cautious reading: warn again rather than count it
+
+
+def test_a_request_recorded_after_its_grace_ran_out_counts_no_warning_sent_before_it_was_known() -> None:
+    # Recorded on day 29 at 10:00 but dated day 0: its 14-day grace "ended" on day 14, before anyone knew.
+    late = Exemption(id="EX-7", kind=ExemptionKind.EXCEPTION, status=ExemptionStatus.PENDING, requested_on=day(0),
+                     recorded_at=at(29, 10))
+    earlier = (WarningSent(day(23), day(30), at(23)), WarningSent(day(29), day(30), at(29)))
+    decision = evaluate(RECORDING, Facts(label=NO_LABEL, exemptions=(late,), warnings=earlier), POLICY, day(30))
+    assert decision.action is Action.WARN  # warned afresh: both warnings came before the request was known
+    assert decision.due is not None and decision.due >= day(37)
+    unknown = replace(late, recorded_at=None)  # a request recorded with no moment: the date is all we know
+    assert evaluate(RECORDING, Facts(label=NO_LABEL, exemptions=(unknown,), warnings=earlier), POLICY,
+                    day(30)).action is Action.DELETE

@@ -139,8 +139,11 @@ class DeleteStep:
                 return Outcome.DELETED
             self._mark_gone(rec, "Already gone when teamsretention came to delete it (404).")
             return Outcome.GONE
-        if rec.delete_attempted_at is not None:  # still there: an earlier unanswered request did not delete it
-            rec = self._set_attempt(rec, None)
+        if rec.delete_attempted_at is not None:
+            # An unsettled request of ours, and the file is here: never deleted, or deleted and restored. The
+            # cautious reading (a new notice episode) wins; nothing is deleted this cycle.
+            await self._settle(rec, immediate=False)
+            return Outcome.SKIPPED
         if not (rec.etag and state.etag) or state.etag != rec.etag:
             why = ("the file changed since it was evaluated (eTag differs)" if rec.etag and state.etag
                    else "Graph gave no eTag to prove the file is the one evaluated")
@@ -230,10 +233,10 @@ class DeleteStep:
             self.ctx.report.deleted += 1
             return Outcome.DELETED
         if immediate:
-            cleared = dataclasses.replace(rec, delete_attempted_at=None)
-            recordings.save(self.ctx.db, [cleared], events=[self.ctx.event(
-                AuditKind.DELETE_SETTLED, cleared, reason="The delete request got no answer, and the file was still "
-                "there when read again moments later: it was not deleted. It is tried again by a later cycle.")])
+            # Graph may still be carrying the request out: the marker stays, the next cycle settles it (a file
+            # still there then starts a new notice episode; one gone is ours).
+            self._audit(AuditKind.DELETE_SETTLED, rec, reason="The delete request got no answer, and the file was "
+                        "still there when read again moments later; the next cycle settles whether it was deleted.")
             return Outcome.FAILED
         again = dataclasses.replace(rec, delete_attempted_at=None,
                                     restored_on=tuple(sorted((*rec.restored_on, self.ctx.cycle_date))),

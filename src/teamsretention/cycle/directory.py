@@ -8,14 +8,13 @@ reported and the rest is governed.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import structlog
 
-from ..domain import DriveKind, RecordingState
+from ..domain import DriveKind
 from ..errors import GraphError, NotFoundError
 from ..ports import Team
 from ..store import directory, recordings
@@ -169,26 +168,25 @@ class DirectorySync:
             except GraphError as exc:
                 self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
                 continue
-            if current is not None and current.id == drive.id:
-                continue  # the same drive: a passing 404, looked at again next cycle
+            if current is None or current.id == drive.id:
+                # The same drive, or none at all (a licence removed for a while, a passing outage): nothing
+                # proves the recordings are gone. Kept (fail closed), looked at again next cycle.
+                continue
+            self._retire(drive, person.upn or person.id)
             directory.record_onedrive(db, person.id, current, now)
-            drive_store.set_scope(db, drive.id, False)
-            self._forget_drive(drive, person.upn or person.id, current is not None)
             self.stats.drives_incomplete.remove(drive.id)
             self.stats.drive_errors.pop(drive.id, None)
-            if current is not None:
-                replacement = drive_store.get(db, current.id)
-                if replacement is not None:
-                    found.append(replacement)
+            replacement = drive_store.get(db, current.id)
+            if replacement is not None:
+                found.append(replacement)
         return found
 
-    def _forget_drive(self, drive: StoredDrive, owner: str, replaced: bool) -> None:
-        what = "was replaced by a new one" if replaced else "no longer exists"
+    def _retire(self, drive: StoredDrive, owner: str) -> None:
         events = []
-        gone = []
         for rec in recordings.governed_in_drive(self.ctx.db, drive.id):
-            gone.append(dataclasses.replace(rec, state=RecordingState.GONE))
+            unsettled = (" A delete request of ours to it got no answer and can no longer be settled: it is not "
+                         "claimed as ours.") if rec.delete_attempted_at else ""
             events.append(self.ctx.event(AuditKind.VANISHED, rec, reason=(
-                f"The OneDrive of {owner} {what} (its old drive answers 404): this recording is no longer in "
-                "Microsoft 365 and is no longer tracked.")))
-        recordings.save(self.ctx.db, gone, events=events)
+                f"The OneDrive of {owner} was replaced by a new one (its old drive answers 404): this recording is "
+                f"no longer in Microsoft 365 and is no longer tracked.{unsettled}")))
+        drive_store.retire(self.ctx.db, drive.id, events)

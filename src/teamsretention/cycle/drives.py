@@ -22,7 +22,7 @@ import structlog
 from ..domain import DriveKind, RecordingState, local_date
 from ..errors import GraphError
 from ..policy import Location, Recognition, Verdict, classify, is_recordings_folder_name, is_video
-from ..policy.recognition import SPECIAL_RECORDINGS
+from ..policy.recognition import FACETS_SAY, SPECIAL_RECORDINGS
 from ..ports import ItemChange
 from ..store import drives as drive_store
 from ..store import recordings
@@ -177,7 +177,7 @@ class DriveSync:
                                          "deleted.", note=seen.note))
             return rec
         self.stats.recordings_new += 1
-        moved = recordings.moved_from(self.ctx.db, drive.id, rec.name, rec.created_at, rec.size)
+        moved = recordings.moved_from(self.ctx.db, drive.id, item.id, rec.name, rec.created_at, rec.size)
         if moved is not None:
             rec = dataclasses.replace(rec, moved_from=moved.ref.key)
             events.append(self.ctx.event(AuditKind.MOVED, rec, reason=f"Has the name, creation time and size of "
@@ -234,8 +234,14 @@ class DriveSync:
         """Tracked and unsure follow what recognition says now, each change on record."""
         if seen.verdict is Verdict.RECORDING:
             if rec.state is RecordingState.UNSURE:
+                # Back under governance after a time out of it: like a reappearance, it gets fresh warnings.
                 events.append(self.ctx.event(AuditKind.RECOGNISED, rec, evidence=seen.evidence, reason=(
-                    f"Now recognised as a Teams recording by {seen.evidence}{why}.")))
+                    f"Now recognised as a Teams recording by {seen.evidence}{why}; a new notice episode starts, "
+                    "with fresh warnings.")))
+                return dataclasses.replace(
+                    rec, state=RecordingState.TRACKED, evidence=seen.evidence, recognition_note=None,
+                    restored_on=tuple(sorted((*rec.restored_on, self.ctx.cycle_date))),
+                    restored_at=tuple(sorted((*rec.restored_at, self.ctx.clock()))))
             return dataclasses.replace(rec, state=RecordingState.TRACKED, evidence=seen.evidence,
                                        recognition_note=None)
         note = seen.note or "not recognised"
@@ -250,17 +256,28 @@ class DriveSync:
         db = self.ctx.db
         affected = folders | drive_store.child_folders(db, drive.id, folders)
         held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
+        self._classify_again(drive, held, " (its folder was renamed or moved)")
+
+    def reclassify_all(self, drive: StoredDrive) -> None:
+        """The [recognition] settings changed (a suffix or folder name added): every tracked and unsure
+        recording of the drive is classified again with them."""
+        held = [r for r in recordings.governed_in_drive(self.ctx.db, drive.id) if r.parent_id]
+        self._classify_again(drive, held, " (the recognition settings changed)")
+
+    def _classify_again(self, drive: StoredDrive, held: list[StoredRecording], why: str) -> None:
+        db = self.ctx.db
         if not held:
             return
         where = self._locations(drive, {r.parent_id for r in held if r.parent_id})
         events: list[AuditEvent] = []
         changed = []
         for rec in held:
-            if rec.evidence is not None and rec.evidence.value.endswith("facets"):
-                continue  # Teams' own facets said so: the folder it sits in does not matter
+            if (rec.evidence is not None and rec.evidence.value.endswith("facets")) or (
+                    rec.recognition_note or "").startswith(FACETS_SAY):
+                continue  # Graph's own facets said what it is: the folder it sits in does not matter
             seen = classify(_Seen(rec.name, rec.mime_type), where.get(rec.parent_id or "", Location.ELSEWHERE),
                             self.recognition)
-            updated = self._recognise(rec, seen, events, " (its folder was renamed or moved)")
+            updated = self._recognise(rec, seen, events, why)
             if (updated.state, updated.evidence) != (rec.state, rec.evidence):
                 changed.append(updated)
         recordings.save(db, changed, events=events)

@@ -22,7 +22,7 @@ from ..domain import (
     WarningSent,
 )
 from ..store import drives as drive_store
-from ..store import governance, runs
+from ..store import governance, recordings, runs
 from ..store.database import Database
 from ..store.recordings import StoredRecording
 from .outcome import Evaluated
@@ -36,6 +36,7 @@ class FactIndex:
     exemptions: dict[tuple[str, str], list[Exemption]] = field(default_factory=dict)  # (kind, id) -> list
     drive_team: dict[str, str | None] = field(default_factory=dict)
     enforced_since: dt.datetime | None = None  # enforcement switched back on after a dry run
+    origins: dict[str, recordings.Origin] = field(default_factory=dict)  # where moved recordings came from
 
     @classmethod
     def load(cls, db: Database) -> FactIndex:
@@ -46,22 +47,36 @@ class FactIndex:
         exemptions: dict[tuple[str, str], list[Exemption]] = defaultdict(list)
         for e in known.exemptions:
             exemptions[(e.target_kind.value, e.target_id)].append(e)
-        return cls(dict(tags), dict(exemptions), drive_store.teams_of(db), runs.enforced_since(db))
+        return cls(dict(tags), dict(exemptions), drive_store.teams_of(db), runs.enforced_since(db),
+                   recordings.origins(db))
+
+    def _lineage(self, rec: StoredRecording) -> list[tuple[str, str, str | None]]:
+        """(key, drive, organizer) of the recording and of every recording it was moved from, oldest last."""
+        chain = [(rec.ref.key, rec.drive_id, rec.organizer_id)]
+        seen = {rec.ref.key}
+        origin = self.origins.get(rec.moved_from or "")
+        while origin is not None and origin.key not in seen:
+            seen.add(origin.key)
+            chain.append((origin.key, origin.drive_id, origin.organizer_id))
+            origin = self.origins.get(origin.moved_from or "")
+        return chain
 
     def facts_for(self, rec: StoredRecording, warnings: list[WarningSent], *, label: RetentionLabel | None = None,
                   drive_complete: bool = True) -> Facts:
-        key = rec.ref.key
-        # A recording moved to another drive has a new id: what covered it before the move covers it still.
-        keys = [key, rec.moved_from] if rec.moved_from else [key]
-        tags = tuple(t for k in keys for t in self.tags.get(k, ()))
-        targets = [(TargetKind.RECORDING.value, k) for k in keys]
-        if rec.organizer_id:
-            targets.append((TargetKind.ORGANIZER.value, rec.organizer_id))
+        # A recording moved to another drive (or back) has a new id: whatever covered it before each move, as a
+        # recording, through its organizer or through its site, covers it still.
+        lineage = self._lineage(rec) if rec.moved_from else [(rec.ref.key, rec.drive_id, rec.organizer_id)]
+        tags = tuple(t for key, _, _ in lineage for t in self.tags.get(key, ()))
+        targets = []
+        for key, drive_id, organizer_id in lineage:
+            targets.append((TargetKind.RECORDING.value, key))
+            if organizer_id:
+                targets.append((TargetKind.ORGANIZER.value, organizer_id))
+            targets.append((TargetKind.SITE.value, drive_id))
+            team = self.drive_team.get(drive_id)
+            if team:
+                targets.append((TargetKind.SITE.value, team))
         targets += [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags]
-        targets.append((TargetKind.SITE.value, rec.drive_id))
-        team = self.drive_team.get(rec.drive_id)
-        if team:
-            targets.append((TargetKind.SITE.value, team))
         found: dict[str, Exemption] = {}
         for target in targets:
             for e in self.exemptions.get(target, ()):

@@ -48,7 +48,8 @@ async def recheck(ctx: CycleContext, rec: StoredRecording, state: ItemState, *, 
         if before_first_warning and config.confirm_with_beta and fresh.evidence not in FACETS:
             return await _confirm(ctx, fresh)
         return Recheck(fresh, True)
-    if rec.evidence in FACETS and seen.verdict is not Verdict.NOT_RECORDING:
+    fresh_facets = state.source_application is not None or state.content_category is not None
+    if rec.evidence in FACETS and not fresh_facets and seen.verdict is not Verdict.NOT_RECORDING:
         return Recheck(rec, True)  # Teams' facets said so once; a folder does not make it less a recording
     if location is Location.UNKNOWN:
         return Recheck(rec, False, unknown=True)

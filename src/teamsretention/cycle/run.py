@@ -7,7 +7,9 @@ is passed in: the Graph gateway, the store, the digest renderer, the clock and t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from ..domain import RunMode, local_date
 from ..errors import LockBusy, LockLost
 from ..ports import GraphGateway, OutgoingMail
 from ..store import control, recordings, runs
+from ..store import directory as directory_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.database import Database
 from ..store.drives import StoredDrive
@@ -33,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 LOCK_TTL = dt.timedelta(hours=2)  # a crashed holder's lock expires; a live cycle refreshes it
 LOCK_REFRESH_SECONDS = 60
+RECOGNITION_KEY = "recognition_settings"  # the [recognition] settings the stored inventory was classified with
 
 
 class Cycle:
@@ -85,6 +89,7 @@ class Cycle:
             return report.mark_interrupted()
         self.checkpoint(force=True)
         if mode is not RunMode.PLAN:
+            self._apply_new_recognition(ctx, [d for d in [*drives, *replacements] if d.id in complete])
             await DeleteStep(ctx).settle_pending()
         await EvaluateStep(ctx, mode, keep_all=keep_all, project_until=project_until).run(complete)
         evidence, unsure = recordings.count_by(self.db)
@@ -104,6 +109,18 @@ class Cycle:
             report.mark_incomplete(*[f"drive {d} incomplete: no warnings or deletions for it this cycle"
                                      for d in report.inventory.drives_incomplete],
                                    *report.inventory.directory_errors)
+
+    def _apply_new_recognition(self, ctx: CycleContext, drives: list[StoredDrive]) -> None:
+        """When the [recognition] settings differ from those the inventory was classified with, what is stored
+        is classified again (an admin adding a suffix expects the videos plan listed to be governed now)."""
+        fingerprint = json.dumps(dataclasses.asdict(self.config.recognition), sort_keys=True)
+        if directory_store.sync_state(self.db, RECOGNITION_KEY) == fingerprint:
+            return
+        sync = DriveSync(ctx)
+        for drive in drives:
+            sync.reclassify_all(drive)
+        if len(drives) == ctx.report.inventory.drives:  # every drive done: the new settings are in force
+            directory_store.set_sync_state(self.db, RECOGNITION_KEY, fingerprint)
 
     def checkpoint(self, force: bool = False) -> None:
         """Between drives, batches, digests and deletions: keep the cycle lock alive, and stop at once if

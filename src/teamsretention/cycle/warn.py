@@ -146,7 +146,11 @@ class WarnStep:
             team_id = organizer_id.removeprefix(TEAM_PREFIX)
             owners = await self._team_owners(team_id)
             name = next((e.location.split(" / ")[0] for e in items if e.location), team_id)
-            reachable = [o.mail for o in owners if o.reachable and o.mail]
+            reachable = []
+            for owner in owners:  # an owner's mail address, like an organizer's, needs a mailbox behind it
+                stored = directory.person(self.ctx.db, owner.id)
+                if owner.reachable and owner.mail and (stored is None or await self._mailbox(stored) is not False):
+                    reachable.append(owner.mail)
             return Person(id=organizer_id, display_name=f"the owners of {name}",
                           mail=", ".join(reachable) or None), reachable
         stored = directory.person(self.ctx.db, organizer_id) if organizer_id else None

@@ -142,9 +142,12 @@ def _survey_request(e: Exemption, grace_days: int, today: dt.date, zone: ZoneInf
         return Survey(holding=(Cover(Rule.PENDING, text, True),))
     if decided is None or decided >= grace_end:
         text = f"exemption request {e.id} was not decided within {grace_days} days"
-        # Known in advance: the grace ends when its day begins.
-        midnight = dt.datetime.combine(grace_end, dt.time(0), zone)
-        return Survey(endings=(Ending(grace_end, text, midnight),))
+        # Known in advance, as the grace's day begins; unless the request itself was recorded only later
+        # (back-dated): then not before it reached us.
+        known = dt.datetime.combine(grace_end, dt.time(0), zone)
+        if e.recorded_at is not None and e.recorded_at > known:
+            known = e.recorded_at
+        return Survey(endings=(Ending(grace_end, text, known),))
     if e.status is ExemptionStatus.REJECTED:
         text = f"exemption request {e.id} was rejected on {decided}"
         return Survey(endings=(Ending(decided, text, e.decided_at),))

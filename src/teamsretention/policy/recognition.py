@@ -28,6 +28,7 @@ from urllib.parse import unquote
 from ..domain import DriveKind, Evidence, RecognitionConfig
 
 SPECIAL_RECORDINGS = "recordings"  # the specialFolder name Graph documents for OneDrive for Business
+FACETS_SAY = "Graph says it comes from"  # how a note from Teams' own facets begins: they are authoritative
 _TIMESTAMP = re.compile(r"-(\d{8}_\d{6})(UTC)?-(?P<suffix>[^/]*)\.mp4$", re.IGNORECASE)
 
 
@@ -86,9 +87,9 @@ def classify(item: Describes, location: Location, config: RecognitionConfig) -> 
         if app == "teams" and category == "meeting":
             return Recognition(Verdict.RECORDING, Evidence.TEAMS_FACETS)
         if in_folder:
-            return Recognition(Verdict.UNSURE, note=f"Graph says it comes from {app or '?'} ({category or '?'}), "
+            return Recognition(Verdict.UNSURE, note=f"{FACETS_SAY} {app or '?'} ({category or '?'}), "
                                                     "not from a Teams meeting")
-        return Recognition(Verdict.NOT_RECORDING, note=f"Graph says it comes from {app or '?'} ({category or '?'})")
+        return Recognition(Verdict.NOT_RECORDING, note=f"{FACETS_SAY} {app or '?'} ({category or '?'})")
     if not in_folder:
         return Recognition(Verdict.NOT_RECORDING, note="it is not in a Recordings folder where Teams puts recordings")
     match = _TIMESTAMP.search(item.name or "")
@@ -113,7 +114,8 @@ def location_from_path(path: str | None, drive_kind: DriveKind, config: Recognit
     if not path or "root:" not in path:
         return Location.UNKNOWN
     segments = [unquote(s) for s in path.split("root:", 1)[1].split("/") if s]
-    depth = 1 if drive_kind is DriveKind.ONEDRIVE else 2
-    if len(segments) == depth and is_recordings_folder_name(segments[-1], config):
+    # The same places the inventory accepts: /Recordings in any drive, /<channel folder>/Recordings in a team site.
+    depths = (1,) if drive_kind is DriveKind.ONEDRIVE else (1, 2)
+    if len(segments) in depths and is_recordings_folder_name(segments[-1], config):
         return Location.RECORDINGS_FOLDER
     return Location.ELSEWHERE

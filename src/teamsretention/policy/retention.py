@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from ..domain import (
     Action,
@@ -60,7 +61,8 @@ def evaluate(recording: Recording, facts: Facts, policy: PolicyConfig, today: dt
         return Decision(
             Action.KEEP, holding[0].rule.value, f"{lead}; kept: {texts}.", None, recorded, episode_start
         )
-    episode = tuple(w for w in facts.warnings if _counts_for_episode(w, survey.endings, episode_start))
+    zone = ZoneInfo(policy.timezone)
+    episode = tuple(w for w in facts.warnings if _counts_for_episode(w, survey.endings, episode_start, zone))
     # A warning of the ending's own day that may have come before it gives no notice, but the date it
     # announced is still one the organizer may rely on: it is never brought forward.
     promises = (*episode, *(w for w in facts.warnings if w.sent_on == episode_start and w not in episode))
@@ -119,15 +121,17 @@ def _find_label_keep(label: RetentionLabel, recorded: dt.date) -> Decision | Non
     return Decision(Action.KEEP, Rule.LABEL.value, reason, None, recorded)
 
 
-def _counts_for_episode(w: WarningSent, endings: tuple[Ending, ...], start: dt.date | None) -> bool:
-    """Only warnings sent after the episode's ending was known count (design §2 item 6): a later day's
-    warning always, one of the ending's own day only when both moments are known and it came after."""
-    if start is None or w.sent_on > start:
+def _counts_for_episode(w: WarningSent, endings: tuple[Ending, ...], start: dt.date | None, zone: ZoneInfo) -> bool:
+    """Only warnings sent after the episode's ending was known count (design §2 item 6). An ending is known on
+    its date or later (a back-dated revocation is known when it is recorded): a warning counts when it was sent
+    after that moment, or, when a moment is not known, on a later day than the ending became known."""
+    if start is None:
         return True
-    if w.sent_on < start:
-        return False
     known = [e.known_at for e in endings if e.on == start]
-    if w.sent_at is None or any(k is None for k in known):
+    latest_day = max([start, *(k.astimezone(zone).date() for k in known if k is not None)])
+    if w.sent_on > latest_day:
+        return True
+    if w.sent_on < start or w.sent_at is None or any(k is None for k in known):
         return False
     return all(k is not None and w.sent_at >= k for k in known)
 

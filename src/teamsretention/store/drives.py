@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain import DriveKind
+from ..domain import DriveKind, RecordingState
 from ..ports import DriveRef, ItemChange
+from . import audit
+from .audit import AuditEvent
 from .database import Database, chunked
-from .tables import DriveRow, FolderRow
+from .tables import DriveRow, FolderRow, RecordingRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,17 @@ def in_scope(db: Database) -> list[StoredDrive]:
                                              .order_by(DriveRow.id))]
 
 
-def set_scope(db: Database, drive_id: str, in_scope: bool) -> None:
+def retire(db: Database, drive_id: str, events: Iterable[AuditEvent]) -> None:
+    """A drive Graph no longer has (a replaced OneDrive): out of scope, its recordings no longer tracked (and
+    any unsettled delete of ours with them: nothing can settle it now), its deltaLink dropped so that should it
+    ever answer again it is read in full. One transaction, with the events that say so."""
+    governed = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(in_scope=in_scope))
+        s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(in_scope=False, delta_link=None,
+                                                                         complete=False))
+        s.execute(update(RecordingRow).where(RecordingRow.drive_id == drive_id, RecordingRow.state.in_(governed))
+                  .values(state=RecordingState.GONE.value, delete_attempted_at=None))
+        audit.write(s, events)
 
 
 def get(db: Database, drive_id: str) -> StoredDrive | None:

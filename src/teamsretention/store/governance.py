@@ -54,7 +54,8 @@ def _exemption(e: ExemptionRow) -> Exemption:
     return Exemption(
         id=e.id, kind=ExemptionKind(e.kind), status=ExemptionStatus(e.status), requested_on=e.requested_on,
         target_kind=TargetKind(e.target_kind), target_id=e.target_id, decided_on=e.decided_on,
-        valid_until=e.valid_until, review_on=e.review_on, revoked_on=e.revoked_on, decided_at=e.decided_at,
+        valid_until=e.valid_until, review_on=e.review_on, revoked_on=e.revoked_on, recorded_at=e.recorded_at,
+        decided_at=e.decided_at,
         revoked_at=e.revoked_at, requested_by=e.requested_by, decided_by=e.decided_by or "", reason=e.reason)
 
 
@@ -70,6 +71,7 @@ def record_exemption(db: Database, e: Exemption, *, actor: str, at: dt.datetime,
                            target_id=e.target_id, requested_on=e.requested_on, requested_by=e.requested_by,
                            decided_on=e.decided_on, decided_by=e.decided_by or None, valid_until=e.valid_until,
                            review_on=e.review_on, revoked_on=e.revoked_on, reason=e.reason,
+                           recorded_at=e.recorded_at or at,
                            decided_at=e.decided_at or (at if e.decided_on else None),
                            revoked_at=e.revoked_at or (at if e.revoked_on else None)))
         audit.write(s, [AuditEvent(AuditKind.EXEMPTION_RECORDED, at=at, actor=actor, reason=note,

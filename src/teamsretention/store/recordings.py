@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 
 from ..domain import Action, DriveKind, Evidence, Recording, RecordingRef, RecordingState
 from . import audit
@@ -202,27 +202,62 @@ def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[S
     return found
 
 
-def moved_from(db: Database, drive_id: str, name: str, created_at: dt.datetime,
+def moved_from(db: Database, drive_id: str, item_id: str, name: str, created_at: dt.datetime,
                size: int | None) -> StoredRecording | None:
-    """The recording on another drive with this name, creation time and size, not deleted by us: a move to
-    another drive gives a file a new id, and its holds must follow it. The original may not have been seen
-    leaving yet (drives are read side by side), and a copy matches too: matching only ever adds covers."""
+    """Another recording with this name, creation time and size, not deleted by us: a move to another drive
+    (or back) gives a file a new id, and its holds must follow it. The original may not have been seen leaving
+    yet (drives are read side by side), and a copy matches too: matching only ever adds covers."""
     states = (RecordingState.GONE.value, RecordingState.TRACKED.value, RecordingState.UNSURE.value)
-    q = select(RecordingRow).where(RecordingRow.state.in_(states), RecordingRow.drive_id != drive_id,
-                                   RecordingRow.name == name, RecordingRow.created_at == created_at
-                                   ).order_by(RecordingRow.id.desc())
+    q = select(RecordingRow).where(RecordingRow.state.in_(states), RecordingRow.name == name,
+                                   RecordingRow.created_at == created_at).order_by(RecordingRow.id.desc())
     with db.session() as s:
         for row in s.scalars(q):
-            if size is None or row.size is None or row.size == size:
+            same = row.drive_id == drive_id and row.item_id == item_id
+            if not same and (size is None or row.size is None or row.size == size):
                 return _from_row(row)
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a moved recording came from: what covered the original must cover it still."""
+
+    key: str
+    drive_id: str
+    organizer_id: str | None
+    moved_from: str | None
+
+
+def origins(db: Database) -> dict[str, Origin]:
+    """Every recording a move came from, by key, with its own origin: chains (A -> B -> C) and moves back
+    (A -> B -> A') are followed by the caller. Two small queries per link of the longest chain."""
+    found: dict[str, Origin] = {}
+    with db.session() as s:
+        wanted = {k for k in s.scalars(select(RecordingRow.moved_from).where(RecordingRow.moved_from.is_not(None)))
+                  if k}
+        while wanted - found.keys():
+            batch = sorted(wanted - found.keys())
+            pairs = [tuple(k.split("/", 1)) for k in batch if "/" in k]
+            rows = []
+            for chunk in chunked(pairs):
+                rows += list(s.scalars(select(RecordingRow).where(
+                    tuple_(RecordingRow.drive_id, RecordingRow.item_id).in_(chunk))))
+            for row in rows:
+                key = f"{row.drive_id}/{row.item_id}"
+                found[key] = Origin(key, row.drive_id, row.organizer_id, row.moved_from)
+                if row.moved_from:
+                    wanted.add(row.moved_from)
+            for k in batch:  # an origin no longer in the store still counts as a key of its own
+                found.setdefault(k, Origin(k, k.split("/", 1)[0], None, None))
+    return found
+
+
 def with_pending_delete(db: Database) -> list[StoredRecording]:
-    """Recordings with a delete request of ours whose answer was never settled."""
+    """Governed recordings with a delete request of ours whose answer was never settled."""
+    states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
         return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.delete_attempted_at.is_not(None)).order_by(RecordingRow.id))]
+            RecordingRow.delete_attempted_at.is_not(None), RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
 
 
 def count_by(db: Database) -> tuple[dict[str, int], list[StoredRecording]]:

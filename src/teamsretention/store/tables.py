@@ -281,6 +281,7 @@ class ExemptionRow(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     review_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")

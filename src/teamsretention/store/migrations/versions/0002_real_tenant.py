@@ -6,7 +6,7 @@ Create Date: 2026-12-02
 
 - recordings.evidence / recognition_note: what a recording was recognised by (Teams facets, or a
   Recordings folder and a Teams file name, ...), and why a re-read no longer recognises it;
-- recordings.restored_at, exemptions.decided_at / revoked_at, assignments.closed_at,
+- recordings.restored_at, exemptions.recorded_at / decided_at / revoked_at, assignments.closed_at,
   assignment_tags.untagged_at: the moment an ending became known, so that only warnings sent after it count
   for the new notice episode (dates alone cannot tell a warning of the morning from one of the evening);
 - recordings.parent_id / mime_type, folders.special: the folder a recording is in and the folder's
@@ -38,6 +38,7 @@ def upgrade() -> None:
     op.add_column('recordings', sa.Column('mime_type', sa.String(length=100), nullable=True))
     op.create_index('ix_recordings_parent', 'recordings', ['drive_id', 'parent_id'])
     op.add_column('folders', sa.Column('special', sa.String(length=40), nullable=True))
+    op.add_column('exemptions', sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('exemptions', sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('exemptions', sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('assignments', sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
@@ -51,7 +52,8 @@ def downgrade() -> None:
     for table, column in (('folders', 'special'), ('recordings', 'mime_type'), ('recordings', 'parent_id'),
                           ('people', 'mailbox_checked_at'), ('people', 'mailbox'),
                           ('assignment_tags', 'untagged_at'), ('assignments', 'closed_at'),
-                          ('exemptions', 'revoked_at'), ('exemptions', 'decided_at'), ('recordings', 'moved_from'),
+                          ('exemptions', 'revoked_at'), ('exemptions', 'decided_at'), ('exemptions', 'recorded_at'),
+                          ('recordings', 'moved_from'),
                           ('recordings', 'restored_at'), ('recordings', 'recognition_note'),
                           ('recordings', 'evidence')):
         with op.batch_alter_table(table) as batch:
