@@ -27,7 +27,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_bench.py
 
 STRICT := src/teamsretention/domain.py src/teamsretention/ports.py src/teamsretention/errors.py \
-	src/teamsretention/endpoints.py src/teamsretention/policy src/teamsretention/cycle src/teamsretention/store
+	src/teamsretention/endpoints.py src/teamsretention/lists.py src/teamsretention/policy src/teamsretention/cycle src/teamsretention/store
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

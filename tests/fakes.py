@@ -10,22 +10,54 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from teamsretention.domain import DriveKind, LabelStatus, Person, RetentionLabel
+from teamsretention.domain import DriveKind, LabelStatus, Person, RecordingRef, RetentionLabel
 from teamsretention.errors import ForbiddenError, GraphError, LockedError, NotFoundError, TransientGraphError
+from teamsretention.lists import Column, ColumnKind
 from teamsretention.ports import (
     DeltaPage,
     DirectoryPage,
     DriveRef,
+    Identity,
     ItemChange,
     ItemFacets,
     ItemState,
+    ListColumnInfo,
+    ListDeltaPage,
+    ListInfo,
+    ListItemChange,
+    ListItemVersion,
     OutgoingMail,
+    SharedItem,
+    SiteInfo,
     Team,
     TeamDrives,
     TeamsPage,
 )
 
 _etags = itertools.count(1)
+_COLUMN_KIND = {ColumnKind.TEXT: "text", ColumnKind.NOTE: "text", ColumnKind.CHOICE: "choice",
+                ColumnKind.DATE: "dateTime"}
+
+
+@dataclass
+class FakeListItem:
+    id: str
+    fields: dict[str, object]
+    created_by: Identity
+    versions: list[ListItemVersion]  # newest first, as Graph lists them
+    version: int = 0  # change counter for delta
+    deleted: bool = False
+
+
+@dataclass
+class FakeList:
+    info: ListInfo
+    items: dict[str, FakeListItem] = field(default_factory=dict)
+    clock: int = 0
+
+    def change(self) -> int:
+        self.clock += 1
+        return self.clock
 
 
 @dataclass
@@ -59,6 +91,11 @@ class FakeGateway:
         self.lost_mail_answers: set[str] = set()  # recipients whose mail is accepted but answered with a timeout
         self.no_mailbox: set[str] = set()  # user ids whose mail address has no mailbox behind it
         self.roles: frozenset[str] | None = None  # the token's roles claim; None: no token to read
+        self.groups: dict[str, set[str]] = {}  # user id -> transitive group ids
+        self.fail_groups: set[str] = set()  # user ids whose group memberships cannot be read
+        self.site: SiteInfo | None = None
+        self.lists: dict[str, FakeList] = {}  # display name -> list
+        self.list_calls = 0  # requests for shares, groups, sites and lists
 
     # --- building the tenant -------------------------------------------------------------------
     def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
@@ -182,8 +219,92 @@ class FakeGateway:
         if set(mail.to) & self.lost_mail_answers:
             raise TransientGraphError(0, "timeout", "ReadTimeout")
 
+    # --- shares, groups, sites and lists -----------------------------------------------------------
+    async def resolve_share(self, web_url: str) -> SharedItem | None:
+        self.list_calls += 1
+        for drive, items in self.items.items():
+            for i in items.values():
+                if not i.deleted and web_url.rstrip("/").lower() == f"https://fake/{drive}/{i.id}".lower():
+                    return SharedItem(RecordingRef(drive, i.id), i.name, web_url)
+        return None
+
+    async def transitive_group_ids(self, user_id: str) -> frozenset[str]:
+        self.list_calls += 1
+        if user_id in self.fail_groups:
+            raise TransientGraphError(503, "serviceUnavailable", "groups unavailable")
+        return frozenset(self.groups.get(user_id, ()))
+
+    async def get_site(self, site: str) -> SiteInfo | None:
+        self.list_calls += 1
+        return self.site if self.site is not None and site in (self.site.id, self.site.web_url) else None
+
+    async def get_list(self, site_id: str, display_name: str) -> ListInfo | None:
+        self.list_calls += 1
+        found = self.lists.get(display_name)
+        return found.info if found is not None else None
+
+    async def create_list(self, site_id: str, display_name: str, columns: tuple[Column, ...]) -> ListInfo:
+        self.list_calls += 1
+        info = ListInfo(id=f"list-{len(self.lists) + 1}", display_name=display_name,
+                        web_url=f"{self.site.web_url if self.site else 'https://fake'}/Lists/{display_name}",
+                        columns=(ListColumnInfo("Title", "Title", "text", required=True),
+                                 *(_column_info(c) for c in columns)))
+        self.lists[display_name] = FakeList(info)
+        return info
+
+    async def add_list_column(self, site_id: str, list_id: str, column: Column) -> None:
+        self.list_calls += 1
+        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        fake.info = ListInfo(fake.info.id, fake.info.display_name, fake.info.web_url,
+                             (*fake.info.columns, _column_info(column)))
+
+    async def list_items_delta(self, site_id: str, list_id: str,
+                               delta_link: str | None) -> AsyncIterator[ListDeltaPage]:
+        self.list_calls += 1
+        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        since = int(delta_link.rsplit("=", 1)[1]) if delta_link else 0
+        changed = [i for i in fake.items.values() if i.version > since]
+        yield ListDeltaPage(
+            [ListItemChange(i.id, deleted=True) if i.deleted else ListItemChange(
+                i.id, fields=dict(i.fields), created_by=i.created_by, last_modified_by=i.versions[0].modified_by,
+                created_at=i.versions[-1].modified_at, modified_at=i.versions[0].modified_at) for i in changed],
+            delta_link=f"fake-list-delta?token={fake.clock}", reset=delta_link is None)
+
+    async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
+        self.list_calls += 1
+        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        return list(fake.items[item_id].versions)
+
+    # --- editing a list as a person would (tests) ---------------------------------------------------
+    def add_list_item(self, list_name: str, by: Identity, at: dt.datetime, **fields: object) -> str:
+        fake = self.lists[list_name]
+        item_id = str(len(fake.items) + 1)
+        fake.items[item_id] = FakeListItem(item_id, dict(fields), by,
+                                           [ListItemVersion("1.0", at, by, dict(fields))], fake.change())
+        return item_id
+
+    def edit_list_item(self, list_name: str, item_id: str, by: Identity, at: dt.datetime, **fields: object) -> None:
+        fake = self.lists[list_name]
+        item = fake.items[item_id]
+        item.fields.update(fields)
+        item.versions.insert(0, ListItemVersion(f"{len(item.versions) + 1}.0", at, by, dict(item.fields)))
+        item.version = fake.change()
+
+    def delete_list_item(self, list_name: str, item_id: str) -> None:
+        fake = self.lists[list_name]
+        fake.items[item_id].deleted = True
+        fake.items[item_id].version = fake.change()
+
+    def web_url(self, drive: str, item_id: str) -> str:
+        return f"https://fake/{drive}/{item_id}"
+
     async def aclose(self) -> None:
         return None
+
+
+def _column_info(c: Column) -> ListColumnInfo:
+    return ListColumnInfo(c.name, c.display_name, _COLUMN_KIND[c.kind], multiline=c.kind is ColumnKind.NOTE,
+                          choices=c.choices, required=c.required)
 
 
 LOCKED = LockedError(423, "resourceLocked", "The resource you are attempting to access is locked")

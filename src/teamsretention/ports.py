@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from .domain import DriveKind, Person, RetentionLabel
+from .domain import DriveKind, Person, RecordingRef, RetentionLabel
+from .lists import Column
 
 AuthMode = Literal["client_secret", "certificate", "managed_identity", "workload_identity", "default", "none"]
 
@@ -138,6 +139,86 @@ class OutgoingMail:
     language: str = "en"
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The ``user`` of an identitySet as Graph gives it: ``id`` is the Entra object id (None when Graph gave
+    none, e.g. a SharePoint system account or an application)."""
+
+    id: str | None
+    display_name: str = ""
+    email: str | None = None  # identity is an open type: SharePoint often adds it, it is never guaranteed
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    id: str  # "host,siteCollectionId,webId"
+    web_url: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListColumnInfo:
+    """A list column as Graph describes it: ``kind`` is the facet present on the columnDefinition
+    (text, choice, dateTime, number, boolean, personOrGroup, ...); ``multiline`` for text columns."""
+
+    name: str
+    display_name: str
+    kind: str
+    multiline: bool = False
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    id: str
+    display_name: str
+    web_url: str
+    columns: tuple[ListColumnInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListItemChange:
+    """One listItem from a delta page (with its ``fields``), or its deletion."""
+
+    id: str
+    deleted: bool = False
+    fields: dict[str, object] = field(default_factory=dict)
+    created_by: Identity | None = None
+    last_modified_by: Identity | None = None
+    created_at: dt.datetime | None = None
+    modified_at: dt.datetime | None = None
+    etag: str | None = None
+    web_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListDeltaPage:
+    items: list[ListItemChange]
+    delta_link: str | None = None  # on the last page only
+    reset: bool = False  # first page of a full enumeration (no token, or after 410)
+
+
+@dataclass(frozen=True, slots=True)
+class ListItemVersion:
+    """One entry of a listItem's version history, newest first as Graph lists them."""
+
+    id: str  # "3.0"
+    modified_at: dt.datetime | None
+    modified_by: Identity | None
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedItem:
+    """What a webUrl points to, through the shares API."""
+
+    ref: RecordingRef
+    name: str = ""
+    web_url: str | None = None
+
+
 class GraphGateway(Protocol):
     # --- directory -----------------------------------------------------------------------------
     def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]: ...
@@ -191,6 +272,41 @@ class GraphGateway(Protocol):
 
     async def granted_roles(self) -> frozenset[str] | None:
         """The application permissions of the app's token (its ``roles`` claim); None when it cannot be told."""
+        ...
+
+    async def resolve_share(self, web_url: str) -> SharedItem | None:
+        """``GET /shares/{u!...}/driveItem`` for a recording's web URL; None when it points to nothing (404)."""
+        ...
+
+    async def transitive_group_ids(self, user_id: str) -> frozenset[str]:
+        """The ids of every group the user is a member of, directly or not (``/users/{id}/transitiveMemberOf``
+        cast to groups). Raises GraphError when it cannot be read (the caller fails closed: no role)."""
+        ...
+
+    # --- lists (the Assignments and Retention requests lists) ------------------------------------
+    async def get_site(self, site: str) -> SiteInfo | None:
+        """A site by id, by ``host:/sites/path`` or by its URL; None when there is none (404)."""
+        ...
+
+    async def get_list(self, site_id: str, display_name: str) -> ListInfo | None:
+        """The site's list with that display name, with its columns; None when there is none."""
+        ...
+
+    async def create_list(self, site_id: str, display_name: str, columns: tuple[Column, ...]) -> ListInfo:
+        """POST /sites/{id}/lists (a genericList with these columns besides Title)."""
+        ...
+
+    async def add_list_column(self, site_id: str, list_id: str, column: Column) -> None:
+        """POST /sites/{id}/lists/{id}/columns."""
+        ...
+
+    def list_items_delta(self, site_id: str, list_id: str, delta_link: str | None) -> AsyncIterator[ListDeltaPage]:
+        """Pages of ``/sites/{id}/lists/{id}/items/delta`` with each item's fields. On 410 it restarts from
+        scratch (first page ``reset``). Raises GraphError when a page cannot be read."""
+        ...
+
+    async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
+        """``/sites/{id}/lists/{id}/items/{id}/versions`` with each version's fields, newest first."""
         ...
 
     # --- mail ----------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ directory = "{state}"
 
 [approvers]
 dpo = ["dpo@contoso.com"]
-it_admins = ["admin@contoso.com", "group-id-1"]
+it_admins = ["admin@contoso.com", "3f2a9c4e-1b7d-4e8a-9c0f-5d6e7f8a9b0c"]
 """
 
 
@@ -124,7 +124,7 @@ def test_full_file_is_read_into_every_section(env: dict[str, str], tmp_path: Pat
     assert s.notifications.language == "en" and s.schedule.timezone == "Europe/Helsinki"
     assert s.database_url_value() == "postgresql+psycopg://teamsretention@db.contoso.com/tr"
     assert s.state_dir() == tmp_path / "state"
-    assert s.approvers.it_admins == ["admin@contoso.com", "group-id-1"]
+    assert s.approvers.it_admins == ["admin@contoso.com", "3f2a9c4e-1b7d-4e8a-9c0f-5d6e7f8a9b0c"]
     assert s.policy_config() == PolicyConfig(retention_days=45, warning_days=(14, 7, 1), minimum_notice_days=14,
                                              assignment_max_days=180, pending_request_grace_days=10,
                                              timezone="Europe/Helsinki")

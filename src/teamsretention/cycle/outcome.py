@@ -52,6 +52,20 @@ class Evaluated:
 
 
 @dataclass
+class GovernanceStats:
+    """What the cycle learnt from the lists and the tag rules, and what it refused (shown by plan and the
+    cycle summary; ignored decisions also reach the DPO digest and the audit trail)."""
+
+    list_requests: int = 0  # Graph requests spent reading the lists this cycle
+    assignments_changed: int = 0  # assignments created / closed / reopened from the Assignments list
+    requests_applied: int = 0  # rows of the Retention requests list that changed the store
+    tagged_by_rule: int = 0
+    unknown_codes: list[str] = field(default_factory=list)  # "<recording>: code X is no known assignment"
+    ignored: list[str] = field(default_factory=list)  # decisions ignored, each with who and why
+    problems: list[str] = field(default_factory=list)  # lists that could not be read, rows that are invalid
+
+
+@dataclass
 class CycleReport:
     run_id: int | None
     cycle_date: dt.date
@@ -68,6 +82,7 @@ class CycleReport:
     blocked: int = 0
     problems: list[str] = field(default_factory=list)
     inventory: InventoryStats = field(default_factory=InventoryStats)
+    governance: GovernanceStats = field(default_factory=GovernanceStats)
     evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
     keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
     mails: list[OutgoingMail] = field(default_factory=list)

@@ -29,6 +29,7 @@ from .delete import DeleteStep
 from .directory import DirectorySync
 from .drives import DriveSync
 from .evaluate import EvaluateStep
+from .governance import GovernanceStep
 from .outcome import CycleReport
 from .warn import WarnStep
 
@@ -91,6 +92,7 @@ class Cycle:
         if mode is not RunMode.PLAN:
             self._apply_new_recognition(ctx, [d for d in [*drives, *replacements] if d.id in complete])
             await DeleteStep(ctx).settle_pending()
+        await GovernanceStep(ctx).run(mode)
         await EvaluateStep(ctx, mode, keep_all=keep_all, project_until=project_until).run(complete)
         evidence, unsure = recordings.count_by(self.db)
         report.inventory.evidence = evidence

@@ -24,8 +24,10 @@ from ..store.urls import mask_database_url, password_of
 from .sections import (
     SECRET_KEYS,
     ApproverSettings,
+    AssignmentSettings,
     DatabaseSettings,
     GraphSettings,
+    ListSettings,
     NotificationSettings,
     PolicySettings,
     RecognitionSettings,
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     approvers: ApproverSettings = ApproverSettings()
     recognition: RecognitionSettings = RecognitionSettings()
+    lists: ListSettings = ListSettings()
+    assignments: AssignmentSettings = AssignmentSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -1,0 +1,27 @@
+"""The governance step: what may keep a recording, brought up to date before the cycle evaluates.
+
+In order, after the inventory (so recordings found today can be tagged) and before evaluation:
+
+1. the Assignments list (``assignment_list``): assignments created, closed or reopened there;
+2. the Retention requests list (``request_list``): requests, decisions (identity from version history),
+   tag requests;
+3. tag rules (``assignment_list.apply_tag_rules``): codes found in recordings' names;
+4. expiry (``request_list.expire``): approved exceptions past their end become ``expired``.
+
+A list that cannot be read keeps what the store holds (the store is the record) and is reported: it never
+revokes, closes or untags anything.
+"""
+
+from __future__ import annotations
+
+from ..domain import RunMode
+from .config import CycleContext
+
+
+class GovernanceStep:
+    def __init__(self, ctx: CycleContext) -> None:
+        self.ctx = ctx
+
+    async def run(self, mode: RunMode) -> None:
+        """Each part is filled in by its own module; the order above is the contract."""
+        return None
