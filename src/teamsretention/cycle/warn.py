@@ -87,13 +87,14 @@ class WarnStep:
         return existing is None or existing.status in _REPLACEABLE[enforce]
 
     def _report_sender_refused(self, exc: SenderRefused, digests_left: int, recordings_left: int) -> None:
-        sender = self.ctx.config.sender
+        sender, sent = self.ctx.config.sender, self.ctx.report.digests_sent
+        before = f"{sent} digests were sent before it, no more were tried" if sent else "No digest was sent"
         waiting = (f"; {digests_left} more digests ({recordings_left} recordings) were not attempted and go out "
                    "with the next cycle" if digests_left else "")
         self.ctx.report.problems.append(
             f"notifications.sender = {sender}: Graph refused to send from this mailbox ({exc.status} {exc.code}: "
-            f"{exc.message}); {exc.hint or 'check notifications.sender'}. No digest was sent{waiting}; no notice "
-            "clock started, so nothing that needed this warning is deleted.")
+            f"{exc.message}); {exc.hint or 'check notifications.sender'}. {before}{waiting}; no notice clock "
+            "started for them, so nothing that needed these warnings is deleted.")
         log.error("digest.sender_refused", sender=sender, status=exc.status, code=exc.code,
                   digests_not_attempted=digests_left)
 
