@@ -2,6 +2,8 @@
 
     TeamsRetentionError
     ├── ConfigError               bad settings or usage; exit 2, raised before any Graph call
+    ├── SignInError               no token: the sign-in authority refused us or could not be reached; the
+    │                             cycle stops (every Graph call would fail the same way)
     ├── StoreError                the state database cannot be read or written
     │   └── LockBusy              another cycle holds the store's cycle lock
     │       └── LockLost          this cycle's lock expired and another cycle took it: stop at once
@@ -11,7 +13,9 @@
         ├── ForbiddenError        403
         ├── LockedError           423
         ├── PreconditionFailed    412 (the eTag no longer matches)
-        └── ResyncRequired        410 on a delta link: enumerate again from scratch
+        ├── ResyncRequired        410 on a delta link: enumerate again from scratch
+        └── SenderRefused         sendMail refused because of the sender mailbox (notifications.sender) or the
+                                  application's right to send from it, not because of a recipient
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ class TeamsRetentionError(Exception):
 
 class ConfigError(TeamsRetentionError):
     """Bad configuration or usage. The message names the key and where it came from."""
+
+
+class SignInError(TeamsRetentionError):
+    """Signing in to Microsoft Entra ID failed (wrong secret, unknown tenant, expired certificate, the authority
+    unreachable). The message is one line naming the authority, the tenant and the likely fix; ``detail`` holds
+    what the identity library said (for ``--debug``), never a secret."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class StoreError(TeamsRetentionError):
@@ -45,7 +59,8 @@ class GraphError(TeamsRetentionError):
         self.message = message
         self.retry_after = retry_after
         self.location = location
-        super().__init__(f"Graph answered {status} {code}: {message}".strip())
+        super().__init__(f"Graph answered {status} {code}: {message}".strip() if status
+                         else f"no answer from Graph ({code}): {message}".strip())
 
     @property
     def outcome_unknown(self) -> bool:
@@ -76,6 +91,16 @@ class PreconditionFailed(GraphError):
 
 class ResyncRequired(GraphError):
     pass
+
+
+class SenderRefused(GraphError):
+    """``POST /users/{sender}/sendMail`` refused for a reason about the sender, not the recipients: the mailbox
+    does not exist or has no Exchange Online mailbox (404), or the application may not send from it (403).
+    Every other digest of the cycle would fail the same way. ``hint`` says what to fix."""
+
+    def __init__(self, status: int, code: str = "", message: str = "", *, hint: str = "") -> None:
+        super().__init__(status, code, message)
+        self.hint = hint
 
 
 def graph_error_for(status: int, code: str = "", message: str = "", *, retry_after: float | None = None,

@@ -39,6 +39,9 @@ _SECRETS: set[str] = set()
 # Libraries that log every request at INFO: useful only when debugging.
 _CHATTY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "apscheduler",
                    "alembic")
+# Libraries that log a WARNING for a failure they also raise: the raised error is reported once, in our words
+# (a failed sign-in: graph.signin); their own line shows only at DEBUG.
+_RAISING_LOGGERS = ("azure.identity",)
 
 
 def register_secret(value: str | None) -> None:
@@ -80,6 +83,11 @@ def _scrub_item(key: Any, value: Any, secrets: list[str]) -> Any:
             and value not in (None, "") and not isinstance(value, bool)):
         return MASK  # None, "" and booleans stay: "not set" tells an operator something, safely
     return _scrub(value, secrets)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every URL password masked (for error details shown on demand)."""
+    return _scrub_text(text, sorted(_SECRETS, key=len, reverse=True))
 
 
 def redact_secrets(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
@@ -145,6 +153,8 @@ def configure_logging(level: str = "info", json: bool | None = None, stream: Tex
     root.setLevel(numeric)
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
+    for name in _RAISING_LOGGERS:
+        logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else logging.ERROR)
 
     structlog.configure(
         processors=[

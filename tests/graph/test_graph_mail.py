@@ -9,7 +9,7 @@ import pytest
 import respx
 from graph_fakes import GRAPH, TOKEN, graph_error
 
-from teamsretention.errors import GraphError, NotFoundError, TransientGraphError
+from teamsretention.errors import GraphError, SenderRefused, TransientGraphError
 from teamsretention.graph import MsGraphGateway
 from teamsretention.ports import OutgoingMail
 
@@ -80,10 +80,12 @@ async def test_sender_without_mailbox(gateway: MsGraphGateway, graph: respx.Mock
     graph.post(url__eq=SEND).respond(404, json=graph_error(
         "ErrorInvalidUser", "The requested user 'retention@contoso.com' is invalid."))
 
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(SenderRefused) as caught:
         await gateway.send_mail("retention@contoso.com", MAIL)
 
+    # About the sender, not a recipient: the cycle stops sending after it (cycle/warn.py).
     assert caught.value.code == "ErrorInvalidUser" and "is invalid" in caught.value.message
+    assert "notifications.sender" in caught.value.hint
 
 
 async def test_only_202_counts_as_accepted(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:

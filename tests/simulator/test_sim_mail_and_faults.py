@@ -49,8 +49,27 @@ async def test_sender_without_mailbox_and_mail_without_recipients_are_refused(
     }
     no_box = await client.post("/v1.0/users/dan@contoso.example/sendMail", json=msg)
     assert no_box.status_code == 404 and no_box.json()["error"]["code"] == "ErrorInvalidUser"
+    nobody = await client.post("/v1.0/users/nobody@contoso.example/sendMail", json=msg)
+    assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "ErrorInvalidUser"
     empty = await client.post(f"/v1.0/users/{SENDER}/sendMail", json={"message": {"subject": "x"}})
     assert empty.status_code == 400 and empty.json()["error"]["code"] == "ErrorInvalidRecipients"
+    assert (await client.get("/_simulator/mail")).json()["value"] == []
+
+
+async def test_refusals_about_the_sender_answer_as_graph_does(model: TenantModel, client: httpx.AsyncClient) -> None:
+    msg = {"message": {"subject": "x", "body": {"contentType": "Text", "content": "x"},
+                       "toRecipients": [{"emailAddress": {"address": "anna@contoso.example"}}]}}
+    model.users[model.resolve("bob")].has_mailbox = False  # a user without an Exchange Online mailbox
+    unlicensed = await client.post("/v1.0/users/bob@contoso.example/sendMail", json=msg)
+    assert unlicensed.status_code == 404
+    assert unlicensed.json()["error"]["code"] == "MailboxNotEnabledForRESTAPI"
+    assert "inactive, soft-deleted, or is hosted on-premise" in unlicensed.json()["error"]["message"]
+    # An application access policy that leaves the sender's mailbox out.
+    await client.post("/_simulator/knobs", json={"denied_mail_senders": [SENDER.upper()]})
+    denied = await client.post(f"/v1.0/users/{SENDER}/sendMail", json=msg)
+    assert denied.status_code == 403 and denied.json()["error"] == {
+        **denied.json()["error"], "code": "ErrorAccessDenied", "message": "Access to OData is disabled."}
+    assert (await client.get("/_simulator/knobs")).json()["denied_mail_senders"] == [SENDER]
     assert (await client.get("/_simulator/mail")).json()["value"] == []
 
 

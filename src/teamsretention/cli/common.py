@@ -7,25 +7,45 @@ before any Graph call; 3 a safety limit stopped deletions.
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
-from ..errors import ConfigError, StoreError, TeamsRetentionError
-from ..logging import configure_logging
+from ..errors import ConfigError, SignInError, StoreError, TeamsRetentionError
+from ..logging import configure_logging, redact
 from ..settings import Settings, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# rich_markup_mode=None: click's plain help. Typer's rich help labels every flag (even --help) with "<bool>",
+# as if it took a value; the plain one lists flags bare and options with their metavar.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
                   help="Governs Microsoft Teams meeting recordings through Microsoft Graph.")
-simulator_app = typer.Typer(no_args_is_help=True, help="The built-in Graph tenant simulator.")
+simulator_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                            help="The built-in Graph tenant simulator.")
 app.add_typer(simulator_app, name="simulator")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file "
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help="TOML configuration file "
                                                 "(default: $TEAMSRETENTION_CONFIG, else built-in defaults).")]
-AtOpt = Annotated[str | None, typer.Option("--at", help="An ISO date (that day's scheduled cycle time) or an ISO "
-                                           "datetime with an offset or Z.")]
+AtOpt = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="An ISO date (that day's scheduled cycle "
+                                           "time) or an ISO datetime with an offset or Z.")]
+
+
+class _Options:
+    debug = False  # --debug: errors show what the libraries said, logs go down to DEBUG
+
+
+options = _Options()
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the detail behind an error (the identity library's answer, the traceback of an "
+        "unexpected failure) and log at DEBUG level.")] = False) -> None:
+    """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
+    options.debug = debug
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,12 +57,20 @@ def fail(code: int, message: str) -> typer.Exit:
 
 
 def load(config: Path | None) -> Settings:
-    configure_logging()
+    configure_logging(level="debug" if options.debug else "info")
     return load_settings(config)
 
 
+def _detail(text: str) -> None:
+    """With --debug: what lies behind a one-line error, secrets masked."""
+    if options.debug and text:
+        for line in redact(text).rstrip().splitlines():
+            typer.echo(f"  | {line}", err=True)
+
+
 def guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """Map our errors onto exit codes with a one-line message (never a traceback, never a secret)."""
+    """Map our errors onto exit codes with a one-line message (never a traceback, never a secret). ``--debug``
+    adds the detail behind it."""
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -51,8 +79,20 @@ def guard(fn: Callable[P, R]) -> Callable[P, R]:
             raise fail(2, f"configuration error:\n{exc}") from None
         except StoreError as exc:
             raise fail(1, f"state database: {exc}") from None
+        except SignInError as exc:
+            hint = "" if options.debug else " (--debug shows the identity library's full answer)"
+            error = fail(1, f"{exc}{hint}")
+            _detail(exc.detail)
+            raise error from None
         except TeamsRetentionError as exc:
             raise fail(1, str(exc)) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # exit codes and usage errors: typer prints and exits as it should
+        except Exception as exc:  # noqa: BLE001 - a failure we did not foresee is still one line, not a traceback
+            hint = "" if options.debug else "; run again with --debug for the traceback and report it"
+            error = fail(1, f"unexpected error: {type(exc).__name__}: {redact(str(exc))}{hint}")
+            _detail("".join(traceback.format_exception(exc)))
+            raise error from None
     return wrapper
 
 

@@ -37,10 +37,10 @@ LATE_SUBJECT = "Board prep"  # the recording the tenant uploads late (see simula
 
 @app.command()
 @guard
-def demo(days: Annotated[int, typer.Option(min=1, max=120, help="Days to simulate.")] = 40,
+def demo(days: Annotated[int, typer.Option(min=1, max=120, metavar="N", help="Days to simulate.")] = 40,
          state_dir: Annotated[Path | None, typer.Option(
-             "--state-dir", help="Keep the demo's database, audit trail and mails here (default: a temporary "
-             "directory).")] = None) -> None:
+             "--state-dir", metavar="DIR", help="Keep the demo's database, audit trail and mails here (default: a "
+             "temporary directory).")] = None) -> None:
     """Govern the built-in simulated tenant for 40 days, one cycle a day, and summarise."""
     configure_logging(level="error")
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="teamsretention-demo-"))

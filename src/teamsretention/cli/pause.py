@@ -14,9 +14,9 @@ from .common import ConfigOpt, app, guard, load
 
 @app.command()
 @guard
-def pause(reason: Annotated[str, typer.Option("--reason", help="Why deletions are paused (audited).")],
+def pause(reason: Annotated[str, typer.Option("--reason", metavar="WHY", help="Why deletions are paused (audited).")],
           config: ConfigOpt = None,
-          by: Annotated[str, typer.Option("--by", help="Who pauses (audited).")] = "") -> None:
+          by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who pauses (audited).")] = "") -> None:
     """Stop deletions (warnings continue) until `resume`, without restarting the daemon."""
     settings = load(config)
     db = open_store(settings)
@@ -30,7 +30,7 @@ def pause(reason: Annotated[str, typer.Option("--reason", help="Why deletions ar
 @app.command()
 @guard
 def resume(config: ConfigOpt = None,
-           by: Annotated[str, typer.Option("--by", help="Who resumes (audited).")] = "") -> None:
+           by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who resumes (audited).")] = "") -> None:
     """Allow deletions again after `pause`."""
     settings = load(config)
     db = open_store(settings)

@@ -34,7 +34,8 @@ def run(config: ConfigOpt = None,
         once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
         at: AtOpt = None,
         allow_deletions: Annotated[int | None, typer.Option(
-            "--allow-deletions", min=0, help="With --once: allow up to N deletions this cycle (audited).")] = None,
+            "--allow-deletions", min=0, metavar="N",
+            help="With --once: allow up to N deletions this cycle (audited).")] = None,
         ) -> None:
     """Run the daemon (one cycle per schedule), or one cycle with --once."""
     settings = load(config)

@@ -44,6 +44,7 @@ class CycleConfig:
     max_items_per_digest: int = 50
     max_concurrency: int = 8
     config_snapshot: dict[str, Any] = field(default_factory=dict)
+    graph_endpoint: str = ""  # the Graph root (https://graph.microsoft.com/v1.0), named when it cannot be read
 
 
 @dataclass

@@ -37,6 +37,18 @@ class InventoryStats:
     evidence: dict[str, int] = field(default_factory=dict)  # tracked recordings per recognition evidence
     unsure: list[str] = field(default_factory=list)  # names of the unsure videos in the store, with why
 
+    @property
+    def failed(self) -> bool:
+        """Nothing could be inventoried: the directory could not be read and no drive was, or every drive in
+        scope failed. An empty result then says nothing about the tenant."""
+        if self.drives == 0:
+            return bool(self.directory_errors)
+        return len(self.drives_incomplete) >= self.drives
+
+    @property
+    def complete(self) -> bool:
+        return not self.directory_errors and not self.drives_incomplete
+
 
 @dataclass
 class Evaluated:
@@ -85,6 +97,7 @@ class CycleReport:
     governance: GovernanceStats = field(default_factory=GovernanceStats)
     evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
     keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
+    graph_endpoint: str = ""  # the Graph root this cycle read, for messages about an inventory that failed
     mails: list[OutgoingMail] = field(default_factory=list)
 
     # --- outcomes, merged -------------------------------------------------------------------------
@@ -124,4 +137,10 @@ class CycleReport:
                 "drives_incomplete": len(self.inventory.drives_incomplete),
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
-                "unsure": list(self.inventory.unsure), "problems": self.problems}
+                "unsure": list(self.inventory.unsure), "inventory": self.inventory_state,
+                "problems": self.problems}
+
+    @property
+    def inventory_state(self) -> str:
+        """complete | incomplete | failed (nothing could be read: an empty result says nothing)."""
+        return "failed" if self.inventory.failed else "complete" if self.inventory.complete else "incomplete"

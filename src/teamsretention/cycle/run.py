@@ -56,7 +56,8 @@ class Cycle:
         self._holder, self._refreshed = holder, time.monotonic()
         if not control.acquire_lock(self.db, holder, self.clock(), LOCK_TTL):
             raise LockBusy("another cycle is running against this store (the cycle lock is held)")
-        report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails)
+        report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails,
+                             graph_endpoint=self.config.graph_endpoint)
         try:
             report.run_id = runs.start(self.db, mode=mode, at=at, cycle_date=cycle_date, started_at=self.clock(),
                                        config=self.config.config_snapshot)

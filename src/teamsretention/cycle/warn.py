@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import structlog
 
 from ..domain import DigestStatus, Person
-from ..errors import GraphError
+from ..errors import GraphError, SenderRefused, SignInError
 from ..notify.digest import DeletedItem, Digest, DigestItem
 from ..ports import OutgoingMail
 from ..store import digests, directory, recordings
@@ -45,23 +45,34 @@ class WarnStep:
         self.ctx, self.render = ctx, render
         self._owners: dict[str, list[Person]] = {}  # team id -> owners, read once per cycle
         self._unverified_noted = False
+        self._sender_refused: SenderRefused | None = None  # set by the first refusal about the sender
 
     async def run(self, enforce: bool) -> None:
         """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
 
         Reads this cycle's WARN decisions back from the store one organizer at a time, so memory does not
-        grow with the tenant."""
+        grow with the tenant. A refusal that is about the sender (notifications.sender) stops the sending: every
+        other digest would be refused the same way; they are left unsent, for the next cycle."""
+        digests_due = self._digests()
+        for key, items, receipts in digests_due:
+            if self.ctx.stop.is_set():  # checkpoint between digests
+                return
+            self.ctx.checkpoint()
+            await self._send_digest(enforce, key, items, receipts)
+            if self._sender_refused is not None:
+                left = [(i, r) for k, i, r in digests_due if (i or r) and self._still_due(k, enforce)]
+                self._report_sender_refused(self._sender_refused, len(left), sum(len(i) for i, _ in left))
+                return
+
+    def _digests(self) -> Iterator[tuple[str, list[Evaluated], list[StoredRecording]]]:
+        """(digest key, warnings, receipts) of every digest of this cycle, read from the store as they are needed."""
         db, day = self.ctx.db, self.ctx.cycle_date
         names = drive_store.names(db)
         teams = drive_store.teams_of(db)
         for organizer_id in sorted(recordings.digest_organizers(db, day), key=lambda o: o or ""):
-            if self.ctx.stop.is_set():  # checkpoint between digests
-                return
-            self.ctx.checkpoint()
             warn, receipts = recordings.digest_items(db, day, organizer_id)
             if organizer_id is not None:
-                items = [evaluated_from(r, stored_decision(r), names) for r in warn]
-                await self._send_digest(enforce, organizer_id, items, receipts)
+                yield organizer_id, [evaluated_from(r, stored_decision(r), names) for r in warn], receipts
                 continue
             # No user recorded it (a channel recording made by Teams' own service): its team's owners are
             # warned, one digest per team; recordings of no known team go to the fallback contact.
@@ -69,7 +80,23 @@ class WarnStep:
                 mine = [r for r in warn if (teams.get(r.drive_id) or "") == team_id]
                 theirs = [r for r in receipts if (teams.get(r.drive_id) or "") == team_id]
                 items = [evaluated_from(r, stored_decision(r), names) for r in mine]
-                await self._send_digest(enforce, f"{TEAM_PREFIX}{team_id}" if team_id else "", items, theirs)
+                yield f"{TEAM_PREFIX}{team_id}" if team_id else "", items, theirs
+
+    def _still_due(self, key: str, enforce: bool) -> bool:
+        existing = digests.find(self.ctx.db, key, self.ctx.cycle_date)
+        return existing is None or existing.status in _REPLACEABLE[enforce]
+
+    def _report_sender_refused(self, exc: SenderRefused, digests_left: int, recordings_left: int) -> None:
+        sender, sent = self.ctx.config.sender, self.ctx.report.digests_sent
+        before = f"{sent} digests were sent before it, no more were tried" if sent else "No digest was sent"
+        waiting = (f"; {digests_left} more digests ({recordings_left} recordings) were not attempted and go out "
+                   "with the next cycle" if digests_left else "")
+        self.ctx.report.problems.append(
+            f"notifications.sender = {sender}: Graph refused to send from this mailbox ({exc.status} {exc.code}: "
+            f"{exc.message}); {exc.hint or 'check notifications.sender'}. {before}{waiting}; no notice clock "
+            "started for them, so nothing that needed these warnings is deleted.")
+        log.error("digest.sender_refused", sender=sender, status=exc.status, code=exc.code,
+                  digests_not_attempted=digests_left)
 
     async def _send_digest(self, enforce: bool, organizer_id: str, items: list[Evaluated],
                            deleted: list[StoredRecording]) -> None:
@@ -125,8 +152,16 @@ class WarnStep:
                 self._record_unknown(digest_id, recipient, items, error)
                 return
             self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.FAILED, error)
-            report.problems.append(f"digest to {recipient} failed: {exc.status} {exc.code}")
+            if isinstance(exc, SenderRefused):
+                self._sender_refused = exc  # one problem about the sender, said by run(), not one per recipient
+            else:
+                report.problems.append(f"digest to {recipient} failed: {exc.status} {exc.code}")
             return
+        except SignInError as exc:
+            # No token, so no request was made: certainly not sent, and sent again by a later cycle.
+            report.send_failures += 1
+            self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.FAILED, str(exc))
+            raise
         except Exception as exc:
             report.send_failures += 1
             self._record_unknown(digest_id, recipient, items, type(exc).__name__)

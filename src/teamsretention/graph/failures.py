@@ -49,9 +49,10 @@ def translate_error(exc: BaseException) -> GraphError:
         first = (str(exc.message or exc).strip().splitlines() or [""])[0]
         return GraphError(401, "authenticationFailed", _shorten(first))
     if isinstance(exc, httpx.TimeoutException):
-        return TransientGraphError(0, "timeout", type(exc).__name__)
+        return TransientGraphError(0, "timeout", f"no answer in time from {_where(exc)} ({type(exc).__name__})")
     if isinstance(exc, httpx.TransportError):
-        return TransientGraphError(0, "networkError", type(exc).__name__)
+        reason = _shorten(str(exc)) or type(exc).__name__
+        return TransientGraphError(0, "networkError", f"could not reach {_where(exc)} ({reason})")
     return GraphError(0, type(exc).__name__, _shorten(str(exc)))
 
 
@@ -62,6 +63,15 @@ def translating() -> Iterator[None]:
         yield
     except (APIError, ClientAuthenticationError, httpx.HTTPError) as exc:
         raise translate_error(exc) from exc
+
+
+def _where(exc: httpx.RequestError) -> str:
+    """The URL a request went to, without its query (a delta token or a $skiptoken is no use to an operator)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an httpx error raised outside a request
+        return "Graph"
+    return str(url.copy_with(query=None, fragment=None))
 
 
 def _header(headers: Mapping[str, Any], name: str) -> str | None:

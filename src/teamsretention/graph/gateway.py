@@ -28,11 +28,12 @@ from ..ports import (
     TeamsPage,
 )
 from .client import build_graph_client, new_http_client
-from .credentials import build_credential, token_roles
+from .credentials import NoCredential, build_credential, token_roles
 from .directory import Directory
 from .drives import Drives
 from .mail import send_mail
 from .paging import Links
+from .signin import SignInContext, SignInGuard
 from .throttle import ThrottleGate
 
 
@@ -119,11 +120,15 @@ def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concur
 
 def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = None) -> MsGraphGateway:
     """The gateway for a resolved connection: its credential, client and gateway. Raises ConfigError for a
-    credential that cannot be built (before any Graph call)."""
+    credential that cannot be built (before any Graph call); a sign-in that fails later raises SignInError."""
     credential = build_credential(
         conn.auth, tenant_id=conn.tenant_id, client_id=conn.client_id, client_secret=conn.client_secret,
         certificate_path=conn.certificate_path, certificate_password=conn.certificate_password,
         authority_host=conn.authority_host)
+    if not isinstance(credential, NoCredential):
+        credential = SignInGuard(credential, SignInContext(
+            auth=conn.auth, authority_host=conn.authority_host, tenant_id=conn.tenant_id, client_id=conn.client_id,
+            certificate_path=conn.certificate_path))
     return build_gateway(conn.base_url, credential, user_agent=conn.user_agent,
                          max_concurrency=conn.max_concurrency, http_client=http_client)
 

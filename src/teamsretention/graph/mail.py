@@ -25,7 +25,7 @@ from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..errors import GraphError, graph_error_for
+from ..errors import GraphError, SenderRefused, graph_error_for
 from ..ports import OutgoingMail
 from .client import NO_RETRY, quiet_sdk_imports
 from .failures import translating
@@ -39,6 +39,13 @@ ACCEPTED = 202
 THROTTLED = 429
 # Resends after a 429 only (see the module docstring); each waits for the client-wide throttle pause.
 MAIL_THROTTLE_RESENDS = 3
+# sendMail answers about the resource in its URL, /users/{sender}: a 404 (ErrorInvalidUser: no such user;
+# MailboxNotEnabledForRESTAPI: a user without an Exchange Online mailbox) or a 403 (ErrorAccessDenied: no
+# Mail.Send, or an application access policy that leaves this mailbox out) is about the sender. A recipient
+# Exchange cannot deliver to is accepted (202) and bounces later; a malformed recipient is a 400.
+SENDER_STATUSES = frozenset({403, 404})
+SENDER_CODES = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ErrorAccessDenied",
+                          "ErrorSendAsDenied", "ErrorNonExistentMailbox"})
 
 
 def build_message(mail: OutgoingMail) -> SendMailPostRequestBody:
@@ -81,6 +88,17 @@ async def send_mail(client: GraphServiceClient, links: Links, sender: str, mail:
             raise _error_from(response)
 
 
+def _sender_hint(status: int, code: str) -> str:
+    if code == "MailboxNotEnabledForRESTAPI":
+        return ("this user has no Exchange Online mailbox (no licence, soft-deleted, or hosted on-premises): use a "
+                "mailbox in Exchange Online (a shared mailbox works)")
+    if status == 403 or code in ("ErrorAccessDenied", "ErrorSendAsDenied"):
+        return ("the application may not send as this mailbox: grant the Mail.Send application permission with "
+                "admin consent, and include the mailbox in any application access policy that limits it")
+    return ("no mailbox has this address in the tenant: set notifications.sender to an existing mailbox (a shared "
+            "mailbox works)")
+
+
 def _error_from(response: httpx.Response) -> GraphError:
     code, message = "", ""
     try:
@@ -88,6 +106,9 @@ def _error_from(response: httpx.Response) -> GraphError:
         code, message = str(error.get("code") or ""), str(error.get("message") or "")
     except (ValueError, AttributeError):
         pass  # not Graph's error body (a gateway's HTML page): the status line says enough
+    if response.status_code in SENDER_STATUSES or code in SENDER_CODES:
+        return SenderRefused(response.status_code, code or "unexpectedStatus", message or response.reason_phrase,
+                             hint=_sender_hint(response.status_code, code))
     return graph_error_for(
         response.status_code, code or "unexpectedStatus", message or response.reason_phrase,
         retry_after=parse_retry_after(response.headers.get("Retry-After"), now=dt.datetime.now(dt.UTC)),

@@ -9,9 +9,32 @@ from ..cycle import CycleReport, Evaluated
 _ACTION_WORDS = {"warn": "would warn", "delete": "would delete", "keep": "keep"}
 
 
+def inventory_lines(report: CycleReport) -> list[str]:
+    """What went wrong reading the tenant, said before anything else: an inventory that failed must never read
+    like a tenant with nothing to do."""
+    inv = report.inventory
+    where = f"Graph at {report.graph_endpoint}" if report.graph_endpoint else "Graph"
+    if inv.failed:
+        first = (inv.directory_errors or [f"drive {d}: {inv.drive_errors.get(d, 'not read')}"
+                                          for d in inv.drives_incomplete] or ["no answer"])[0]
+        return [f"INVENTORY FAILED: {where} could not be read ({first}). Nothing is warned about or deleted on "
+                "what could not be read, and what follows is not a picture of the tenant: fix the cause and run "
+                "again."]
+    if not inv.complete:
+        parts = []
+        if inv.directory_errors:
+            more = f" and {len(inv.directory_errors) - 1} more" if len(inv.directory_errors) > 1 else ""
+            parts.append(f"the directory could not be fully read ({inv.directory_errors[0]}{more})")
+        if inv.drives_incomplete:
+            parts.append(f"{len(inv.drives_incomplete)} of {inv.drives} drives could not be read")
+        return [f"INVENTORY INCOMPLETE against {where}: {'; '.join(parts)}. Recordings Graph did not list are "
+                "neither warned about nor deleted this cycle (the problems are listed below)."]
+    return []
+
+
 def cycle_lines(report: CycleReport) -> list[str]:
     s = report.summary()
-    lines = [f"Cycle {s['cycle_date']} ({s['mode']}): {s['status']}, exit {s['exit_code']}",
+    lines = [*inventory_lines(report), f"Cycle {s['cycle_date']} ({s['mode']}): {s['status']}, exit {s['exit_code']}",
              f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}",
              f"  warned {s['warned']} in {s['digests_sent']} digests, deleted {s['deleted']}, "
              f"blocked {s['blocked']}, send failures {s['send_failures']}"]
@@ -59,8 +82,11 @@ def plan_data(report: CycleReport) -> dict[str, Any]:
 
 def plan_lines(report: CycleReport) -> list[str]:
     rows = plan_rows(report)
-    lines = [f"Plan for {report.cycle_date.isoformat()}: nothing is sent or deleted by `plan`."]
-    if not rows:
+    lines = [*inventory_lines(report),
+             f"Plan for {report.cycle_date.isoformat()}: nothing is sent or deleted by `plan`."]
+    if not rows and report.inventory.failed:
+        lines.append("No recordings could be listed: the inventory failed (see above).")
+    elif not rows:
         lines.append("Nothing to warn about or delete.")
     else:
         width = min(60, max(len(r["recording"]) for r in rows))
@@ -75,5 +101,6 @@ def plan_lines(report: CycleReport) -> list[str]:
         if any(not r["label_checked"] for r in rows):
             lines.append("* retention label not read yet: it is read before any warning or deletion.")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
-    lines.append(f"{report.tracked} recordings tracked: {counts or 'none'}.")
+    unsure = "" if report.inventory.complete else f" (inventory {report.inventory_state}: not the whole tenant)"
+    lines.append(f"{report.tracked} recordings tracked{unsure}: {counts or 'none'}.")
     return lines + recognition_lines(report)

@@ -60,6 +60,9 @@ def _read_file(path: Path, named_by: str, data: dict[str, Any], provenance: dict
                problems: list[str]) -> None:
     # pydantic-settings would silently fall back to defaults for a missing file: a typo in a path
     # must not turn enforcement settings into defaults.
+    if path.is_dir():
+        raise ConfigError(f"configuration file {path}{named_by} is a directory, not a file: name the TOML file "
+                          "itself (e.g. /etc/teamsretention/teamsretention.toml)")
     if not path.is_file():
         raise ConfigError(f"configuration file {path}{named_by} does not exist")
     try:
@@ -130,6 +133,12 @@ def _parse_env_value(annotation: Any, value: str) -> Any:
     optional = type(None) in args and (typing.get_origin(annotation) in (typing.Union, types.UnionType))
     if optional and not value.strip():
         return None  # an empty variable means "not set" (deployment templates often export empties)
+    if annotation is bool:
+        # Only the words of a TOML boolean: "yes", "on" and "1" are not read as true (pydantic would).
+        word = value.strip().lower()
+        if word not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return word == "true"
     if typing.get_origin(annotation) in (list, tuple):
         # pydantic-settings reports "7,1" without naming the variable: parse the JSON ourselves.
         try:
@@ -139,4 +148,4 @@ def _parse_env_value(annotation: Any, value: str) -> Any:
         if not isinstance(parsed, list):
             raise ValueError("must be a JSON list, e.g. [7, 1] (with the brackets)")
         return parsed
-    return value  # pydantic converts strings to numbers, booleans and paths
+    return value  # pydantic converts strings to numbers and paths

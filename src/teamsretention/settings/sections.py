@@ -38,6 +38,17 @@ class _Section(BaseModel):
     # one side keeps its default.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        """A switch is true or false, nothing else: pydantic would read "yes", "on", "1" or 1 as true, and
+        ``enforce = "yes"`` deleting recordings is not a guess to make (the environment's "true" / "false" are
+        turned into booleans by the loader before they get here)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation is bool and not isinstance(value, bool):
+            raise ValueError("must be true or false (a TOML boolean, without quotes)")
+        return value
+
 
 class TenantSettings(_Section):
     tenant_id: str | None = None

@@ -25,6 +25,8 @@ Shapes:
 - ``next_link_loops``: scopes ("users", "groups", a drive id or a user/team/channel key owning the drive,
   "members:<group>", "owners:<group>") whose second page links back to the first page (A -> B -> A).
 - ``send_mail_status`` (202): the 2xx a successful sendMail answers.
+- ``denied_mail_senders``: sender addresses (or user ids) whose sendMail answers 403 ErrorAccessDenied "Access to
+  OData is disabled." (an Exchange application access policy that leaves the mailbox out).
 - ``recordings_special_folder`` (False): a OneDrive's ``/Recordings`` folder carries the ``specialFolder``
   facet ``{"name": "recordings"}``. The special-folder doc lists "recordings" for OneDrive for Business, but
   no documented example shows Teams' Recordings folder marked so: both answers are served.
@@ -121,6 +123,7 @@ class Knobs:
     expire_delta_tokens: bool = False
     failing_mail_recipients: dict[str, int] = field(default_factory=dict)  # address (lower) -> status
     send_mail_status: int = 202
+    denied_mail_senders: list[str] = field(default_factory=list)  # addresses (lower) -> 403 on sendMail
     recordings_special_folder: bool = False
     seed: int = 1
 
@@ -172,6 +175,7 @@ class Knobs:
             "expire_delta_tokens": self.expire_delta_tokens,
             "failing_mail_recipients": dict(self.failing_mail_recipients),
             "send_mail_status": self.send_mail_status,
+            "denied_mail_senders": list(self.denied_mail_senders),
             "recordings_special_folder": self.recordings_special_folder,
             "seed": self.seed,
         }
@@ -186,6 +190,9 @@ def _parse_knob(key: str, value: Any) -> Any:
         if isinstance(value, list):  # a bare list of addresses: 503 for each
             return {str(a).lower(): 503 for a in value}
         return {str(a).lower(): int(s) for a, s in value.items()}
+    if key == "denied_mail_senders":
+        values = [value] if isinstance(value, str) else list(value)
+        return [str(v).lower() for v in values]
     if key == "failing_files_folders":
         return _parse_files_folder_failures(value)
     if key == "migrated_channels":

@@ -3,6 +3,9 @@
 202 means accepted, not delivered: mail to a tenant user without a mailbox is still accepted (Exchange sends
 a non-delivery report later), and its log entry gets ``"undeliverable": true`` with the bouncing addresses
 in ``undeliverableRecipients``. Knob ``send_mail_status`` makes success answer another 2xx (e.g. 200).
+Refusals about the sender: a sender that is no user answers 404 ErrorInvalidUser, a user without an Exchange
+Online mailbox 404 MailboxNotEnabledForRESTAPI, a mailbox in knob ``denied_mail_senders`` 403 ErrorAccessDenied
+(an application access policy that leaves it out).
 """
 
 from __future__ import annotations
@@ -24,8 +27,15 @@ async def send_mail(request: Request, ctx: Ctx) -> Response:
     sim = ctx.sim
     sender_ref = request.path_params["user_id"]
     sender = sim.find_user(sender_ref)
-    if sender is None or not sender.mail or not sender.has_mailbox:
+    if sender is None or not sender.mail:
         raise GraphFault(404, "ErrorInvalidUser", f"The requested user '{sender_ref}' is invalid.")
+    if not sender.has_mailbox:  # a user without an Exchange Online mailbox, as Graph answers for it
+        raise GraphFault(404, "MailboxNotEnabledForRESTAPI",
+                         "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+    denied = sim.knobs.denied_mail_senders
+    if sender_ref.lower() in denied or sender.mail.lower() in denied or sender.id.lower() in denied:
+        # An application access policy that leaves this mailbox out (auth-limit-mailbox-access).
+        raise GraphFault(403, "ErrorAccessDenied", "Access to OData is disabled.")
     try:
         payload = _lower_keys(json.loads(await request.body()))
         message = payload["message"]
