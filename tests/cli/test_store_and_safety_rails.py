@@ -107,7 +107,8 @@ def test_pause_without_a_store_creates_nothing_and_names_where_it_looked(tmp_pat
         f"teamsretention: no state store at {state}/teamsretention.db (state.directory from environment variable "
         "TEAMSRETENTION_STATE__DIRECTORY). This command uses an existing store and never creates one: check that "
         "it runs with the daemon's configuration (the same --config file and TEAMSRETENTION_* variables as the "
-        "service); the first `teamsretention plan` or `teamsretention run` creates it.\n")
+        "service; the systemd unit in deploy/ keeps its store in /var/lib/teamsretention); the first "
+        "`teamsretention plan` or `teamsretention run` creates it.\n")
     assert not state.exists() and list(tmp_path.iterdir()) == []
 
 

@@ -41,7 +41,8 @@ def prepare_sqlite(path: Path, *, create: bool, state_dir: Path | None, origin: 
         if not create:
             raise StoreNotFound(f"no state store at {path}{where}. This command uses an existing store and "
                                 "never creates one: check that it runs with the daemon's configuration (the same "
-                                f"--config file and TEAMSRETENTION_* variables as the service); {FIRST_RUN}")
+                                "--config file and TEAMSRETENTION_* variables as the service; the systemd unit in "
+                                f"deploy/ keeps its store in /var/lib/teamsretention); {FIRST_RUN}")
         _make_directory(path.parent, where)
     directory = path.parent
     if state_dir is not None and directory.resolve() == state_dir.expanduser().resolve():
@@ -109,8 +110,8 @@ def damaged(path: Path, problem: str) -> StoreDamaged:
         f"state store {path} is damaged ({problem}); it was not used and nothing was changed. To restore it: stop "
         f"the daemon, move the damaged file aside with its journals (`mv {path} {path}.damaged`, and the same for "
         f"{path.name}-wal and {path.name}-shm if they exist), copy the last backup to {path} (`chmod 600` it), "
-        "then check it with `teamsretention plan`. Without a backup the next `plan` or `run` starts an empty "
-        "store: keep the damaged copy, it holds the audit trail.")
+        "then check it with `teamsretention plan`. Without a backup, once the damaged file is moved aside the next "
+        "`plan` or `run` starts an empty store: keep the damaged copy, it holds the audit trail.")
 
 
 def require_schema(engine: Engine, location: str, origin: str) -> None:
