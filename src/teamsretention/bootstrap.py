@@ -57,9 +57,21 @@ def register_secrets(settings: Settings) -> None:
         register_secret(secret)
 
 
-def open_store(settings: Settings) -> Database:
+def open_store(settings: Settings, *, create: bool = False) -> Database:
+    """The state store the settings point at, for any command.
+
+    Only a cycle (``plan``, ``run``, the daemon) passes ``create=True``. Every other command (``pause``,
+    ``resume``, and the admin commands to come: assignments, exemptions, tags) uses the default and gets
+    :class:`~teamsretention.errors.StoreNotFound` (exit 2) when there is no store: the message names the
+    file or the URL (without its password), where that came from (``Settings.store_origin``) and that the
+    first ``plan`` or ``run`` creates it. So an admin command run without the daemon's configuration can
+    never act on a new, empty store while the daemon keeps using its own. For PostgreSQL, "exists" means
+    reachable and holding our tables. Either way the store is checked before use: private files, SQLite's
+    ``quick_check``. ``Database.location`` is how to name it in output."""
     register_secrets(settings)
-    return Database(settings.database_url_value())
+    state_dir = settings.state_dir() if settings.database.url is None and settings.database.url_file is None else None
+    return Database(settings.database_url_value(), create=create, state_dir=state_dir,
+                    origin=settings.store_origin())
 
 
 @dataclass
@@ -82,6 +94,6 @@ def build_app(settings: Settings, *, http_client: httpx.AsyncClient | None = Non
     """Validate what only makes sense together, then wire. Raises ConfigError before any Graph call."""
     register_secrets(settings)
     config = cycle_config(settings)
-    gw = gateway or connect(settings.graph_connection(__version__), http_client=http_client)
-    db = Database(settings.database_url_value())
+    gw = gateway or connect(settings.graph_connection(__version__), http_client=http_client)  # no call yet
+    db = open_store(settings, create=True)
     return App(settings=settings, db=db, gateway=gw, config=config)

@@ -4,7 +4,11 @@
     ├── ConfigError               bad settings or usage; exit 2, raised before any Graph call
     ├── SignInError               no token: the sign-in authority refused us or could not be reached; the
     │                             cycle stops (every Graph call would fail the same way)
-    ├── StoreError                the state database cannot be read or written
+    ├── StoreError                the state database cannot be read or written (exit 1)
+    │   ├── StoreSetupError       the store cannot be used where the settings put it (exit 2): its
+    │   │   │                     directory is a file, cannot be created or written, is readable by others
+    │   │   └── StoreNotFound     no store there, and this command does not create one (exit 2)
+    │   ├── StoreDamaged          the database fails its integrity check: refused (exit 1)
     │   └── LockBusy              another cycle holds the store's cycle lock
     │       └── LockLost          this cycle's lock expired and another cycle took it: stop at once
     └── GraphError                Microsoft Graph answered with an error (status, code, message)
@@ -40,7 +44,24 @@ class SignInError(TeamsRetentionError):
 
 
 class StoreError(TeamsRetentionError):
-    pass
+    """The state store cannot be read or written. The message names the store (path, or URL without its
+    password) and the reason; ``exit_code`` is what the command line exits with."""
+
+    exit_code = 1
+
+
+class StoreSetupError(StoreError):
+    """The store cannot be used where the configuration puts it: a matter of configuration (exit 2)."""
+
+    exit_code = 2
+
+
+class StoreNotFound(StoreSetupError):
+    """No store where the settings point, and this command only uses an existing one."""
+
+
+class StoreDamaged(StoreError):
+    """The database fails its integrity check: nothing is read from it or written to it."""
 
 
 class LockBusy(StoreError):

@@ -151,12 +151,15 @@ def test_run_at_refuses_naive_datetimes_and_real_endpoints(sim, tmp_path):
 
 
 def test_pause_and_resume_are_audited(tmp_path):
-    env = {"TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path)}
-    result = invoke(["pause", "--reason", "DPO review of March", "--by", "dpo@contoso.example"], env)
-    assert result.exit_code == 0 and "paused" in result.output
-    assert invoke(["resume", "--by", "admin@contoso.example"], env).exit_code == 0
     from teamsretention.store import Database, audit
 
+    Database(f"sqlite:///{tmp_path}/teamsretention.db").dispose()  # the store a first cycle created
+    env = {"TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path)}
+    result = invoke(["pause", "--reason", "DPO review of March", "--by", "dpo@contoso.example"], env)
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Deletions paused in the state store {tmp_path}/teamsretention.db.")
+    result = invoke(["resume", "--actor", "admin@contoso.example"], env)
+    assert result.exit_code == 0 and f"Deletions resumed in the state store {tmp_path}/teamsretention.db" in result.output
     db = Database(f"sqlite:///{tmp_path}/teamsretention.db")
     entries = [(a.kind, a.actor, a.reason) for a in audit.entries(db)]
     db.dispose()
@@ -176,6 +179,7 @@ def test_run_at_never_goes_back_before_the_last_recorded_run(sim, tmp_path):
 def test_each_run_stores_its_configuration_without_secrets(sim, tmp_path):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("file-s3cret\n")
+    secret_file.chmod(0o600)
     env = sim_env(sim, tmp_path, TEAMSRETENTION_GRAPH__CLIENT_SECRET_FILE=str(secret_file))
     assert invoke(["run", "--once"], env).exit_code == 0
     from teamsretention.store import Database, runs
@@ -226,3 +230,7 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path):
     deleted = [a for a in audit if a["event"] == "deleted"]
     assert deleted and all(a["rule"] for a in deleted)
     assert any(p.suffix == ".html" for p in (tmp_path / "mails").iterdir())
+    # what the demo keeps is personal data: for its user only
+    assert (tmp_path / "audit.jsonl").stat().st_mode & 0o777 == 0o600
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "mails").iterdir()} == {0o600}
+    assert (tmp_path / "mails").stat().st_mode & 0o777 == 0o700

@@ -56,7 +56,8 @@ def test_a_plan_holding_the_lock_delays_the_days_cycle_instead_of_skipping_it(tm
         [run] = runs.list_all(w.db)
         assert run.cycle_date == DAY0 and run.mode is RunMode.ENFORCE
         [waiting] = [e for e in logs if e["event"] == "daemon.cycle_waiting"]
-        assert "the cycle lock is held" in waiting["reason"] and waiting["retry_in_seconds"] == LOCK_RETRY_SECONDS
+        assert f"another cycle holds the cycle lock ({OTHER} since " in waiting["reason"]
+        assert waiting["retry_in_seconds"] == LOCK_RETRY_SECONDS
         assert [e["event"] for e in logs if e["event"].startswith("daemon.")] == ["daemon.cycle_waiting",
                                                                                   "daemon.cycle_done"]
     finally:

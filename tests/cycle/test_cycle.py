@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from teamsretention.cycle import Cycle, CycleConfig, ScopeRules
+from teamsretention.cycle import Cycle, CycleConfig, DeletionOverride, ScopeRules
 from teamsretention.domain import (
     Exemption,
     ExemptionKind,
@@ -171,7 +171,7 @@ def test_blast_radius_limit_stops_all_deletions_with_exit_3_but_warnings_go_out(
     stop = w.audit("safety_stop")
     assert stop and "max_deletions_per_cycle = 3" in stop[0].reason
     # an admin lets this one run through, audited
-    w.cycle(8, allow_deletions=5)
+    w.cycle(8, deletion_override=DeletionOverride(5, actor="it@contoso.example", reason="backlog after review"))
     assert len(w.gw.deleted) == 5 and w.audit("deletion_limit_override")
 
 

@@ -80,6 +80,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def write(tmp_path: Path, text: str, name: str = "teamsretention.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # secrets' files must be private (and so may the configuration be)
     return path
 
 

@@ -49,3 +49,16 @@ def test_cycle_lock_is_shared_between_processes_on_postgresql(postgres_url):
     assert control.acquire_lock(second, "host-b", at(0) + dt.timedelta(hours=1), ttl)  # host-a's lock expired
     first.dispose()
     second.dispose()
+
+
+@pytest.mark.postgres
+def test_a_command_that_never_creates_a_store_refuses_an_unmigrated_database(postgres_url):
+    from teamsretention.errors import StoreNotFound
+
+    with pytest.raises(StoreNotFound) as refused:
+        Database(postgres_url, create=False, origin="database.url from environment variable X")
+    message = str(refused.value)
+    assert "holds no teamsretention tables" in message and "database.url from environment variable X" in message
+    assert "first `teamsretention plan`" in message
+    Database(postgres_url).dispose()  # a cycle creates it
+    Database(postgres_url, create=False).dispose()  # from then on every command finds it

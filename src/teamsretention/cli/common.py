@@ -1,7 +1,9 @@
 """What every command shares: the Typer app, common options, loading settings, and errors as one line.
 
-Exit codes (design §5): 0 ok; 1 the cycle did not fully succeed; 2 bad usage or configuration, detected
-before any Graph call; 3 a safety limit stopped deletions.
+Exit codes (design §5): 0 ok; 1 the cycle did not fully succeed (or the state store failed at run time:
+locked, damaged, unreachable); 2 bad usage or configuration, detected before any Graph call (also a state
+store that is missing for a command that never creates one, or that cannot be used where it is configured);
+3 a safety limit stopped deletions (some or all due deletions were held back).
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ def guard(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             raise fail(2, f"configuration error:\n{exc}") from None
-        except StoreError as exc:
-            raise fail(1, f"state database: {exc}") from None
+        except StoreError as exc:  # the message names the store; exit 2 when it is configuration, 1 otherwise
+            raise fail(exc.exit_code, str(exc)) from None
         except SignInError as exc:
             hint = "" if options.debug else " (--debug shows the identity library's full answer)"
             error = fail(1, f"{exc}{hint}")

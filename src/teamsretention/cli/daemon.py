@@ -129,7 +129,7 @@ async def run_daemon(settings: Settings) -> int:
     with stop_on_signals(stop):
         scheduler.start()
         job = scheduler.get_job("cycle")
-        log.info("daemon.started", cron=settings.schedule.cron, timezone=tz, mode=mode.value,
+        log.info("daemon.started", store=app.db.location, cron=settings.schedule.cron, timezone=tz, mode=mode.value,
                  next_run=str(job.next_run_time) if job else None)
         await stop.wait()
         log.info("daemon.stopping")

@@ -20,6 +20,7 @@ from ..bootstrap import build_app, rehearsal_clock
 from ..cycle import CycleReport
 from ..domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, RunMode
 from ..errors import ConfigError
+from ..files import make_private_dir, write_private_text
 from ..logging import configure_logging
 from ..reports.demo import DAY_HEADER, day_line, evidence_lines, summary_lines
 from ..settings import Settings
@@ -44,7 +45,7 @@ def demo(days: Annotated[int, typer.Option(min=1, max=120, metavar="N", help="Da
     """Govern the built-in simulated tenant for 40 days, one cycle a day, and summarise."""
     configure_logging(level="error")
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="teamsretention-demo-"))
-    state.mkdir(parents=True, exist_ok=True)
+    make_private_dir(state)  # it holds the store, the audit export and the mails: personal data, 0700
     raise typer.Exit(asyncio.run(_run(days, state)))
 
 
@@ -63,7 +64,7 @@ async def _run(days: int, state: Path) -> int:
     epoch = scheduled_time_on(DEMO_START, "0 6 * * *", TIMEZONE)
     model = build_demo_tenant(epoch)
     mails_dir = state / "mails"
-    mails_dir.mkdir(exist_ok=True)
+    make_private_dir(mails_dir)
     typer.echo(f"teamsretention demo: {len(model.users)} users, {sum(1 for g in model.groups.values() if g.is_team)} "
                f"teams, {len(model.live_recordings())} recordings aged 0-60 days (simulated tenant on loopback).")
     typer.echo(f"Policy: delete {30} days after recording, warn 7 and 1 days before, at least 7 days' notice; "
@@ -99,19 +100,17 @@ async def _run(days: int, state: Path) -> int:
 def _save_mails(folder: Path, day: int, report: CycleReport) -> None:
     for n, mail in enumerate(report.mails):
         stem = folder / f"day{day + 1:02d}-{n:02d}-{mail.to[0].split('@')[0]}"
-        stem.with_suffix(".txt").write_text(f"To: {', '.join(mail.to)}\nSubject: {mail.subject}\n\n{mail.text}",
-                                            encoding="utf-8")
-        stem.with_suffix(".html").write_text(mail.html, encoding="utf-8")
+        write_private_text(stem.with_suffix(".txt"),
+                           f"To: {', '.join(mail.to)}\nSubject: {mail.subject}\n\n{mail.text}")
+        write_private_text(stem.with_suffix(".html"), mail.html)
 
 
 def _export_audit(state: Path, db: Database) -> Path:
     export = state / "audit.jsonl"
-    with export.open("w", encoding="utf-8") as fh:
-        for a in audit.entries(db):
-            fh.write(json.dumps({"id": a.id, "at": a.at.isoformat(), "cycle_date": str(a.cycle_date),
-                                 "event": a.kind.value, "recording": a.recording_name, "rule": a.rule,
-                                 "due": str(a.due) if a.due else None, "reason": a.reason, "actor": a.actor},
-                                ensure_ascii=False) + "\n")
+    write_private_text(export, "".join(
+        json.dumps({"id": a.id, "at": a.at.isoformat(), "cycle_date": str(a.cycle_date), "event": a.kind.value,
+                    "recording": a.recording_name, "rule": a.rule, "due": str(a.due) if a.due else None,
+                    "reason": a.reason, "actor": a.actor}, ensure_ascii=False) + "\n" for a in audit.entries(db)))
     return export
 
 

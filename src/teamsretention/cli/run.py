@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import getpass
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -17,7 +18,7 @@ from typing import Annotated
 import typer
 
 from ..bootstrap import App, build_app, rehearsal_clock, utc_now
-from ..cycle import CycleReport
+from ..cycle import CycleReport, DeletionOverride
 from ..domain import RunMode, local_date
 from ..errors import ConfigError
 from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines
@@ -27,6 +28,10 @@ from ..store import Database, runs
 from .common import AtOpt, ConfigOpt, app, echo_lines, guard, load
 from .daemon import run_daemon, stop_on_signals
 
+ALLOW_HELP = ("With --once: this cycle deletes at most N recordings, the oldest due first, in place of the "
+              "configured safety limits; the rest stay due, are listed and audited, and the run exits 3 (a limit "
+              "held due deletions back) until a batch fits them all (exit 0). Needs --reason; audited with --actor.")
+
 
 @app.command()
 @guard
@@ -34,19 +39,38 @@ def run(config: ConfigOpt = None,
         once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
         at: AtOpt = None,
         allow_deletions: Annotated[int | None, typer.Option(
-            "--allow-deletions", min=0, metavar="N",
-            help="With --once: allow up to N deletions this cycle (audited).")] = None,
+            "--allow-deletions", min=0, metavar="N", help=ALLOW_HELP)] = None,
+        reason: Annotated[str, typer.Option(
+            "--reason", metavar="WHY", help="With --allow-deletions: why (audited).")] = "",
+        actor: Annotated[str, typer.Option(
+            "--actor", metavar="NAME", help="With --allow-deletions: who lets them through "
+            "(audited; default: the OS user).")] = "",
         ) -> None:
-    """Run the daemon (one cycle per schedule), or one cycle with --once."""
+    """Run the daemon (one cycle per schedule), or one cycle with --once.
+
+    Exit codes: 0 ok; 1 the cycle did not fully succeed; 2 configuration; 3 a safety limit (the configured
+    one, or --allow-deletions N) held due deletions back."""
     settings = load(config)
     if not once:
         if at or allow_deletions is not None:
             raise ConfigError("--at and --allow-deletions go with --once")
         raise typer.Exit(asyncio.run(run_daemon(settings)))
-    report = asyncio.run(run_once(settings, at=at, allow_deletions=allow_deletions))
+    override = deletion_override(allow_deletions, reason, actor)
+    report = asyncio.run(run_once(settings, at=at, deletion_override=override))
     echo_lines(cycle_lines(report))
     echo_lines(problem_lines(report), err=True)
     raise typer.Exit(report.exit_code)
+
+
+def deletion_override(allow: int | None, reason: str, actor: str) -> DeletionOverride | None:
+    if allow is None:
+        if reason or actor:
+            raise ConfigError("--reason and --actor go with --allow-deletions (pause takes its own --reason)")
+        return None
+    if not reason.strip():
+        raise ConfigError(f"--allow-deletions {allow}: --reason is required (it goes into the audit trail with "
+                          "--actor, who lets the deletions through)")
+    return DeletionOverride(limit=allow, actor=actor.strip() or getpass.getuser(), reason=reason.strip())
 
 
 @app.command()
@@ -59,9 +83,9 @@ def plan(config: ConfigOpt = None, at: AtOpt = None,
     settings = load(config)
     report = asyncio.run(run_plan(settings, at=at, keep_all=show_all or as_json))
     if as_json:
-        typer.echo(json.dumps(plan_data(report), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(plan_data(report, enforce=settings.policy.enforce), indent=2, ensure_ascii=False))
     else:
-        echo_lines(plan_lines(report))
+        echo_lines(plan_lines(report, timezone=settings.schedule.timezone, enforce=settings.policy.enforce))
         echo_lines(problem_lines(report, indent=""), err=True)
     raise typer.Exit(1 if report.exit_code == 1 else 0)
 
@@ -96,10 +120,10 @@ def rehearsal_moment(settings: Settings, at: str, db: Database) -> dt.datetime:
     return moment
 
 
-async def run_once(settings: Settings, *, at: str | None, allow_deletions: int | None,
+async def run_once(settings: Settings, *, at: str | None, deletion_override: DeletionOverride | None = None,
                    app: App | None = None) -> CycleReport:
     mode = RunMode.ENFORCE if settings.policy.enforce else RunMode.DRY_RUN
-    if allow_deletions is not None and mode is not RunMode.ENFORCE:
+    if deletion_override is not None and mode is not RunMode.ENFORCE:
         raise ConfigError("--allow-deletions: deletions happen only with policy.enforce = true")
     if at is not None:
         parse_at(at, settings.schedule.cron, settings.schedule.timezone)  # bad --at: exit 2 before any call
@@ -111,7 +135,7 @@ async def run_once(settings: Settings, *, at: str | None, allow_deletions: int |
         cycle = app.cycle(clock=clock, stop=stop)
         with stop_on_signals(stop):
             return await run_with_deadline(
-                lambda: cycle.run(mode=mode, at=moment, allow_deletions=allow_deletions), stop,
+                lambda: cycle.run(mode=mode, at=moment, deletion_override=deletion_override), stop,
                 settings.schedule.shutdown_timeout_seconds)
     finally:
         await app.aclose()
@@ -119,7 +143,7 @@ async def run_once(settings: Settings, *, at: str | None, allow_deletions: int |
 
 async def run_plan(settings: Settings, *, at: str | None, keep_all: bool, app: App | None = None) -> CycleReport:
     now = utc_now()
-    until = None
+    until = moment = None
     if at is not None:
         moment = parse_at(at, settings.schedule.cron, settings.schedule.timezone)
         until = local_date(moment, settings.schedule.timezone)
@@ -128,6 +152,8 @@ async def run_plan(settings: Settings, *, at: str | None, keep_all: bool, app: A
     app = app or build_app(settings)
     try:
         cycle = app.cycle(clock=utc_now)
-        return await cycle.run(mode=RunMode.PLAN, at=now, keep_all=keep_all, project_until=until)
+        report = await cycle.run(mode=RunMode.PLAN, at=now, keep_all=keep_all, project_until=until)
+        report.plan_at = moment
+        return report
     finally:
         await app.aclose()

@@ -23,6 +23,7 @@ from ..store.audit import AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, stored_decision
+from .limits import DeletionOverride, limit_reason
 from .recheck import recheck
 
 log = structlog.get_logger(__name__)
@@ -53,21 +54,32 @@ class DeleteStep:
     def _audit(self, kind: AuditKind, rec: StoredRecording | None = None, **kw: Any) -> None:
         audit.append(self.ctx.db, self.ctx.event(kind, rec, **kw))
 
-    async def run(self, allow_deletions: int | None) -> None:
+    async def run(self, override: DeletionOverride | None) -> None:
         report, day = self.ctx.report, self.ctx.cycle_date
         due = recordings.decided_today(self.ctx.db, day, Action.DELETE)
         waiting = {r.id for r in due if r.next_attempt_on is not None and r.next_attempt_on > day}
-        candidates = [r.id for r in due if r.id not in waiting]
+        # The oldest due first: a batch (--allow-deletions) lets the longest-overdue recordings go first.
+        candidates = [r.id for r in sorted(due, key=lambda r: (r.due or day, r.recorded_on, r.id))
+                      if r.id not in waiting]
         report.blocked += len(waiting)
+        if override is not None:
+            self._audit(AuditKind.DELETION_LIMIT_OVERRIDE, actor=override.actor,
+                        reason=f"--allow-deletions {override.limit}: {override.reason} ({len(candidates)} deletions "
+                        "planned; at most that many are made this cycle, the oldest due first)",
+                        planned=len(candidates), allowed=override.limit)
         if not candidates:
             return
-        if self._over_limit(len(candidates), allow_deletions):
+        if override is None and self._over_limit(len(candidates)):
             return
         attempted = 0
         forbidden: list[int] = []
-        for rec_id in candidates:
+        deleted_before = report.deleted
+        for position, rec_id in enumerate(candidates):
             if self.ctx.stop.is_set():  # checkpoint between actions
                 return
+            if override is not None and report.deleted - deleted_before >= override.limit:
+                self._hold_back(override, candidates, candidates[position:], report.deleted - deleted_before)
+                break
             self.ctx.checkpoint()
             rec = recordings.get(self.ctx.db, rec_id)
             assert rec is not None
@@ -98,28 +110,32 @@ class DeleteStep:
             return not roles & DELETE_ROLES
         return refused >= PERMISSION_EVIDENCE
 
-    def _over_limit(self, planned: int, allow: int | None) -> bool:
-        cfg, report = self.config, self.ctx.report
-        share = planned / max(report.tracked, 1)
-        if allow is not None:
-            self._audit(AuditKind.DELETION_LIMIT_OVERRIDE, actor="admin",
-                        reason=f"--allow-deletions {allow} given for this run ({planned} deletions planned)",
-                        planned=planned, allowed=allow)
-            too_many, why = planned > allow, f"{planned} planned deletions exceed --allow-deletions {allow}"
-        elif planned > cfg.max_deletions_per_cycle:
-            too_many, why = True, (f"{planned} planned deletions exceed policy.max_deletions_per_cycle = "
-                                   f"{cfg.max_deletions_per_cycle}")
-        elif planned > cfg.deletion_share_minimum and share > cfg.max_deletion_share:
-            too_many, why = True, (f"{planned} planned deletions are {share:.0%} of {report.tracked} tracked "
-                                   f"recordings, above policy.max_deletion_share = {cfg.max_deletion_share:.0%}")
-        else:
+    def _over_limit(self, planned: int) -> bool:
+        report = self.ctx.report
+        why = limit_reason(planned, report.tracked, self.config)
+        if why is None:
             return False
-        if too_many:
-            message = (f"Safety limit: {why}. No deletion at all this cycle; warnings still went out. Raise the "
-                       "limit, or run `teamsretention run --once --allow-deletions N` once.")
-            self._audit(AuditKind.SAFETY_STOP, reason=message, planned=planned, tracked=report.tracked)
-            report.mark_safety_stop(message)
-        return too_many
+        message = (f"Safety limit: {why}. No deletion at all this cycle; warnings still went out. Raise the "
+                   "limit, or let them through in batches with `teamsretention run --once --allow-deletions N "
+                   "--reason ...` (at most N, the oldest due first).")
+        self._audit(AuditKind.SAFETY_STOP, reason=message, planned=planned, tracked=report.tracked)
+        report.mark_safety_stop(message)
+        return True
+
+    def _hold_back(self, override: DeletionOverride, candidates: list[int], rest: list[int], made: int) -> None:
+        """The batch is full: what is left stays due (its decision stands) for a later cycle."""
+        report = self.ctx.report
+        held = recordings.get_many(self.ctx.db, rest)
+        dues = sorted(r.due for r in held if r.due)
+        span = f", due {dues[0]} to {dues[-1]}" if dues else ""
+        message = (f"Deletion batch: --allow-deletions {override.limit} (by {override.actor}: {override.reason}) let "
+                   f"{made} of {len(candidates)} due deletions through, the oldest due first; {len(rest)} stay due"
+                   f"{span}. The next cycle applies the configured limits again; run another batch to let more "
+                   "through.")
+        self._audit(AuditKind.DELETIONS_HELD_BACK, actor=override.actor, reason=message, allowed=override.limit,
+                    deleted=made, held_back=len(rest), recordings=[r.ref.key for r in held])
+        report.held_back += len(rest)
+        report.mark_safety_stop(message)
 
     async def _delete_one(self, rec: StoredRecording) -> Outcome:
         cfg, report, db = self.config, self.ctx.report, self.ctx.db

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain import Decision, Recording, RunMode, RunStatus
 from ..errors import GraphError
 from ..ports import OutgoingMail
+
+if TYPE_CHECKING:
+    from .limits import DeletionOutlook
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_SAFETY_STOP = 0, 1, 3
 
@@ -92,6 +95,7 @@ class CycleReport:
     send_failures: int = 0
     deleted: int = 0
     blocked: int = 0
+    held_back: int = 0  # due deletions a --allow-deletions batch left for a later cycle
     problems: list[str] = field(default_factory=list)
     inventory: InventoryStats = field(default_factory=InventoryStats)
     governance: GovernanceStats = field(default_factory=GovernanceStats)
@@ -99,6 +103,9 @@ class CycleReport:
     keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
     graph_endpoint: str = ""  # the Graph root this cycle read, for messages about an inventory that failed
     mails: list[OutgoingMail] = field(default_factory=list)
+    store: str = ""  # the state store it used: its file, or its URL without the password
+    outlook: DeletionOutlook | None = None  # plan only: the limit and the pause applied to its deletions
+    plan_at: dt.datetime | None = None  # plan only: the cycle it shows (plan --at), else None (today's)
 
     # --- outcomes, merged -------------------------------------------------------------------------
     def add_problem(self, problem: str, *, exit_code: int = EXIT_INCOMPLETE) -> None:
@@ -132,12 +139,13 @@ class CycleReport:
         return {"run_id": self.run_id, "cycle_date": self.cycle_date.isoformat(), "mode": self.mode.value,
                 "status": self.status.value, "exit_code": self.exit_code, "tracked": self.tracked,
                 "warned": self.warned, "digests_sent": self.digests_sent, "send_failures": self.send_failures,
-                "deleted": self.deleted, "blocked": self.blocked, "actions": dict(self.actions),
+                "deleted": self.deleted, "blocked": self.blocked, "held_back": self.held_back,
+                "actions": dict(self.actions),
                 "rules": dict(self.rules), "drives": self.inventory.drives,
                 "drives_incomplete": len(self.inventory.drives_incomplete),
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
-                "unsure": list(self.inventory.unsure), "inventory": self.inventory_state,
+                "unsure": list(self.inventory.unsure), "inventory": self.inventory_state, "store": self.store,
                 "problems": self.problems}
 
     @property

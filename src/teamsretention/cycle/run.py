@@ -10,13 +10,15 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
 
 import structlog
 
-from ..domain import RunMode, local_date
+from ..domain import Action, RunMode, local_date
 from ..errors import LockBusy, LockLost
 from ..ports import GraphGateway, OutgoingMail
 from ..store import control, recordings, runs
@@ -30,6 +32,7 @@ from .directory import DirectorySync
 from .drives import DriveSync
 from .evaluate import EvaluateStep
 from .governance import GovernanceStep
+from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
 from .outcome import CycleReport
 from .warn import WarnStep
 
@@ -40,6 +43,21 @@ LOCK_REFRESH_SECONDS = 60
 RECOGNITION_KEY = "recognition_settings"  # the [recognition] settings the stored inventory was classified with
 
 
+def lock_holder(mode: RunMode) -> str:
+    """How a cycle names itself in the lock, for whoever finds it busy: the kind of cycle, the host, the
+    process; a random suffix keeps two holders in one process apart."""
+    return f"a {mode.value} cycle on host {socket.gethostname()}, process {os.getpid()} [{uuid.uuid4().hex[:8]}]"
+
+
+def busy_message(db: Database) -> str:
+    lock = control.lock_state(db)
+    since = f" since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if lock.acquired_at else ""
+    until = (f"; if that process died, the lock expires at {lock.expires_at:%Y-%m-%d %H:%M} UTC"
+             if lock.expires_at else "")
+    return (f"state store {db.location}: another cycle holds the cycle lock ({lock.holder or 'unknown holder'}"
+            f"{since}); only one cycle runs at a time. Wait for it to finish and try again{until}.")
+
+
 class Cycle:
     def __init__(self, db: Database, gateway: GraphGateway, config: CycleConfig,
                  render: Callable[..., OutgoingMail], clock: Callable[[], dt.datetime],
@@ -48,22 +66,22 @@ class Cycle:
         self.stop = stop or asyncio.Event()
         self._holder, self._refreshed = "", 0.0
 
-    async def run(self, *, mode: RunMode, at: dt.datetime, allow_deletions: int | None = None,
+    async def run(self, *, mode: RunMode, at: dt.datetime, deletion_override: DeletionOverride | None = None,
                   keep_all: bool = False, project_until: dt.date | None = None,
                   keep_mails: bool = False) -> CycleReport:
         cycle_date = local_date(at, self.config.policy.timezone)
-        holder = f"{uuid.uuid4()}"
+        holder = lock_holder(mode)
         self._holder, self._refreshed = holder, time.monotonic()
         if not control.acquire_lock(self.db, holder, self.clock(), LOCK_TTL):
-            raise LockBusy("another cycle is running against this store (the cycle lock is held)")
+            raise LockBusy(busy_message(self.db))
         report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails,
-                             graph_endpoint=self.config.graph_endpoint)
+                             store=self.db.location, graph_endpoint=self.config.graph_endpoint)
         try:
             report.run_id = runs.start(self.db, mode=mode, at=at, cycle_date=cycle_date, started_at=self.clock(),
                                        config=self.config.config_snapshot)
             ctx = CycleContext(self.db, self.gateway, self.config, self.clock, cycle_date, report, self.stop,
                                self.checkpoint)
-            await self._run_steps(ctx, mode, allow_deletions, keep_all, project_until)
+            await self._run_steps(ctx, mode, deletion_override, keep_all, project_until)
         except asyncio.CancelledError:
             report.mark_interrupted(None)
             raise
@@ -76,7 +94,7 @@ class Cycle:
             log.info("cycle.summary", **report.summary())
         return report
 
-    async def _run_steps(self, ctx: CycleContext, mode: RunMode, allow_deletions: int | None, keep_all: bool,
+    async def _run_steps(self, ctx: CycleContext, mode: RunMode, override: DeletionOverride | None, keep_all: bool,
                          project_until: dt.date | None) -> None:
         report = ctx.report
         directory = DirectorySync(ctx)
@@ -100,10 +118,12 @@ class Cycle:
         report.inventory.unsure = [f"{r.name} ({r.recognition_note})" for r in unsure]
         if self.stop.is_set():
             return report.mark_interrupted()
+        if mode is RunMode.PLAN:
+            report.outlook = self._outlook(report, project_until or ctx.cycle_date)
         if mode is not RunMode.PLAN:
             await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
         if mode is RunMode.ENFORCE and not self.stop.is_set():
-            await DeleteStep(ctx).run(allow_deletions)
+            await DeleteStep(ctx).run(override)
         if self.stop.is_set():
             return report.mark_interrupted()
         if report.send_failures:
@@ -112,6 +132,13 @@ class Cycle:
             report.mark_incomplete(*[f"drive {d} incomplete: no warnings or deletions for it this cycle"
                                      for d in report.inventory.drives_incomplete],
                                    *report.inventory.directory_errors)
+
+    def _outlook(self, report: CycleReport, at: dt.date) -> DeletionOutlook:
+        """For ``plan``: what the blast-radius limit and the pause would do to the deletions it shows."""
+        days = [e.delete_on or report.cycle_date for e in report.evaluated
+                if e.delete_on or e.decision.action is Action.DELETE]
+        return deletion_outlook(days, today=report.cycle_date, at=max(at, report.cycle_date), tracked=report.tracked,
+                                cfg=self.config, pause=control.pause_state(self.db))
 
     def _apply_new_recognition(self, ctx: CycleContext, drives: list[StoredDrive]) -> None:
         """When the [recognition] settings differ from those the inventory was classified with, what is stored

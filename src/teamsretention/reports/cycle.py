@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ..cycle import CycleReport, Evaluated
+from ..cycle import CycleReport, DeletionOutlook, Evaluated
 
 _ACTION_WORDS = {"warn": "would warn", "delete": "would delete", "keep": "keep"}
 
@@ -38,6 +39,10 @@ def cycle_lines(report: CycleReport) -> list[str]:
              f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}",
              f"  warned {s['warned']} in {s['digests_sent']} digests, deleted {s['deleted']}, "
              f"blocked {s['blocked']}, send failures {s['send_failures']}"]
+    if report.held_back:
+        lines.append(f"  held back by --allow-deletions: {report.held_back} due deletions stay due for a later cycle")
+    if report.store:
+        lines.append(f"  state store: {report.store}")
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
@@ -76,14 +81,57 @@ def plan_rows(report: CycleReport) -> list[dict[str, Any]]:
     return rows
 
 
-def plan_data(report: CycleReport) -> dict[str, Any]:
-    return {"summary": report.summary(), "recordings": plan_rows(report)}
+def plan_data(report: CycleReport, *, enforce: bool = True) -> dict[str, Any]:
+    outlook = report.outlook
+    deletions: dict[str, Any] | None = None
+    if outlook is not None:
+        p = outlook.pause
+        deletions = {"cycle_date": outlook.at.isoformat(), "planned": outlook.planned,
+                     "stopped_by_limit": outlook.why is not None, "limit_reason": outlook.why,
+                     "stopped_from": outlook.stopped_from.isoformat() if outlook.stopped_from else None,
+                     "paused": p.paused, "paused_reason": p.reason if p.paused else None,
+                     "paused_by": p.by if p.paused else None, "enforce": enforce}
+    return {"summary": report.summary(), "at": report.plan_at.isoformat() if report.plan_at else None,
+            "deletions": deletions, "recordings": plan_rows(report)}
 
 
-def plan_lines(report: CycleReport) -> list[str]:
+def plan_header(report: CycleReport, timezone: str) -> str:
+    where = f" (state store {report.store})" if report.store else ""
+    if report.plan_at is None:
+        return f"Plan for today's cycle, {report.cycle_date.isoformat()}{where}: nothing is sent or deleted by `plan`."
+    local = report.plan_at.astimezone(ZoneInfo(timezone))
+    return (f"Plan for the cycle of {local:%Y-%m-%d %H:%M} {timezone}{where}, projected from today "
+            f"({report.cycle_date.isoformat()}) assuming every warning due before then goes out on schedule: "
+            "nothing is sent or deleted by `plan`.")
+
+
+def outlook_lines(outlook: DeletionOutlook | None, *, enforce: bool) -> list[str]:
+    """What would stop the deletions the plan shows: the pause, a dry run, the blast-radius limit."""
+    if outlook is None:
+        return []
+    lines = []
+    p = outlook.pause
+    if p.paused:
+        since = f" since {p.since:%Y-%m-%d %H:%M} UTC" if p.since else ""
+        lines.append(f"Deletions are PAUSED{since} by {p.by}: {p.reason}. No cycle deletes anything until "
+                     "`teamsretention resume`; warnings still go out.")
+    if not enforce:
+        lines.append("policy.enforce = false: cycles send no mail and delete nothing (a dry run).")
+    day = outlook.at.isoformat()
+    if outlook.why is not None:
+        since = (f"from the cycle of {outlook.stopped_from.isoformat()} on, "
+                 if outlook.stopped_from and outlook.stopped_from < outlook.at else "")
+        lines.append(f"Safety limit: {since}deletions would be stopped (the cycle of {day}: {outlook.why}); that "
+                     "cycle would delete nothing and exit 3. Raise the limit, or let them through in batches with "
+                     "`teamsretention run --once --allow-deletions N --reason ...`.")
+    elif outlook.planned:
+        lines.append(f"The cycle of {day} would delete {outlook.planned} recording(s): within the safety limits.")
+    return lines
+
+
+def plan_lines(report: CycleReport, *, timezone: str = "Europe/Stockholm", enforce: bool = True) -> list[str]:
     rows = plan_rows(report)
-    lines = [*inventory_lines(report),
-             f"Plan for {report.cycle_date.isoformat()}: nothing is sent or deleted by `plan`."]
+    lines = [*inventory_lines(report), plan_header(report, timezone)]
     if not rows and report.inventory.failed:
         lines.append("No recordings could be listed: the inventory failed (see above).")
     elif not rows:
@@ -103,4 +151,4 @@ def plan_lines(report: CycleReport) -> list[str]:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     unsure = "" if report.inventory.complete else f" (inventory {report.inventory_state}: not the whole tenant)"
     lines.append(f"{report.tracked} recordings tracked{unsure}: {counts or 'none'}.")
-    return lines + recognition_lines(report)
+    return lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..domain import PolicyConfig, RecognitionConfig
@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     recognition: RecognitionSettings = RecognitionSettings()
     lists: ListSettings = ListSettings()
     assignments: AssignmentSettings = AssignmentSettings()
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)  # "section.key" -> where its value came from
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values are equal settings, wherever each value came from."""
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = BaseSettings.__hash__
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -129,6 +138,22 @@ class Settings(BaseSettings):
         found.append(password_of(self.database_url_value()))
         return [value for value in found if value]
 
+    def source_of(self, dotted: str) -> str | None:
+        """Where the value of ``dotted`` (``"state.directory"``) came from: ``"file <path>"``,
+        ``"environment variable <NAME>"``, ``"override"``; None when it is the default."""
+        return self._sources.get(dotted)
+
+    def store_origin(self) -> str:
+        """Where the state store's location came from, for messages about it."""
+        if self.database.url_file is not None:
+            return f"database.url_file {self.database.url_file}, from {self.source_of('database.url_file')}"
+        if self.database.url is not None:
+            return f"database.url from {self.source_of('database.url') or 'the settings'}"
+        source = self.source_of("state.directory")
+        if source is None:
+            return "the default state directory: $XDG_STATE_HOME/teamsretention, else ~/.local/state/teamsretention"
+        return f"state.directory from {source}"
+
     # -- derived ------------------------------------------------------------------------------------
     def state_dir(self) -> Path:
         if self.state.directory is not None:
@@ -169,7 +194,7 @@ class Settings(BaseSettings):
     def with_overrides(self, **section_updates: Mapping[str, Any]) -> Settings:
         """A copy with some keys replaced, validated again: ``s.with_overrides(policy={"enforce": True})``."""
         data = self.model_dump()
-        provenance: dict[str, str] = {}
+        provenance: dict[str, str] = dict(self._sources)
         for section, updates in section_updates.items():
             if not isinstance(data.get(section), dict):
                 data[section] = updates  # unknown section: validation names it
@@ -215,6 +240,7 @@ def validate(data: dict[str, Any], provenance: dict[str, str], problems: list[st
         problems = problems + [_describe(error, data, provenance) for error in exc.errors(include_url=False)]
     if problems or settings is None:
         raise ConfigError("\n".join(problems))
+    settings._sources = dict(provenance)
     return settings
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_val
 
 from ..domain import DEFAULT_FOLDER_NAMES, DEFAULT_NAME_SUFFIXES
 from ..endpoints import CLOUDS, is_loopback_host
+from ..files import mode_text, open_to_others
 from ..policy import validation as rules
 from ..ports import AuthMode
 from ..store.urls import is_database_url
@@ -25,11 +26,17 @@ SECRET_KEYS = frozenset({("graph", "client_secret"), ("graph", "certificate_pass
 
 
 def _existing_file(value: Path | None) -> Path | None:
+    """A secret's file (client secret, certificate and its key, certificate password, database URL): it must
+    exist and, as ssh insists for a private key, be readable by its owner only."""
     if value is None:
         return None
     path = value.expanduser()
     if not path.is_file():
         raise ValueError(f"file {str(path)!r} does not exist or is not a regular file")
+    mode = open_to_others(path)
+    if mode is not None:
+        raise ValueError(f"file {str(path)!r} holds a secret and other users can access it (mode {mode_text(mode)}); "
+                         f"it is not used: make it readable by its owner only, `chmod 600 {path}`")
     return path
 
 

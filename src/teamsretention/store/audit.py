@@ -55,6 +55,7 @@ class AuditKind(StrEnum):
     PERMISSION_PROBLEM = "permission_problem"
     DELETION_LIMIT_OVERRIDE = "deletion_limit_override"
     SAFETY_STOP = "safety_stop"
+    DELETIONS_HELD_BACK = "deletions_held_back"  # a --allow-deletions batch was full: the rest stay due
     # runs and administration
     RUN_FINISHED = "run_finished"
     PAUSED = "paused"

@@ -64,6 +64,22 @@ def release_lock(db: Database, holder: str) -> None:
                   .values(holder=None, expires_at=None))
 
 
+@dataclass(frozen=True, slots=True)
+class LockState:
+    holder: str | None
+    acquired_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+
+def lock_state(db: Database) -> LockState:
+    """Who holds the cycle lock (``holder`` as its taker described itself), since and until when."""
+    with db.session() as s:
+        row = s.get(LockRow, CYCLE_LOCK)
+        if row is None:
+            return LockState(None, None, None)
+        return LockState(row.holder, row.acquired_at, row.expires_at)
+
+
 # --- pause --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PauseState:

@@ -12,11 +12,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..errors import StoreError
+from .opening import check_integrity, location_of, prepare_sqlite, require_schema, store_error
 
 BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for another process's write (or migration) to end
 # The key of the PostgreSQL advisory lock that serialises migrations: any constant other applications
@@ -29,9 +30,6 @@ def _sqlite_file(url: URL) -> str | None:
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
-    path = _sqlite_file(url)
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -99,23 +97,59 @@ def migrate(engine: Engine) -> None:
 
 class Database:
     """The store: a migrated engine and a session factory. Only the store's own modules open sessions;
-    everything else calls their named functions (``store.recordings``, ``store.audit``, ...)."""
+    everything else calls their named functions (``store.recordings``, ``store.audit``, ...).
 
-    def __init__(self, url: str) -> None:
+    ``create``: a cycle (``plan``, ``run``) creates the store when there is none; every other command passes
+    False and gets :class:`~teamsretention.errors.StoreNotFound` instead, so it can never act on a new,
+    empty store while the daemon uses another. A SQLite store is private (directory 0700 when it is
+    ``state_dir`` or created here, files 0600) and must pass ``PRAGMA quick_check``; a PostgreSQL one must
+    be reachable (and, without ``create``, hold our tables). ``origin`` says where its location came from
+    (a settings key and its source), for messages. ``location`` is how it is shown: the file, or the URL
+    without its password."""
+
+    def __init__(self, url: str, *, create: bool = True, state_dir: Path | None = None, origin: str = "") -> None:
+        self.url = url
         try:
+            parsed = make_url(url)
+        except Exception as exc:  # validated by the settings already: only a bad URL handed in by code
+            raise StoreError("state store: the database URL cannot be parsed") from exc
+        self.sqlite_file = _sqlite_file(parsed)
+        self.location = location_of(url, self.sqlite_file)
+        try:
+            created = self.sqlite_file is not None and prepare_sqlite(
+                Path(self.sqlite_file), create=create, state_dir=state_dir, origin=origin)
             self.engine = _make_engine(url)
+            if self.sqlite_file and not created:
+                check_integrity(self.engine, Path(self.sqlite_file))
+            if not create:
+                require_schema(self.engine, self.location, origin)
             migrate(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the state database: {_describe(exc)}") from exc
+            self._dispose_quietly()
+            raise store_error(exc, self.location, url, self.sqlite_file) from exc
+        except StoreError:
+            self._dispose_quietly()
+            raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _dispose_quietly(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back on error (nothing half-recorded)."""
+        """A unit of work: committed when the block ends, rolled back on error (nothing half-recorded). A
+        database that fails under it (locked, read-only, damaged, unreachable) is a StoreError naming it."""
         session = self._sessions()
         try:
             yield session
             session.commit()
+        except DBAPIError as exc:
+            session.rollback()
+            if isinstance(exc, OperationalError) or "malformed" in str(exc.orig):
+                raise store_error(exc, self.location, self.url, self.sqlite_file) from exc
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -124,12 +158,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _describe(exc: SQLAlchemyError) -> str:
-    # Never echo the URL: it may carry a password.
-    orig = getattr(exc, "orig", None)
-    return type(orig).__name__ if orig is not None else type(exc).__name__
 
 
 IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
