@@ -334,3 +334,22 @@ async def test_transitive_groups_that_cannot_be_read_raise(gateway: MsGraphGatew
 
     with pytest.raises(GraphError):
         await gateway.transitive_group_ids("u-1")
+
+
+async def test_a_delta_item_without_fields_is_reread_with_them(gateway: MsGraphGateway,
+                                                                graph: respx.MockRouter) -> None:
+    # A resync Location that dropped $expand=fields: an item read as "no fields" would look emptied.
+    bare = {k: v for k, v in delta_item("4").items() if k != "fields"}
+    graph.get(url__eq=f"{DELTA}?token=resync").respond(200, json={
+        "value": [bare, {k: v for k, v in delta_item("5").items() if k != "fields"}],
+        "@odata.deltaLink": f"{DELTA}?token=new"})
+    reread = graph.get(url__eq=f"{GRAPH}/sites/{SITE}/lists/{LIST}/items/4?$expand=fields").respond(
+        200, json=delta_item("4", Title="ACME-0042"))
+    graph.get(url__eq=f"{GRAPH}/sites/{SITE}/lists/{LIST}/items/5?$expand=fields").respond(
+        404, json=graph_error("itemNotFound", "The specified list item was not found"))
+
+    [page] = await collect(gateway.list_items_delta(SITE, LIST, f"{DELTA}?token=resync"))
+
+    assert reread.call_count == 1
+    assert page.items[0].fields["Title"] == "ACME-0042"
+    assert page.items[1].id == "5" and page.items[1].deleted

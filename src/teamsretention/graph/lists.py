@@ -198,9 +198,23 @@ class Lists:
             latest: dict[str, ListItemChange] = {}  # the same item may come twice: keep the last
             for raw_item in page.value:
                 change = item_change(raw_item)
+                if not change.deleted and not isinstance(raw_item.get("fields"), dict):
+                    # A page without the expansion (a resync Location that dropped $expand): never read an item
+                    # as having no fields; re-read it with them.
+                    change = await self._reread_item(site_id, list_id, change.id)
                 latest.pop(change.id, None)
                 latest[change.id] = change
             yield ListDeltaPage(items=list(latest.values()), delta_link=page.odata_delta_link, reset=reset)
+
+    async def _reread_item(self, site_id: str, list_id: str, item_id: str) -> ListItemChange:
+        url = self._links.url("sites", site_id, "lists", list_id, "items", item_id, query="$expand=fields")
+        try:
+            body = await self._raw.get_json(url)
+        except NotFoundError:
+            return ListItemChange(id=item_id, deleted=True)  # deleted since the page was built
+        if not body:
+            raise GraphError(200, MALFORMED, f"Graph answered the re-read of list item {item_id} with an empty body")
+        return item_change(body)
 
     async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
         url = self._links.url("sites", site_id, "lists", list_id, "items", item_id, "versions",

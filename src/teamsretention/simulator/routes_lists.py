@@ -32,7 +32,7 @@ from .model import SimSite
 from .reqlog import RU_LIST, RU_SINGLE
 from .routes_directory import user_not_found
 from .routes_members import _advanced_query, _page, _render_member
-from .wire import encode_token, site_json
+from .wire import decode_token, encode_token, site_json
 from .wire_lists import column_json, expands_fields, fields_json, item_json, list_json, version_json
 
 NOT_FOUND = "The resource could not be found."
@@ -187,10 +187,10 @@ async def items_delta(request: Request, ctx: Ctx) -> Response:
     sim = ctx.sim
     scope = "list:" + lst.id
     here = f"{base_url(request)}/v1.0/sites/{lst.site_id}/lists/{lst.id}/items/delta"
-    expand_now = _expand_fields(request)
-    position, kept = read_token(sim, scope, request.query_params.get("token"),
-                                here + ("?$expand=fields" if expand_now else ""))
-    fields = expand_now or kept == "fields"
+    token = request.query_params.get("token")
+    peek = decode_token(token) if token else None  # an expired token still says whether fields were asked for
+    fields = _expand_fields(request) or (peek is not None and peek[5] == "fields")
+    position, _ = read_token(sim, scope, token, here + ("?$expand=fields" if fields else ""))
     if position is not None and position.mode != "F":
         ctx.kind, ctx.ru = "list.items.delta.token", RU_SINGLE
     page = read_page(order=lst.order, log=lst.log, lookup=lst.items.__getitem__, is_gone=lambda i: i.deleted,

@@ -145,11 +145,11 @@ def report_lines(report: ProvisionReport) -> list[str]:
         name = o.target.display_name
         if o.created:
             lines.append(f"Created list {name!r} with {len(o.target.schema.columns)} columns: {o.web_url}")
-        elif o.added:
-            lines.append(f"List {name!r} existed; added the missing column{'s' if len(o.added) > 1 else ''} "
-                         f"{', '.join(o.added)}: {o.web_url}")
-        elif o.problems:
-            lines.append(f"List {name!r} exists but {len(o.problems)} column(s) need fixing: {o.web_url}")
+        elif o.added or o.problems:
+            done = (f"added the missing column{'s' if len(o.added) > 1 else ''} {', '.join(o.added)}"
+                    if o.added else "")
+            fix = f"{len(o.problems)} column(s) need fixing (below)" if o.problems else ""
+            lines.append(f"List {name!r} existed; {'; '.join(p for p in (done, fix) if p)}: {o.web_url}")
         else:
             lines.append(f"List {name!r} is up to date: {o.web_url}")
     if not report.changed and not report.problems:
