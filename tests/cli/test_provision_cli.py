@@ -101,3 +101,14 @@ def test_provision_on_a_site_graph_does_not_know_names_the_variable(sim, tmp_pat
     assert result.exit_code == 2
     assert f"lists.site = '{SITE}-old' (environment variable TEAMSRETENTION_LISTS__SITE)" in result.stderr
     assert sim.model.lists == {}
+
+
+def test_provision_refused_by_graph_says_which_grant_is_missing(sim, tmp_path):
+    sim.model.knobs.update({"fail_paths": [{"pattern": "/lists$", "status": 403, "method": "POST"}]})
+
+    result = invoke(["provision"], env_for(sim, tmp_path))
+
+    assert result.exit_code == 1
+    assert "Graph refused (403 accessDenied" in result.stderr and "Sites.Selected" in result.stderr
+    assert "fullcontrol" in result.stderr and "Traceback" not in result.output
+    assert sim.model.lists == {}

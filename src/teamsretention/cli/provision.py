@@ -51,9 +51,11 @@ def provision(config: ConfigOpt = None) -> None:
     try:
         report = asyncio.run(run_provision(settings, site_source(config)))
     except ForbiddenError as exc:
-        raise fail(1, f"Graph refused ({exc.status} {exc.code}: {exc.message}). The app needs write access to the "
-                      f"site {settings.lists.site}: grant it Sites.Selected with the role write on that site (see the "
-                      "README, \"Least privilege for the lists\"), or Sites.ReadWrite.All") from None
+        raise fail(1, f"Graph refused ({exc.status} {exc.code}: {exc.message}); nothing more was changed. provision "
+                      f"reads the site {settings.lists.site} and creates lists and columns in it: grant the app "
+                      "Sites.Selected on that site with the role write, raised to fullcontrol while provisioning "
+                      "(README, \"Least privilege for the lists\"), or Sites.ReadWrite.All, then run it again"
+                   ) from None
     echo_lines(workflow.report_lines(report))
     problems = workflow.problem_lines(report)
     if problems:

@@ -81,9 +81,9 @@ def column_info(column: dict[str, Any]) -> ListColumnInfo:
     if not isinstance(name, str) or not name:
         raise GraphError(200, MALFORMED, "a list column in Graph's answer has no name")
     kind = next((facet for facet in COLUMN_FACETS if isinstance(column.get(facet), dict)), "unknown")
-    text = column.get("text") if isinstance(column.get("text"), dict) else {}
-    choice = column.get("choice") if isinstance(column.get("choice"), dict) else {}
-    choices = choice.get("choices") if isinstance(choice.get("choices"), list) else []
+    text: dict[str, Any] = column["text"] if isinstance(column.get("text"), dict) else {}
+    choice: dict[str, Any] = column["choice"] if isinstance(column.get("choice"), dict) else {}
+    choices: list[Any] = choice["choices"] if isinstance(choice.get("choices"), list) else []
     return ListColumnInfo(name=name, display_name=str(column.get("displayName") or name), kind=kind,
                           multiline=bool(text.get("allowMultipleLines")),
                           choices=tuple(str(c) for c in choices), required=column.get("required") is True,
@@ -91,7 +91,7 @@ def column_info(column: dict[str, Any]) -> ListColumnInfo:
 
 
 def list_info(body: dict[str, Any]) -> ListInfo:
-    columns = body.get("columns") if isinstance(body.get("columns"), list) else []
+    columns: list[Any] = body["columns"] if isinstance(body.get("columns"), list) else []
     return ListInfo(id=json_id(body, "list"), display_name=str(body.get("displayName") or body.get("name") or ""),
                     web_url=str(body.get("webUrl") or ""),
                     columns=tuple(column_info(c) for c in columns if isinstance(c, dict)))

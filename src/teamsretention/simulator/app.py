@@ -5,8 +5,9 @@ Build the tenant first (``scenario.load_scenario``, ``build_demo_tenant``, ``bui
 lifespan events: nothing may depend on startup hooks. ``app.state.sim`` is the model, for tests.
 
 Graph paths live under ``/v1.0`` (routes_directory.py, routes_members.py, routes_teams.py, routes_drives.py,
-routes_sites.py, routes_lists.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the simulator's own controls
-under ``/_simulator/`` (controls.py, controls_lists.py). Any other ``/v1.0`` or ``/beta`` path answers Graph's 400.
+routes_sites.py, routes_lists.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the
+simulator's own controls under ``/_simulator/`` (controls.py, controls_lists.py). Any other ``/v1.0`` or
+``/beta`` path answers Graph's 400.
 """
 
 from __future__ import annotations

@@ -109,7 +109,6 @@ class ListIndex:
 
     now: dt.datetime
     epoch: dt.datetime
-    tenant_host: str
     sites: dict[str, SimSite]
     users: dict[str, SimUser]
     groups: dict[str, SimGroup]
@@ -118,7 +117,10 @@ class ListIndex:
     records_site_id: str | None
 
     if TYPE_CHECKING:  # provided by TenantModel, DriveTree and SiteIndex
-        def add_drive(self, drive_type: str, name: str, web_url: str, **kw: Any) -> SimDrive: ...
+        @property
+        def tenant_host(self) -> str: ...
+        def add_drive(self, drive_type: str, name: str, web_url: str, *, owner_user_id: str | None = None,
+                      owner_group_id: str | None = None) -> SimDrive: ...
         def add_site(self, drive: SimDrive, host: str, path: str, name: str, display_name: str) -> SimSite: ...
         def new_guid(self) -> str: ...
         def find_user(self, ref: str) -> SimUser | None: ...

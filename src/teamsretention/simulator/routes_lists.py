@@ -206,7 +206,8 @@ async def items_delta(request: Request, ctx: Ctx) -> Response:
         body["@odata.nextLink"] = loop_link(sim, request, scope, number, f"{here}?token={tok}")
     else:
         assert page.delta is not None
-        body["@odata.deltaLink"] = f"{here}?token={encode_token(scope, sim.token_generation, 'D', page.delta.seq, 0, keep)}"
+        tok = encode_token(scope, sim.token_generation, "D", page.delta.seq, 0, keep)
+        body["@odata.deltaLink"] = f"{here}?token={tok}"
     return json_response(body)
 
 
@@ -218,7 +219,8 @@ async def item_versions(request: Request, ctx: Ctx) -> Response:
         raise _fault(exc) from exc
     fields = _expand_fields(request)
     values = [version_json(ctx.sim, lst, found, v, fields=fields) for v in reversed(found.versions)]
-    context = f"{base_url(request)}/v1.0/$metadata#sites('{lst.site_id}')/lists('{lst.id}')/items('{found.id}')/versions"
+    context = (f"{base_url(request)}/v1.0/$metadata#sites('{lst.site_id}')/lists('{lst.id}')"
+               f"/items('{found.id}')/versions")
     return json_response({"@odata.context": context, "value": values})
 
 

@@ -87,7 +87,8 @@ def fields_json(sim: TenantModel, lst: SimList, item: SimListItem, version: SimV
     }
 
 
-def item_json(sim: TenantModel, lst: SimList, item: SimListItem, *, fields: bool, in_delta: bool = False) -> dict[str, Any]:
+def item_json(sim: TenantModel, lst: SimList, item: SimListItem, *, fields: bool,
+              in_delta: bool = False) -> dict[str, Any]:
     if item.deleted:
         return {"id": item.id, "parentReference": {"siteId": lst.site_id}, "deleted": {"state": "deleted"}}
     latest = item.versions[-1]
