@@ -219,3 +219,22 @@ async def test_the_controls_list_the_lists_and_show_an_items_history(client: htt
     assert (await client.post("/_simulator/lists/Nope/items", json={"fields": {}})).status_code == 404
     bad_user = await client.post("/_simulator/lists/Retention requests/items", json={"as": "ghost", "fields": {}})
     assert bad_user.status_code == 404
+
+
+async def test_a_teams_own_site_can_hold_the_lists() -> None:
+    model = load_scenario("""
+[[users]]
+key = "anna"
+[[teams]]
+key = "sales"
+display_name = "Sales"
+members = ["anna"]
+[records_site]
+team = "sales"
+""", epoch=EPOCH)
+    async with client_for(model) as client:
+        site = (await client.get("/v1.0/sites/contoso.sharepoint.com:/sites/Sales")).json()
+        assert site["id"] == model.records_site_id
+        made = await client.post(f"/v1.0/sites/{site['id']}/lists", json={"displayName": "Assignments", "columns": []})
+        assert made.status_code == 201
+        assert made.json()["webUrl"] == "https://contoso.sharepoint.com/sites/Sales/Lists/Assignments"

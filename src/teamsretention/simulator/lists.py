@@ -138,6 +138,13 @@ class ListIndex:
         self.records_site_id = site.id
         return site
 
+    def use_as_records_site(self, site_id: str, time_zone: str = "Europe/Stockholm") -> SimSite:
+        """An existing site (a team's) holds the lists, as when they are tabs in that team's channel."""
+        ZoneInfo(time_zone)
+        self.site_zones[site_id] = time_zone
+        self.records_site_id = site_id
+        return self.sites[site_id]
+
     def find_site_by_path(self, host: str, path: str) -> SimSite | None:
         wanted = (host.lower(), "/" + path.strip("/").lower())
         for site in self.sites.values():

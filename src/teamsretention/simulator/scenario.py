@@ -76,6 +76,7 @@ key = "records"                        # requests lists live in (teamsretention 
 path = "/sites/records"                # https://<tenant>.sharepoint.com/sites/records
 display_name = "Records"
 time_zone = "Europe/Stockholm"         # the site's regional setting: date-only columns are its midnight
+# team = "sales"                       # instead of path: the lists live in that team's site (a channel tab)
 
 [[events]]                             # fire when the clock passes epoch + day days (+ hours)
 day = 12
@@ -166,7 +167,12 @@ def populate(data: dict[str, Any], *, epoch: dt.datetime | None = None) -> Tenan
         at = epoch + dt.timedelta(days=float(event["day"]), hours=float(event.get("hours", 0)))
         schedule(model, at, str(event["kind"]), params)
     records = data.get("records_site")
-    if records is not None:  # last, so the ids of everything else stay what they were without it
+    if records is not None and records.get("team"):  # the lists live in a team's own site
+        team = model.groups[model.resolve(str(records["team"]))]
+        assert team.drive_id is not None, "records_site.team must name a team"
+        zone = str(records.get("time_zone", "Europe/Stockholm"))
+        model.use_as_records_site(model.drives[team.drive_id].site_id, zone)
+    elif records is not None:  # last, so the ids of everything else stay what they were without it
         model.add_records_site(str(records.get("path", "/sites/records")), str(records.get("display_name", "Records")),
                                str(records.get("time_zone", "Europe/Stockholm")))
         model.aliases[str(records.get("key", "records"))] = model.records_site_id or ""
