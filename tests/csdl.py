@@ -225,6 +225,7 @@ class Schema:
         segments = [s for s in parts.path.split("/") if s]
         if segments and segments[0].lower() in ("v1.0", "beta"):
             segments = segments[1:]
+        segments = _without_path_addressing(segments)
         if not segments:
             return None
         first, key = _split_parens(segments[0])
@@ -283,7 +284,7 @@ class Schema:
         where: str = "",
     ) -> list[str]:
         """Problems of ``obj`` as a ``type_name``. ``allow``: undeclared properties accepted on open types,
-        as ``"name"`` (anywhere) or ``"typeName.name"``."""
+        as ``"name"`` (anywhere), ``"typeName.name"``, or ``"typeName.*"`` (any: a property bag)."""
         problems: list[str] = []
         name = self.qualify(type_name)
         where = where or name.rpartition(".")[2]
@@ -311,7 +312,8 @@ class Schema:
                 continue  # instance and property annotations (@odata.*, @removed, name@odata.nextLink)
             prop = self._member(declared, key)
             if prop is None:
-                if open_type and (key in allow or f"{short}.{key}" in allow or f"{declared}.{key}" in allow):
+                if open_type and (key in allow or f"{short}.{key}" in allow or f"{declared}.{key}" in allow
+                                  or f"{short}.*" in allow):
                     continue
                 kind = "open type" if open_type else "type"
                 extra = " and not on the allowlist" if open_type else ""
@@ -361,6 +363,22 @@ class Schema:
                     f"{where}: {name!r} is an evolvable member of {enum.name} (past unknownFutureValue): "
                     "Graph sends it only on Prefer: include-unknown-enum-members"
                 )
+
+
+def _without_path_addressing(segments: list[str]) -> list[str]:
+    """Path-based addressing (``/sites/{hostname}:/{server-relative-path}``, ``/root:/{path}:``): a key segment
+    ending in ``:`` is followed by a path that ends at the next segment ending in ``:`` (or at the end). The
+    path names the same entity the key would, so it is dropped."""
+    out: list[str] = []
+    in_path = False
+    for index, segment in enumerate(segments):
+        if in_path:
+            in_path = not segment.endswith(":")
+            continue
+        out.append(segment)
+        if index > 0 and segment.endswith(":") and len(segment) > 1:
+            in_path = True
+    return out
 
 
 def _split_parens(segment: str) -> tuple[str, str | None]:

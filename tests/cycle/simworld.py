@@ -1,6 +1,11 @@
 """A simulated tenant (the simulator in-process, over httpx's ASGI transport) governed by the production cycle,
 one cycle a day; the ``make_world`` fixture (conftest.py) builds one per test, as Graph v1.0 answers and with
-the beta-only Teams facets switched on."""
+the beta-only Teams facets switched on.
+
+Lists: ``world.site_url`` is what ``[lists] site`` names (the scenario's ``[records_site]``, else one added at
+/sites/records); ``provision_lists()`` creates both lists through Graph; ``add_list_item`` / ``edit_list_item``
+/ ``delete_list_item`` edit them as a given user would; ``list_requests[day]`` counts what that day's cycle asked
+of the lists (``model.requests.count("list.")``)."""
 
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ from teamsretention.domain import PolicyConfig, RunMode
 from teamsretention.graph.credentials import NoCredential
 from teamsretention.graph.gateway import build_gateway
 from teamsretention.notify.render import render_digest
+from teamsretention.simulator import wire
 from teamsretention.simulator.app import create_app
 from teamsretention.simulator.scenario import load_scenario
 from teamsretention.store import Database, audit
 from teamsretention.store.audit import AuditEntry
+from teamsretention.workflows import provision as provision_workflow
 
 from .test_cycle import DAY0, at
 
@@ -68,6 +75,7 @@ class SimWorld:
         defaults.update(config)
         self.config = CycleConfig(**defaults)
         self.reports: dict[int, Any] = {}
+        self.list_requests: dict[int, int] = {}  # day -> requests that day's cycle made to lists (items, versions)
 
     def key(self, alias: str) -> str:
         return self.model.aliases[alias]
@@ -77,18 +85,67 @@ class SimWorld:
         self.model.advance_to(moment)
 
         async def go() -> Any:
-            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app))
-            gateway = build_gateway("http://127.0.0.1/v1.0", NoCredential(), user_agent="NONISV|Test|teamsretention/0",
-                                    max_concurrency=4, http_client=http)
+            gateway = self.gateway()
             try:
                 cycle = Cycle(self.db, gateway, self.config, render_digest, clock=lambda: moment, stop=stop)
                 return await cycle.run(mode=mode, at=moment, **kw)
             finally:
                 await gateway.aclose()
 
+        before = self.model.requests.count("list.")
         report = asyncio.run(go())
         self.reports[day] = report
+        self.list_requests[day] = self.model.requests.count("list.") - before
         return report
+
+    def gateway(self) -> Any:
+        """The production Graph adapter, talking to this world's simulator in-process."""
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app))
+        return build_gateway("http://127.0.0.1/v1.0", NoCredential(), user_agent="NONISV|Test|teamsretention/0",
+                             max_concurrency=4, http_client=http)
+
+    # --- the records site and its lists ------------------------------------------------------------------
+    @property
+    def site_url(self) -> str:
+        """What ``[lists] site`` names: the records site (added, at /sites/records, when the scenario has none)."""
+        if self.model.records_site_id is None:
+            self.model.add_records_site()
+        assert self.model.records_site_id is not None
+        return self.model.sites[self.model.records_site_id].web_url
+
+    def provision_lists(self, assignments: str = "Assignments", requests: str = "Retention requests") -> Any:
+        """Both lists created in the records site as ``teamsretention provision`` creates them (through Graph)."""
+        site = self.site_url
+
+        async def go() -> Any:
+            gateway = self.gateway()
+            try:
+                return await provision_workflow.provision(gateway, site, provision_workflow.targets(assignments, requests))
+            finally:
+                await gateway.aclose()
+
+        return asyncio.run(go())
+
+    def add_list_item(self, list_name: str, by: str | None, **fields: Any) -> str:
+        """``by`` (a scenario key; None: the application) adds an item, as in SharePoint; returns its id. Dates may
+        be ``YYYY-MM-DD`` (stored as SharePoint stores a date-only value)."""
+        lst = self.model.list_by_ref(list_name)
+        return self.model.add_list_item(lst, by, fields).id
+
+    def edit_list_item(self, list_name: str, item_id: str, by: str | None, **fields: Any) -> None:
+        """``by`` edits the item: a new version whose ``lastModifiedBy`` is that user (None clears a field)."""
+        self.model.edit_list_item(self.model.list_by_ref(list_name), item_id, by, fields)
+
+    def delete_list_item(self, list_name: str, item_id: str) -> None:
+        self.model.delete_list_item(self.model.list_by_ref(list_name), item_id)
+
+    def list_item(self, list_name: str, item_id: str) -> Any:
+        return self.model.list_by_ref(list_name).items[item_id]
+
+    def recording_url(self, alias: str) -> str:
+        """The web URL an organizer pastes into the requests list (Copy link)."""
+        item = self.model.find_item(alias)
+        return wire.item_json(item, self.model, in_delta=False)["webUrl"]
 
     def days(self, first: int, last: int, mode: RunMode = RunMode.ENFORCE) -> None:
         for d in range(first, last + 1):

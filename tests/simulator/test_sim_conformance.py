@@ -30,6 +30,10 @@ ALLOWLIST = {
     "identitySet.group": "drive.owner of a team or channel library: SharePoint answers {group: {id, "
     "displayName}}, the `group` of the derived sharePointIdentitySet, without an @odata.type; identitySet "
     "is open",
+    "fieldValueSet.*": "a list item's (or version's) fields are the list's columns by internal name: fieldValueSet "
+    "is open and declares none",
+    "identity.email": "a list item's or version's createdBy / lastModifiedBy user: SharePoint adds the account's "
+    "mail address (sharePointIdentity-like); identity is open",
 }
 
 SCENARIO = """
@@ -112,6 +116,10 @@ name = "Holiday clip.mp4"
 mime_type = "video/mp4"
 age_days = 60
 
+[records_site]
+path = "/sites/records"
+display_name = "Records"
+
 [[events]]
 day = 1
 kind = "modify_item"
@@ -187,6 +195,8 @@ def _problems(call: Call, **check: Any) -> list[str]:
         return [] if call.body is None else [f"{where}: answered a body where Graph answers none"]
     element = type_name[len("Collection(") : -1] if type_name.startswith("Collection(") else None
     allow = check.pop("allow", ALLOWLIST)
+    if element is not None and call.method == "POST":  # a create answers the entity it made
+        return [f"{where}: {p}" for p in csdl.check_object(element, call.body, allow=allow, **check)]
     if element is None:
         return [f"{where}: {p}" for p in csdl.check_object(type_name, call.body, allow=allow, **check)]
     out = [f"{where}: top-level {k!r} in a collection" for k in call.body if k != "value" and not k.startswith("@")]
@@ -249,6 +259,48 @@ async def _drive_every_route(rec: Recorder, model: TenantModel) -> None:
     await rec("POST", f"/v1.0/drives/{deals.drive_id}/items/{deals.id}/permanentDelete")
     await rec.follow(links[weekly.drive_id])  # the deleted item, as delta reports deletes
     await rec.follow(f"/v1.0/drives/{onedrive_of(model, 'bob')}/root/delta")  # the re-provisioned OneDrive
+    await _drive_list_routes(rec, model)
+
+
+REQUEST_COLUMNS = [
+    {"name": "RecordingLink", "displayName": "Recording link", "description": "",
+     "text": {"allowMultipleLines": True, "textType": "plain", "linesForEditing": 6}},
+    {"name": "AssignmentCode", "displayName": "Assignment code", "text": {"allowMultipleLines": False, "maxLength": 255}},
+    {"name": "RequestStatus", "displayName": "Status", "required": True, "defaultValue": {"value": "Requested"},
+     "choice": {"allowTextEntry": False, "choices": ["Requested", "Approved"], "displayAs": "dropDownMenu"}},
+    {"name": "EndDate", "displayName": "Keep until", "dateTime": {"displayAs": "default", "format": "dateOnly"}},
+]
+
+
+async def _drive_list_routes(rec: Recorder, model: TenantModel) -> None:
+    """The records site, a list with columns, items edited by people and by the app, delta, versions, groups."""
+    site = await rec("GET", "/v1.0/sites/contoso.sharepoint.com:/sites/records")
+    lists = f"/v1.0/sites/{site['id']}/lists"
+    created = await rec("POST", lists, json={"displayName": "Retention requests", "columns": REQUEST_COLUMNS,
+                                             "list": {"template": "genericList"}})
+    items = f"{lists}/{created['id']}/items"
+    await rec("POST", f"{lists}/{created['id']}/columns", json={
+        "name": "DecisionNote", "displayName": "Decision note", "text": {"allowMultipleLines": True}})
+    await rec("GET", lists)
+    await rec("GET", f"{lists}/{created['id']}/columns")
+    await rec("GET", f"{lists}/Retention%20requests?$expand=columns")
+    link = await rec.follow(f"{items}/delta?$expand=fields")
+    anna = {"X-Simulator-User": "anna"}
+    for n in range(4):
+        await rec("POST", items, json={"fields": {"Title": f"r{n}", "EndDate": "2026-12-01"}}, headers=anna)
+    await rec("POST", items, json={"fields": {"Title": "by the app"}})
+    await rec("PATCH", f"{items}/1/fields", json={"RequestStatus": "Approved"}, headers={"X-Simulator-User": "bob"})
+    await rec.follow(f"{items}?$expand=fields")
+    await rec("GET", f"{items}/1?$expand=fields")
+    await rec("GET", f"{items}/1/versions?$expand=fields")
+    await rec("GET", f"{items}/1/versions")
+    await rec("DELETE", f"{items}/2")
+    await rec.follow(link)  # changes since the empty list: new items and the deleted one
+    await rec.follow(f"{items}/delta")  # a full enumeration without fields
+    anna_id = model.resolve("anna")
+    await rec.follow(f"/v1.0/users/{anna_id}/transitiveMemberOf")
+    await rec.follow(f"/v1.0/users/{anna_id}/transitiveMemberOf/microsoft.graph.group?$count=true",
+                     headers={"ConsistencyLevel": "eventual"})
 
 
 def _mail(to: str) -> dict[str, Any]:

@@ -127,6 +127,15 @@ def test_demo_tenant_is_deterministic() -> None:
     ]
 
 
+def test_the_demo_tenant_with_a_records_site_keeps_every_other_id() -> None:
+    plain, with_site = build_demo_tenant(EPOCH), build_demo_tenant(EPOCH, records_site=True)
+    assert [r.id for r in with_site.live_recordings()] == [r.id for r in plain.live_recordings()]
+    assert set(plain.users) == set(with_site.users) and set(plain.drives) < set(with_site.drives)
+    assert plain.records_site_id is None and with_site.records_site_id is not None
+    assert with_site.sites[with_site.records_site_id].web_url == "https://contoso.sharepoint.com/sites/records"
+    assert with_site.resolve("records") == with_site.records_site_id
+
+
 async def test_bench_tenant_quiet_second_cycle_costs_one_request_per_drive() -> None:
     model = build_bench_tenant(40, 20, EPOCH)
     assert len(model.live_recordings()) == 800

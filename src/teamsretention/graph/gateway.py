@@ -15,6 +15,7 @@ import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import Person
+from ..lists import Column
 from ..ports import (
     DeltaPage,
     DirectoryPage,
@@ -22,7 +23,12 @@ from ..ports import (
     GraphConnection,
     ItemFacets,
     ItemState,
+    ListDeltaPage,
+    ListInfo,
+    ListItemVersion,
     OutgoingMail,
+    SharedItem,
+    SiteInfo,
     Team,
     TeamDrives,
     TeamsPage,
@@ -31,6 +37,7 @@ from .client import build_graph_client, new_http_client
 from .credentials import NoCredential, build_credential, token_roles
 from .directory import Directory
 from .drives import Drives
+from .lists import Lists
 from .mail import send_mail
 from .paging import Links
 from .signin import SignInContext, SignInGuard
@@ -46,6 +53,7 @@ class MsGraphGateway:
         self._links = Links(client.request_adapter.base_url)
         self._directory = Directory(client, self._links)
         self._drives = Drives(client, self._links)
+        self._lists = Lists(client, self._links)
         self._http_client = http_client
         self._credential = credential
         parts = urlsplit(client.request_adapter.base_url)
@@ -91,6 +99,31 @@ class MsGraphGateway:
 
     async def granted_roles(self) -> frozenset[str] | None:
         return await token_roles(self._credential, self._scope)
+
+    async def resolve_share(self, web_url: str) -> SharedItem | None:
+        return await self._lists.resolve_share(web_url)
+
+    async def transitive_group_ids(self, user_id: str) -> frozenset[str]:
+        return await self._lists.transitive_group_ids(user_id)
+
+    # --- lists ---------------------------------------------------------------------------------
+    async def get_site(self, site: str) -> SiteInfo | None:
+        return await self._lists.get_site(site)
+
+    async def get_list(self, site_id: str, display_name: str) -> ListInfo | None:
+        return await self._lists.get_list(site_id, display_name)
+
+    async def create_list(self, site_id: str, display_name: str, columns: tuple[Column, ...]) -> ListInfo:
+        return await self._lists.create_list(site_id, display_name, columns)
+
+    async def add_list_column(self, site_id: str, list_id: str, column: Column) -> None:
+        await self._lists.add_list_column(site_id, list_id, column)
+
+    def list_items_delta(self, site_id: str, list_id: str, delta_link: str | None) -> AsyncIterator[ListDeltaPage]:
+        return self._lists.list_items_delta(site_id, list_id, delta_link)
+
+    async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
+        return await self._lists.list_item_versions(site_id, list_id, item_id)
 
     # --- mail ----------------------------------------------------------------------------------
     async def send_mail(self, sender: str, mail: OutgoingMail) -> None:

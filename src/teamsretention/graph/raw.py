@@ -19,6 +19,7 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..errors import GraphError
+from .client import NO_RETRY
 from .failures import translating
 from .transform import MALFORMED
 
@@ -58,6 +59,27 @@ class RawJson:
         if not isinstance(body, dict):
             raise GraphError(200, MALFORMED, "Graph answered with JSON that is not an object")
         return body
+
+    async def post_json(self, url: str, body: dict[str, Any], *, retry: bool = False) -> dict[str, Any] | None:
+        """POST a JSON body, read the answer as JSON. Not retried by kiota unless ``retry``: a create answered
+        503/504 may have been carried out, and a resend would then fail (409) or create a duplicate."""
+        info = RequestInformation(Method.POST)
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        info.headers.try_add("Content-Type", "application/json")
+        info.content = json.dumps(body).encode()
+        if not retry:
+            info.add_request_options([NO_RETRY])
+        with translating():
+            raw: bytes | None = await self._adapter.send_primitive_async(  # type: ignore[func-returns-value]
+                info, "bytes", _ERRORS)
+        if not raw:
+            return None
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise GraphError(200, MALFORMED, "Graph answered with a body that is not JSON") from exc
+        return answer if isinstance(answer, dict) else None
 
     async def get_page(self, url: str, headers: dict[str, str] | None = None) -> RawPage | None:
         """One page of a collection or delta feed, in the shape ``paging.follow_*`` expects."""

@@ -5,8 +5,9 @@ Build the tenant first (``scenario.load_scenario``, ``build_demo_tenant``, ``bui
 lifespan events: nothing may depend on startup hooks. ``app.state.sim`` is the model, for tests.
 
 Graph paths live under ``/v1.0`` (routes_directory.py, routes_members.py, routes_teams.py, routes_drives.py,
-routes_sites.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the simulator's own controls
-under ``/_simulator/`` (controls.py). Any other ``/v1.0`` or ``/beta`` path answers Graph's 400.
+routes_sites.py, routes_lists.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the
+simulator's own controls under ``/_simulator/`` (controls.py, controls_lists.py). Any other ``/v1.0`` or
+``/beta`` path answers Graph's 400.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from starlette.routing import Route
 
 from . import (
     controls,
+    controls_lists,
     routes_beta,
     routes_directory,
     routes_drives,
+    routes_lists,
     routes_mail,
     routes_members,
     routes_sites,
@@ -38,6 +41,7 @@ GRAPH_ROUTES: list[Route] = [
     *routes_teams.ROUTES,
     *routes_drives.ROUTES,
     *routes_sites.ROUTES,
+    *routes_lists.ROUTES,
     *routes_mail.ROUTES,
 ]
 
@@ -48,6 +52,7 @@ def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
         model.set_knobs(knobs)
     routes = [
         *controls.ROUTES,
+        *controls_lists.ROUTES,
         *GRAPH_ROUTES,
         Route(
             "/v1.0/{rest:path}",

@@ -32,6 +32,7 @@ from .entities import (
     SimUser,
 )
 from .knobs import Knobs
+from .lists import ListIndex, SimList
 from .reqlog import RequestLog
 from .sites import SiteIndex
 
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-class TenantModel(DriveTree, SiteIndex):
+class TenantModel(DriveTree, SiteIndex, ListIndex):
     def __init__(self, epoch: dt.datetime, *, seed: int = 1, domain: str = "contoso.example") -> None:
         if epoch.tzinfo is None:
             raise ValueError("the simulator epoch must be timezone-aware")
@@ -79,6 +80,9 @@ class TenantModel(DriveTree, SiteIndex):
         self.error_counter = 0
         self.token_generation = 1  # tokens from an older generation answer 410
         self.loop_first_links: dict[str, str] = {}  # knob next_link_loops: scope -> its first page's URL
+        self.lists: dict[str, SimList] = {}  # list id -> list (lists.py)
+        self.site_zones: dict[str, str] = {}  # site id -> IANA time zone (date-only columns)
+        self.records_site_id: str | None = None
 
     def set_knobs(self, knobs: Knobs) -> None:
         self.knobs = knobs

@@ -64,6 +64,11 @@ class RequestLog:
             }
         )
 
+    def count(self, kind_prefix: str) -> int:
+        """Requests whose kind starts with ``kind_prefix``: ``count("list.")`` is every request to a list (its
+        items, delta, versions, columns), ``count("list.items.delta")`` the delta pages."""
+        return sum(n for kind, n in self.by_kind.items() if kind.startswith(kind_prefix))
+
     def to_dict(self, *, recent: int = KEEP_LAST) -> dict[str, Any]:
         return {
             "requests": self.total_requests,

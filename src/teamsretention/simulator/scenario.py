@@ -71,6 +71,13 @@ name = "Holiday clip.mp4"
 mime_type = "video/mp4"
 age_days = 40
 
+[records_site]                         # optional: the SharePoint site the Assignments and Retention
+key = "records"                        # requests lists live in (teamsretention provision creates them)
+path = "/sites/records"                # https://<tenant>.sharepoint.com/sites/records
+display_name = "Records"
+time_zone = "Europe/Stockholm"         # the site's regional setting: date-only columns are its midnight
+# team = "sales"                       # instead of path: the lists live in that team's site (a channel tab)
+
 [[events]]                             # fire when the clock passes epoch + day days (+ hours)
 day = 12
 hours = 3.5                            # optional
@@ -159,6 +166,16 @@ def populate(data: dict[str, Any], *, epoch: dt.datetime | None = None) -> Tenan
         params = {k: v for k, v in event.items() if k not in ("day", "hours", "kind")}
         at = epoch + dt.timedelta(days=float(event["day"]), hours=float(event.get("hours", 0)))
         schedule(model, at, str(event["kind"]), params)
+    records = data.get("records_site")
+    if records is not None and records.get("team"):  # the lists live in a team's own site
+        team = model.groups[model.resolve(str(records["team"]))]
+        assert team.drive_id is not None, "records_site.team must name a team"
+        zone = str(records.get("time_zone", "Europe/Stockholm"))
+        model.use_as_records_site(model.drives[team.drive_id].site_id, zone)
+    elif records is not None:  # last, so the ids of everything else stay what they were without it
+        model.add_records_site(str(records.get("path", "/sites/records")), str(records.get("display_name", "Records")),
+                               str(records.get("time_zone", "Europe/Stockholm")))
+        model.aliases[str(records.get("key", "records"))] = model.records_site_id or ""
     model.set_knobs(_knobs(model, data.get("knobs", {})))
     return model
 

@@ -86,9 +86,11 @@ def _demo_users() -> list[dict[str, Any]]:
     return users
 
 
-def build_demo_tenant(epoch: dt.datetime) -> TenantModel:
+def build_demo_tenant(epoch: dt.datetime, *, records_site: bool = False) -> TenantModel:
     """The tenant behind ``teamsretention demo``: 27 users, 2 teams, about 120 recordings aged 0-60 days
-    and the awkward cases a real tenant has (see the module constants and the comments below)."""
+    and the awkward cases a real tenant has (see the module constants and the comments below).
+    ``records_site``: also the site the governance lists live in (https://contoso.sharepoint.com/sites/records),
+    added last, so every other id stays what it is without it."""
     from .scenario import populate
 
     rng = random.Random(20240601)
@@ -255,6 +257,8 @@ def build_demo_tenant(epoch: dt.datetime) -> TenantModel:
         "events": events,
         "knobs": {"locked_items": {"demo-locked": {"until_day": 10}}},
     }
+    if records_site:
+        data["records_site"] = {"path": "/sites/records", "display_name": "Records and retention"}
     return populate(data, epoch=epoch)
 
 
