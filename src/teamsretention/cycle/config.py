@@ -43,6 +43,8 @@ class CycleConfig:
     approvers: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
+    keep_years: int = 7  # [evidence]: how long the evidence of a deleted recording is kept
+    keep_mail_bodies: bool = False  # [evidence]: keep digests' subject and text (not only proof of notice)
     config_snapshot: dict[str, Any] = field(default_factory=dict)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..domain import Decision, Recording, RunMode, RunStatus
 from ..errors import GraphError
 from ..ports import OutgoingMail
+from ..store.evidence import Pruned
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_SAFETY_STOP = 0, 1, 3
 
@@ -71,6 +72,7 @@ class CycleReport:
     evaluated: list[Evaluated] = field(default_factory=list)  # plan only: what it prints
     keep_mails: bool = False  # the demo keeps sent mails to show them; a daemon must not hoard them
     mails: list[OutgoingMail] = field(default_factory=list)
+    evidence: Pruned | None = None  # personal data of old deletions pruned (plan: would be pruned)
 
     # --- outcomes, merged -------------------------------------------------------------------------
     def add_problem(self, problem: str, *, exit_code: int = EXIT_INCOMPLETE) -> None:
@@ -109,4 +111,5 @@ class CycleReport:
                 "drives_incomplete": len(self.inventory.drives_incomplete),
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
-                "unsure": list(self.inventory.unsure), "problems": self.problems}
+                "unsure": list(self.inventory.unsure), "problems": self.problems,
+                "evidence_pruned": self.evidence.recordings if self.evidence else 0}

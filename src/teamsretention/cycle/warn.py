@@ -103,7 +103,8 @@ class WarnStep:
         digest_id = digests.record_intent(
             db, replace_id=existing.id if existing else None, run_id=report.run_id or 0, organizer_id=organizer_id,
             recipient=recipient, recipient_is_fallback=fallback, cycle_date=day, status=status,
-            language=mail.language, subject=mail.subject,
+            language=mail.language, subject=mail.subject if cfg.keep_mail_bodies else "",
+            body=mail.text if cfg.keep_mail_bodies else None,
             announcements=[Announcement(e.row_id, e.decision.due or day) for e in items],
             events=[self._event(_INTENT_EVENTS[status], e, e.decision.reason, recipient=recipient,
                                 recipient_is_fallback=fallback) for e in items])

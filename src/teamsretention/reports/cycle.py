@@ -18,7 +18,18 @@ def cycle_lines(report: CycleReport) -> list[str]:
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
-    return lines
+    return lines + evidence_lines(report, indent="  ")
+
+
+def evidence_lines(report: CycleReport, indent: str = "") -> list[str]:
+    """The personal data of old deletions removed from the store (plan: what would be removed)."""
+    pruned = report.evidence
+    if pruned is None or not pruned.recordings:
+        return []
+    verb = "would be removed by the next cycle" if report.mode.value == "plan" else "removed"
+    return [f"{indent}evidence period over (deleted before {pruned.cutoff.isoformat()}): personal data of "
+            f"{pruned.recordings} recordings {verb} ({pruned.audit_entries} audit entries, {pruned.digests} "
+            "digests); the record of each deletion stays"]
 
 
 def recognition_lines(report: CycleReport, indent: str = "") -> list[str]:
@@ -76,4 +87,4 @@ def plan_lines(report: CycleReport) -> list[str]:
             lines.append("* retention label not read yet: it is read before any warning or deletion.")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     lines.append(f"{report.tracked} recordings tracked: {counts or 'none'}.")
-    return lines + recognition_lines(report)
+    return lines + recognition_lines(report) + evidence_lines(report)

@@ -25,6 +25,7 @@ from .sections import (
     SECRET_KEYS,
     ApproverSettings,
     DatabaseSettings,
+    EvidenceSettings,
     GraphSettings,
     NotificationSettings,
     PolicySettings,
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     approvers: ApproverSettings = ApproverSettings()
     recognition: RecognitionSettings = RecognitionSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

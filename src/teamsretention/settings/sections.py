@@ -256,3 +256,19 @@ class RecognitionSettings(_Section):
         if not cleaned or any(not v for v in cleaned):
             raise ValueError("must list at least one name, none of them empty")
         return cleaned
+
+
+class EvidenceSettings(_Section):
+    """How long the tool keeps the evidence of what it deleted (``store.evidence``).
+
+    ``keep_years``: the personal data of a deleted recording's evidence (its name, organizer, the warnings'
+    recipients, the audit entries' names and reasons) is kept this long after the deletion, because the
+    controller must be able to demonstrate compliance (GDPR Art. 5(2), accountability) as long as claims
+    can be brought; then it is removed and only the record that a deletion happened on a date under a rule
+    stays. ``keep_mail_bodies``: keep the subject and text of each digest sent, not only what proves notice
+    (when, to whom, which recordings, the date announced)."""
+
+    keep_years: int = 7
+    keep_mail_bodies: bool = False
+
+    _positive = _at_least(1, "keep_years")
