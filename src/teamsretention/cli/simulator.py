@@ -11,7 +11,7 @@ import typer
 from ..errors import ConfigError
 from ..settings.schedule import scheduled_time_on
 from ..simulator import build_demo_tenant, load_scenario
-from ..simulator.server import serve_forever
+from ..simulator.server import LOOPBACK_HOSTS, serve_forever
 from .common import guard, simulator_app
 
 TIMEZONE = "Europe/Stockholm"
@@ -25,6 +25,9 @@ def simulator_serve(
         port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8765,
         host: Annotated[str, typer.Option("--host", help="Loopback address only.")] = "127.0.0.1") -> None:
     """Serve a simulated Graph tenant on loopback until interrupted."""
+    if host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"--host {host}: the simulator only listens on loopback, not on {host!r} "
+                          f"(use one of {', '.join(sorted(LOOPBACK_HOSTS))})")
     if scenario is not None and not scenario.exists():
         raise ConfigError(f"--scenario {scenario}: no such file")
     epoch = scheduled_time_on(dt.date.today(), "0 6 * * *", TIMEZONE)

@@ -6,6 +6,7 @@ time zone checks by :mod:`.schedule`; database URLs are parsed by the store.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -186,8 +187,22 @@ class NotificationSettings(_Section):
     fallback_contact: str | None = None
     contact: str | None = None
     max_items_per_digest: int = 50
+    # the name in https://<name>.sharepoint.com: links in digests then point only to <name>.sharepoint.com
+    # and <name>-my.sharepoint.com (unset: to any host of the cloud's SharePoint domain)
+    sharepoint_tenant: str | None = None
 
     _positive = _at_least(1, "max_items_per_digest")
+
+    @field_validator("sharepoint_tenant")
+    @classmethod
+    def _check_tenant(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+            raise ValueError("must be the tenant's name as in https://<name>.sharepoint.com (letters, digits, "
+                             f"hyphens), not {value!r}")
+        return name
 
 
 class ScheduleSettings(_Section):
