@@ -42,7 +42,7 @@ def _check_migrated_trail(url: str) -> None:
             conn.execute(text("INSERT INTO audit (at, cycle_date, actor, event, recording_key, recording_name, "
                               "organizer_id, rule, due, reason, detail) VALUES (:at, :day, 'teamsretention', :event, "
                               ":key, :name, :org, :rule, :due, :reason, :detail)"),
-                         dict(zip(("at", "day", "event", "key", "name", "org", "rule", "due", "reason", "detail"), row)))
+                         dict(zip(("at", "day", "event", "key", "name", "org", "rule", "due", "reason", "detail"), row, strict=True)))
     engine.dispose()
     db = Database(url)  # migrates to the newest revision
     try:

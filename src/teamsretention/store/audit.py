@@ -252,7 +252,10 @@ def verify_personal(db: Database, copies: Mapping[int, PersonalPart] | None = No
     ``evidence_pruned`` entry whose cutoff is after the entry's moment. ``copies`` (audit id -> a personal
     part kept elsewhere, e.g. restored from a backup) are checked against the digests too, redacted or not."""
     copies = copies or {}
-    checked, redacted, mismatched, unexplained = 0, [], [], []
+    checked = 0
+    redacted: list[int] = []
+    mismatched: list[int] = []
+    unexplained: list[int] = []
     prunes: list[tuple[int, dt.datetime]] = []  # (entry id, cutoff) of each pruning
     rows = entries(db)
     for e in rows:
