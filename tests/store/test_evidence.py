@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from teamsretention.domain import RunMode
-from teamsretention.reports.cycle import cycle_lines, plan_lines
+from teamsretention.reports.cycle import cycle_lines, plan_data, plan_lines
 from teamsretention.store import audit, digests, recordings
 from teamsretention.store.audit import AuditKind, PersonalPart
 
@@ -109,6 +109,8 @@ def test_plan_reports_what_would_be_pruned_and_changes_nothing(history, tmp_path
     assert report.evidence is not None and report.evidence.recordings == 1
     assert any("personal data of 1 recordings would be removed by the next cycle" in line
                for line in plan_lines(report))
+    data = plan_data(report)  # plan --json
+    assert data["evidence_would_be_pruned"]["recordings"] == 1 and data["summary"]["evidence_pruned"] == 0
     assert w.recording("r1").name == OLD_TITLE and not w.audit("evidence_pruned")
     assert not any(e.redacted for e in audit.entries(w.db))
 

@@ -112,4 +112,4 @@ class CycleReport:
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
                 "unsure": list(self.inventory.unsure), "problems": self.problems,
-                "evidence_pruned": self.evidence.recordings if self.evidence else 0}
+                "evidence_pruned": self.evidence.recordings if self.evidence and self.mode is not RunMode.PLAN else 0}

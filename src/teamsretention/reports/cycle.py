@@ -65,7 +65,9 @@ def plan_rows(report: CycleReport) -> list[dict[str, Any]]:
 
 
 def plan_data(report: CycleReport) -> dict[str, Any]:
-    return {"summary": report.summary(), "recordings": plan_rows(report)}
+    pruned = report.evidence
+    evidence = {"cutoff": pruned.cutoff.isoformat(), **pruned.counts()} if pruned is not None else None
+    return {"summary": report.summary(), "recordings": plan_rows(report), "evidence_would_be_pruned": evidence}
 
 
 def plan_lines(report: CycleReport) -> list[str]:
