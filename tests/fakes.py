@@ -72,6 +72,7 @@ class FakeItem:
     version: int = 0
     deleted: bool = False
     teams_facets: bool = True
+    web_url: str | None = None
 
 
 class FakeGateway:
@@ -114,10 +115,10 @@ class FakeGateway:
             }
 
     def add_recording(self, uid: str, item_id: str, created_at: dt.datetime, *, name: str | None = None,
-                      label: RetentionLabel | None = None) -> None:
+                      label: RetentionLabel | None = None, web_url: str | None = None) -> None:
         self.clock += 1
         item = FakeItem(item_id, name or f"Weekly sync-{created_at:%Y%m%d_%H%M%S}-Meeting Recording.mp4",
-                        created_at, "rec", version=self.clock)
+                        created_at, "rec", version=self.clock, web_url=web_url)
         if label is not None:
             item.label = label
         self.items[self.onedrive[uid]][item_id] = item
@@ -161,7 +162,7 @@ class FakeGateway:
             return ItemChange(id=i.id, deleted=True, is_folder=i.is_folder, parent_id=i.parent_id)
         return ItemChange(id=i.id, name=i.name, is_folder=i.is_folder, is_root=i.id == "root",
                           parent_id=i.parent_id or None, created_at=i.created_at, etag=i.etag,
-                          mime_type=None if i.is_folder else "video/mp4",
+                          web_url=i.web_url, mime_type=None if i.is_folder else "video/mp4",
                           source_application="teams" if i.teams_facets and not i.is_folder else None,
                           content_category="meeting" if i.teams_facets and not i.is_folder else None)
 

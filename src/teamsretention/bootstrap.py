@@ -47,6 +47,8 @@ def cycle_config(settings: Settings) -> CycleConfig:
         sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
         approvers=(*settings.approvers.dpo, *settings.approvers.it_admins),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
+        cloud=settings.graph.cloud, sharepoint_tenant=n.sharepoint_tenant,
+        keep_years=settings.evidence.keep_years, keep_mail_bodies=settings.evidence.keep_mail_bodies,
         config_snapshot=settings.redacted_snapshot(), graph_endpoint=settings.graph_base_url,
     )
 

@@ -19,15 +19,32 @@ class Cloud:
     name: str
     graph_host: str  # https://<graph_host>/v1.0
     authority_host: str  # azure-identity's authority (a bare host, as AzureAuthorityHosts spells it)
+    sharepoint_domain: str = "sharepoint.com"  # a tenant's sites: <tenant>.<domain>, OneDrives: <tenant>-my.<domain>
 
 
 CLOUDS: dict[str, Cloud] = {
-    "global": Cloud("global", "graph.microsoft.com", "login.microsoftonline.com"),
-    "usgov": Cloud("usgov", "graph.microsoft.us", "login.microsoftonline.us"),
+    "global": Cloud("global", "graph.microsoft.com", "login.microsoftonline.com", "sharepoint.com"),
+    "usgov": Cloud("usgov", "graph.microsoft.us", "login.microsoftonline.us", "sharepoint.us"),
     # DoD has its own Graph host but signs in at the same authority as GCC High.
-    "usgov-dod": Cloud("usgov-dod", "dod-graph.microsoft.us", "login.microsoftonline.us"),
-    "china": Cloud("china", "microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+    "usgov-dod": Cloud("usgov-dod", "dod-graph.microsoft.us", "login.microsoftonline.us", "sharepoint-mil.us"),
+    "china": Cloud("china", "microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn", "sharepoint.cn"),
 }
+
+
+def tenant_link_problem(url: str, cloud: str, tenant: str | None = None) -> str | None:
+    """Why ``url`` may not be put in a mail as a link to a recording, or None when it may: only https links
+    to the tenant's own SharePoint and OneDrive hosts (``<tenant>.sharepoint.com``,
+    ``<tenant>-my.sharepoint.com`` in the global cloud); with no tenant name configured, any host of the
+    cloud's SharePoint domain."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    domain = CLOUDS[cloud].sharepoint_domain if cloud in CLOUDS else CLOUDS["global"].sharepoint_domain
+    if parts.scheme != "https" or not host or parts.username or parts.password or parts.port not in (None, 443):
+        return f"not a plain https link ({parts.scheme or 'no scheme'}://{host or '?'})"
+    if tenant:
+        allowed = {f"{tenant.lower()}.{domain}", f"{tenant.lower()}-my.{domain}"}
+        return None if host in allowed else f"{host} is not one of the tenant's hosts ({', '.join(sorted(allowed))})"
+    return None if host.endswith(f".{domain}") else f"{host} is not a SharePoint host of the {cloud} cloud (*.{domain})"
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -32,7 +32,7 @@ def test_audit_is_append_only_on_postgresql(postgres_url):
     db = Database(postgres_url)
     try:
         control.set_paused(db, True, reason="legal review", by="dpo@contoso.example", now=at(0))
-        for statement in ("UPDATE audit SET reason = 'rewritten'", "DELETE FROM audit"):
+        for statement in ("UPDATE audit SET actor = 'rewritten'", "DELETE FROM audit"):
             with pytest.raises(DBAPIError, match="append-only"), db.session() as s:
                 s.execute(text(statement))
         assert [a.reason for a in audit.entries(db)] == ["legal review"]

@@ -11,7 +11,7 @@ import typer
 from ..errors import ConfigError, TeamsRetentionError
 from ..settings.schedule import scheduled_time_on
 from ..simulator import build_demo_tenant, load_scenario
-from ..simulator.server import ListenError, RunningSimulator, serve_forever
+from ..simulator.server import LOOPBACK_HOSTS, ListenError, RunningSimulator, serve_forever
 from .common import guard, simulator_app
 
 TIMEZONE = "Europe/Stockholm"
@@ -29,6 +29,9 @@ def simulator_serve(
     """Serve a simulated Graph tenant on loopback until interrupted."""
     if scenario is not None and scenario.is_dir():
         raise ConfigError(f"--scenario {scenario}: is a directory, not a scenario file (TOML)")
+    if host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"--host {host}: the simulator only listens on loopback, not on {host!r} "
+                          f"(use one of {', '.join(sorted(LOOPBACK_HOSTS))})")
     if scenario is not None and not scenario.exists():
         raise ConfigError(f"--scenario {scenario}: no such file")
     epoch = scheduled_time_on(dt.date.today(), "0 6 * * *", TIMEZONE)

@@ -43,6 +43,10 @@ class CycleConfig:
     approvers: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
+    cloud: str = "global"  # endpoints.CLOUDS: whose SharePoint hosts links in mails may point to
+    sharepoint_tenant: str | None = None  # <tenant>.sharepoint.com: links only to the tenant's own hosts
+    keep_years: int = 7  # [evidence]: how long the evidence of a deleted recording is kept
+    keep_mail_bodies: bool = False  # [evidence]: keep digests' subject and text (not only proof of notice)
     config_snapshot: dict[str, Any] = field(default_factory=dict)
     graph_endpoint: str = ""  # the Graph root (https://graph.microsoft.com/v1.0), named when it cannot be read
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain import Decision, Recording, RunMode, RunStatus
 from ..errors import GraphError
 from ..ports import OutgoingMail
+from ..store.evidence import Pruned
 
 if TYPE_CHECKING:
     from .limits import DeletionOutlook
@@ -106,6 +107,7 @@ class CycleReport:
     store: str = ""  # the state store it used: its file, or its URL without the password
     outlook: DeletionOutlook | None = None  # plan only: the limit and the pause applied to its deletions
     plan_at: dt.datetime | None = None  # plan only: the cycle it shows (plan --at), else None (today's)
+    evidence: Pruned | None = None  # personal data of old deletions pruned (plan: would be pruned)
 
     # --- outcomes, merged -------------------------------------------------------------------------
     def add_problem(self, problem: str, *, exit_code: int = EXIT_INCOMPLETE) -> None:
@@ -146,7 +148,8 @@ class CycleReport:
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
                 "unsure": list(self.inventory.unsure), "inventory": self.inventory_state, "store": self.store,
-                "problems": self.problems}
+                "problems": self.problems,
+                "evidence_pruned": self.evidence.recordings if self.evidence and self.mode is not RunMode.PLAN else 0}
 
     @property
     def inventory_state(self) -> str:

@@ -31,6 +31,7 @@ from .delete import DeleteStep
 from .directory import DirectorySync
 from .drives import DriveSync
 from .evaluate import EvaluateStep
+from .evidence import EvidenceStep
 from .governance import GovernanceStep
 from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
 from .outcome import CycleReport
@@ -40,7 +41,9 @@ log = structlog.get_logger(__name__)
 
 LOCK_TTL = dt.timedelta(hours=2)  # a crashed holder's lock expires; a live cycle refreshes it
 LOCK_REFRESH_SECONDS = 60
-RECOGNITION_KEY = "recognition_settings"  # the [recognition] settings the stored inventory was classified with
+RECOGNITION_KEY = "recognition_settings"
+# the summary's lists of sentences and names stay in the run's record (pruned with it), not in the trail
+_NOT_IN_TRAIL = ("problems", "unsure")  # the [recognition] settings the stored inventory was classified with
 
 
 def lock_holder(mode: RunMode) -> str:
@@ -126,6 +129,7 @@ class Cycle:
             await DeleteStep(ctx).run(override)
         if self.stop.is_set():
             return report.mark_interrupted()
+        EvidenceStep(ctx).run(mode)
         if report.send_failures:
             report.mark_incomplete()
         if report.inventory.drives_incomplete or report.inventory.directory_errors:
@@ -194,5 +198,5 @@ class Cycle:
                     exit_code=report.exit_code, stats=summary, message="; ".join(report.problems)[:4000] or None,
                     event=AuditEvent(AuditKind.RUN_FINISHED, at=self.clock(), cycle_date=report.cycle_date,
                                      run_id=report.run_id, reason=f"{report.mode.value} cycle {report.status.value}",
-                                     detail={k: v for k, v in summary.items() if k != "problems"}))
+                                     detail={k: v for k, v in summary.items() if k not in _NOT_IN_TRAIL}))
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import structlog
 
 from ..domain import DigestStatus, Person
+from ..endpoints import tenant_link_problem
 from ..errors import GraphError, SenderRefused, SignInError
 from ..notify.digest import DeletedItem, Digest, DigestItem
 from ..ports import OutgoingMail
@@ -111,7 +112,7 @@ class WarnStep:
             deleted = []  # dry run: no receipts to hand out, and none are marked reported
         digest = Digest(
             organizer=organizer, recipient_address=recipient or "", recipient_is_fallback=fallback, cycle_date=day,
-            items=[DigestItem(name=e.recording.name, web_url=e.recording.web_url,
+            items=[DigestItem(name=e.recording.name, web_url=self._link(e),
                               recorded_on=e.decision.recorded_on or day, due=e.decision.due or day,
                               rule=e.decision.rule, reason=e.decision.reason, location=e.location) for e in items],
             deleted=[DeletedItem(name=r.name, deleted_on=r.deleted_on or day,
@@ -130,7 +131,8 @@ class WarnStep:
         digest_id = digests.record_intent(
             db, replace_id=existing.id if existing else None, run_id=report.run_id or 0, organizer_id=organizer_id,
             recipient=recipient, recipient_is_fallback=fallback, cycle_date=day, status=status,
-            language=mail.language, subject=mail.subject,
+            language=mail.language, subject=mail.subject if cfg.keep_mail_bodies else "",
+            body=mail.text if cfg.keep_mail_bodies else None,
             announcements=[Announcement(e.row_id, e.decision.due or day) for e in items],
             events=[self._event(_INTENT_EVENTS[status], e, e.decision.reason, recipient=recipient,
                                 recipient_is_fallback=fallback) for e in items])
@@ -227,6 +229,20 @@ class WarnStep:
                 log.warning("team.owners_failed", team_id=team_id, error=str(exc))
                 self._owners[team_id] = []
         return self._owners[team_id]
+
+    def _link(self, e: Evaluated) -> str | None:
+        """The recording's link for the mail, only when it points to the tenant's own SharePoint or OneDrive
+        (a mail must never lead its reader elsewhere); otherwise the digest names the recording without it."""
+        url = e.recording.web_url
+        if not url:
+            return None
+        problem = tenant_link_problem(url, self.ctx.config.cloud, self.ctx.config.sharepoint_tenant)
+        if problem is None:
+            return url
+        log.warning("digest.link_dropped", recording_id=e.recording.ref.key, problem=problem,
+                    hint="the digest names the recording without a link; check the item in SharePoint, and "
+                         "notifications.sharepoint_tenant")
+        return None
 
     def _event(self, kind: AuditKind, e: Evaluated, reason: str, **detail: object) -> AuditEvent:
         return AuditEvent(

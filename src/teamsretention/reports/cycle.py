@@ -46,7 +46,18 @@ def cycle_lines(report: CycleReport) -> list[str]:
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
-    return lines
+    return lines + evidence_lines(report, indent="  ")
+
+
+def evidence_lines(report: CycleReport, indent: str = "") -> list[str]:
+    """The personal data of old deletions removed from the store (plan: what would be removed)."""
+    pruned = report.evidence
+    if pruned is None or not pruned.recordings:
+        return []
+    verb = "would be removed by the next cycle" if report.mode.value == "plan" else "removed"
+    return [f"{indent}evidence period over (deleted before {pruned.cutoff.isoformat()}): personal data of "
+            f"{pruned.recordings} recordings {verb} ({pruned.audit_entries} audit entries, {pruned.digests} "
+            "digests); the record of each deletion stays"]
 
 
 def recognition_lines(report: CycleReport, indent: str = "") -> list[str]:
@@ -91,8 +102,10 @@ def plan_data(report: CycleReport, *, enforce: bool = True) -> dict[str, Any]:
                      "stopped_from": outlook.stopped_from.isoformat() if outlook.stopped_from else None,
                      "paused": p.paused, "paused_reason": p.reason if p.paused else None,
                      "paused_by": p.by if p.paused else None, "enforce": enforce}
+    pruned = report.evidence
+    evidence = {"cutoff": pruned.cutoff.isoformat(), **pruned.counts()} if pruned is not None else None
     return {"summary": report.summary(), "at": report.plan_at.isoformat() if report.plan_at else None,
-            "deletions": deletions, "recordings": plan_rows(report)}
+            "deletions": deletions, "recordings": plan_rows(report), "evidence_would_be_pruned": evidence}
 
 
 def plan_header(report: CycleReport, timezone: str) -> str:
@@ -151,4 +164,4 @@ def plan_lines(report: CycleReport, *, timezone: str = "Europe/Stockholm", enfor
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     unsure = "" if report.inventory.complete else f" (inventory {report.inventory_state}: not the whole tenant)"
     lines.append(f"{report.tracked} recordings tracked{unsure}: {counts or 'none'}.")
-    return lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report)
+    return lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report) + evidence_lines(report)

@@ -26,6 +26,7 @@ from .sections import (
     ApproverSettings,
     AssignmentSettings,
     DatabaseSettings,
+    EvidenceSettings,
     GraphSettings,
     ListSettings,
     NotificationSettings,
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
         return self.__dict__ == other.__dict__
 
     __hash__ = BaseSettings.__hash__
+    evidence: EvidenceSettings = EvidenceSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

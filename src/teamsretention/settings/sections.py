@@ -210,8 +210,22 @@ class NotificationSettings(_Section):
     dpo_digest_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
         "monday")
     dpo_digest_to: list[str] = []
+    # the name in https://<name>.sharepoint.com: links in digests then point only to <name>.sharepoint.com
+    # and <name>-my.sharepoint.com (unset: to any host of the cloud's SharePoint domain)
+    sharepoint_tenant: str | None = None
 
     _positive = _at_least(1, "max_items_per_digest")
+
+    @field_validator("sharepoint_tenant")
+    @classmethod
+    def _check_tenant(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+            raise ValueError("must be the tenant's name as in https://<name>.sharepoint.com (letters, digits, "
+                             f"hyphens), not {value!r}")
+        return name
 
 
 class ScheduleSettings(_Section):
@@ -345,3 +359,19 @@ class RecognitionSettings(_Section):
         if not cleaned or any(not v for v in cleaned):
             raise ValueError("must list at least one name, none of them empty")
         return cleaned
+
+
+class EvidenceSettings(_Section):
+    """How long the tool keeps the evidence of what it deleted (``store.evidence``).
+
+    ``keep_years``: the personal data of a deleted recording's evidence (its name, organizer, the warnings'
+    recipients, the audit entries' names and reasons) is kept this long after the deletion, because the
+    controller must be able to demonstrate compliance (GDPR Art. 5(2), accountability) as long as claims
+    can be brought; then it is removed and only the record that a deletion happened on a date under a rule
+    stays. ``keep_mail_bodies``: keep the subject and text of each digest sent, not only what proves notice
+    (when, to whom, which recordings, the date announced)."""
+
+    keep_years: int = 7
+    keep_mail_bodies: bool = False
+
+    _positive = _at_least(1, "keep_years")

@@ -7,7 +7,8 @@ This package is the only place that imports SQLAlchemy or Alembic. Its modules:
 - ``digests``: digests and the warnings they carry;
 - ``governance``: assignments, tags and exemptions;
 - ``runs``, ``control``: run records, the cycle lock and the pause switch;
-- ``audit``: the audit trail's one writer;
+- ``audit``: the audit trail's one writer (and its verification);
+- ``evidence``: pruning the personal data of old deletions once their evidence period is over;
 - ``urls``: database URLs (parsing, masking their passwords).
 """
 

@@ -3,23 +3,40 @@
 This module is the trail's one writer: every event goes through :func:`write` (inside another store
 function's transaction, so a state change and its evidence are committed together) or :func:`append`
 (a transaction of its own). Nothing else constructs an audit row; a test holds the source tree to that.
-Triggers in the migrations refuse UPDATE and DELETE on the table.
+
+**Redactable, yet tamper-evident.** Each event is stored in two parts:
+
+- the ``audit`` row: what is never personal (event, moment, cycle date, run, actor, rule, due date) and
+  ``personal_digest`` = ``"sha256:" + SHA-256(salt || canonical JSON of the personal part)``;
+- the ``audit_personal`` row (keyed by the audit id): the personal part (recording key and name, organizer,
+  reason, detail) and its random 16-byte salt.
+
+Triggers refuse UPDATE and DELETE on ``audit`` and UPDATE on ``audit_personal``: the only change the
+store allows after the fact is deleting a personal part, which :mod:`store.evidence` does when a
+recording's evidence period is over (itself an audited ``evidence_pruned`` event). The digest stays, so a
+hash chain over the ``audit`` rows (digest included) stays verifiable over redacted entries, and a copy of
+a personal part kept elsewhere (a backup) can still be proven to be the one committed. The salt goes with
+the personal part: without it, a redacted digest cannot be used to test a guessed name.
+:func:`verify_personal` checks both parts of the whole trail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import RecordingRef
-from .database import Database
-from .tables import AuditRow
+from .database import Database, chunked
+from .tables import AuditPersonalRow, AuditRow
 
 SYSTEM_ACTOR = "teamsretention"
 
@@ -64,6 +81,8 @@ class AuditKind(StrEnum):
     ASSIGNMENT_RECORDED = "assignment_recorded"
     ASSIGNMENT_CLOSED = "assignment_closed"
     TAGGED = "tagged"
+    # the store's own evidence
+    EVIDENCE_PRUNED = "evidence_pruned"  # personal data of recordings past the evidence period removed
 
 
 class Subject(Protocol):
@@ -105,18 +124,46 @@ class AuditEvent:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry(AuditEvent):
-    """An event as stored, with its place in the trail."""
+    """An event as stored, with its place in the trail. A redacted entry (its personal part pruned) has no
+    recording key, name, organizer, reason or detail; its digest is what it committed to."""
 
     id: int = 0
+    personal_digest: str = ""
+    redacted: bool = False
+
+
+PERSONAL_FIELDS = ("recording_key", "recording_name", "organizer_id", "reason", "detail")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalPart:
+    """The personal part of one audit entry and the salt its digest was computed with."""
+
+    salt: str  # hex
+    content: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> PersonalPart:
+        content = {"recording_key": event.recording_key, "recording_name": event.recording_name,
+                   "organizer_id": event.organizer_id, "reason": event.reason, "detail": dict(event.detail)}
+        return cls(secrets.token_hex(16), json.loads(_canonical(content)))  # as the JSON column gives it back
+
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(bytes.fromhex(self.salt) + _canonical(self.content).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def write(session: Session, events: Iterable[AuditEvent]) -> None:
     """Add ``events`` to the trail inside the caller's transaction (store modules only)."""
     for e in events:
+        part = PersonalPart.of(e)
         session.add(AuditRow(at=e.at, cycle_date=e.cycle_date, run_id=e.run_id, actor=e.actor, event=e.kind.value,
-                             recording_key=e.recording_key, recording_name=e.recording_name,
-                             organizer_id=e.organizer_id, rule=e.rule, due=e.due, reason=e.reason,
-                             detail=dict(e.detail)))
+                             rule=e.rule, due=e.due, personal_digest=part.digest(),
+                             personal=AuditPersonalRow(salt=part.salt, recording_key=e.recording_key,
+                                                       content=part.content)))
 
 
 def append(db: Database, *events: AuditEvent) -> None:
@@ -127,14 +174,106 @@ def append(db: Database, *events: AuditEvent) -> None:
 
 def entries(db: Database, *, kind: AuditKind | None = None, recording_key: str | None = None) -> list[AuditEntry]:
     """The trail in order, optionally only one kind of event or one recording's events."""
-    q = select(AuditRow).order_by(AuditRow.id)
+    q = (select(AuditRow, AuditPersonalRow).outerjoin(AuditPersonalRow, AuditPersonalRow.audit_id == AuditRow.id)
+         .order_by(AuditRow.id))
     if kind is not None:
         q = q.where(AuditRow.event == kind.value)
     if recording_key is not None:
-        q = q.where(AuditRow.recording_key == recording_key)
+        q = q.where(AuditPersonalRow.recording_key == recording_key)
     with db.session() as s:
-        return [AuditEntry(id=r.id, kind=AuditKind(r.event), at=r.at, reason=r.reason, cycle_date=r.cycle_date,
-                           run_id=r.run_id, actor=r.actor, recording_key=r.recording_key,
-                           recording_name=r.recording_name, organizer_id=r.organizer_id, rule=r.rule, due=r.due,
-                           detail=dict(r.detail or {}))
-                for r in s.scalars(q)]
+        return [_entry(r, p) for r, p in s.execute(q)]
+
+
+def _entry(r: AuditRow, p: AuditPersonalRow | None) -> AuditEntry:
+    c: dict[str, Any] = p.content if p is not None else {}
+    return AuditEntry(id=r.id, kind=AuditKind(r.event), at=r.at, cycle_date=r.cycle_date, run_id=r.run_id,
+                      actor=r.actor, rule=r.rule, due=r.due, reason=c.get("reason") or "",
+                      recording_key=c.get("recording_key"), recording_name=c.get("recording_name"),
+                      organizer_id=c.get("organizer_id"), detail=dict(c.get("detail") or {}),
+                      personal_digest=r.personal_digest, redacted=p is None)
+
+
+def personal_part(db: Database, audit_id: int) -> PersonalPart | None:
+    """The personal part of one entry as stored (None once it was pruned)."""
+    with db.session() as s:
+        p = s.get(AuditPersonalRow, audit_id)
+        return PersonalPart(p.salt, dict(p.content)) if p is not None else None
+
+
+def redact(session: Session, recording_keys: Iterable[str]) -> int:
+    """Delete the personal part of every entry about these recordings (``store.evidence`` only); the
+    entries themselves and their digests stay. Returns how many entries were redacted."""
+    count = 0
+    for chunk in chunked(sorted(set(recording_keys))):
+        result = session.execute(delete(AuditPersonalRow).where(AuditPersonalRow.recording_key.in_(chunk)))
+        count += int(getattr(result, "rowcount", 0) or 0)
+    return count
+
+
+def latest_about(session: Session, recording_keys: Iterable[str]) -> dict[str, dt.datetime]:
+    """The moment of the newest entry about each of these recordings (those with a personal part)."""
+    latest: dict[str, dt.datetime] = {}
+    for chunk in chunked(sorted(set(recording_keys))):
+        q = (select(AuditPersonalRow.recording_key, func.max(AuditRow.at))
+             .join(AuditRow, AuditRow.id == AuditPersonalRow.audit_id)
+             .where(AuditPersonalRow.recording_key.in_(chunk)).group_by(AuditPersonalRow.recording_key))
+        for key, at in session.execute(q):
+            if key is not None and at is not None:
+                latest[key] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return latest
+
+
+def count_about(session: Session, recording_keys: Iterable[str]) -> int:
+    """How many entries about these recordings still have their personal part."""
+    total = 0
+    for chunk in chunked(sorted(set(recording_keys))):
+        total += session.scalar(select(func.count()).select_from(AuditPersonalRow)
+                                .where(AuditPersonalRow.recording_key.in_(chunk))) or 0
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What :func:`verify_personal` found."""
+
+    checked: int = 0  # entries whose stored personal part matches their digest
+    redacted: tuple[int, ...] = ()  # entries pruned under an ``evidence_pruned`` event
+    mismatched: tuple[int, ...] = ()  # a personal part that is not the one committed to: tampered with
+    unexplained: tuple[int, ...] = ()  # a personal part missing with no pruning that covers it
+    copies_matching: tuple[int, ...] = ()  # of the copies given, those that are what was committed
+    copies_mismatched: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not (self.mismatched or self.unexplained or self.copies_mismatched)
+
+
+def verify_personal(db: Database, copies: Mapping[int, PersonalPart] | None = None) -> Verification:
+    """Check every entry's personal part against its digest. A missing part must be explained by a later
+    ``evidence_pruned`` entry whose cutoff is after the entry's moment. ``copies`` (audit id -> a personal
+    part kept elsewhere, e.g. restored from a backup) are checked against the digests too, redacted or not."""
+    copies = copies or {}
+    checked = 0
+    redacted: list[int] = []
+    mismatched: list[int] = []
+    unexplained: list[int] = []
+    prunes: list[tuple[int, dt.datetime]] = []  # (entry id, cutoff) of each pruning
+    rows = entries(db)
+    for e in rows:
+        if e.kind is AuditKind.EVIDENCE_PRUNED and "cutoff" in e.detail:
+            prunes.append((e.id, dt.datetime.fromisoformat(e.detail["cutoff"])))
+    with db.session() as s:
+        stored = {p.audit_id: PersonalPart(p.salt, dict(p.content)) for p in s.scalars(select(AuditPersonalRow))}
+    digests = {e.id: e.personal_digest for e in rows}
+    for e in rows:
+        part = stored.get(e.id)
+        if part is None:
+            covered = any(pid > e.id and e.at < cutoff for pid, cutoff in prunes)
+            (redacted if covered else unexplained).append(e.id)
+        elif part.digest() == e.personal_digest:
+            checked += 1
+        else:
+            mismatched.append(e.id)
+    good = tuple(i for i, c in sorted(copies.items()) if digests.get(i) == c.digest())
+    bad = tuple(i for i in sorted(copies) if i not in good)
+    return Verification(checked, tuple(redacted), tuple(mismatched), tuple(unexplained), good, bad)

@@ -38,6 +38,9 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")  # readers (plan, report) do not block a running cycle
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        # deleted and rewritten content is overwritten, not left in free pages: pruned personal data is gone
+        # from the file, not only from the tables (store.evidence)
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     return engine
@@ -155,6 +158,13 @@ class Database:
             raise
         finally:
             session.close()
+
+    def compact(self) -> None:
+        """After removing personal data: fold SQLite's write-ahead log into the database file and empty it,
+        so no earlier version of a page survives there (PostgreSQL's own vacuum reclaims dead rows)."""
+        if _sqlite_file(self.engine.url):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -55,22 +55,25 @@ def _digest(row: DigestRow) -> StoredDigest:
 
 def record_intent(db: Database, *, replace_id: int | None, run_id: int, organizer_id: str, recipient: str | None,
                   recipient_is_fallback: bool, cycle_date: dt.date, status: DigestStatus, language: str,
-                  subject: str, announcements: Iterable[Announcement], events: Iterable[AuditEvent]) -> int:
+                  subject: str, announcements: Iterable[Announcement], events: Iterable[AuditEvent],
+                  body: str | None = None) -> int:
     """Record the digest (replacing a failed or dry-run one of the same date) and its warnings before the
-    send; returns the digest's id."""
+    send; returns the digest's id. What proves notice is always kept (when, to whom, which recordings, the
+    date announced); the ``subject`` and ``body`` only when the caller passes them
+    (``evidence.keep_mail_bodies``): give ``""`` and None to keep no mail text."""
     with db.session() as s:
         if replace_id is not None:
             digest = s.get(DigestRow, replace_id)
             assert digest is not None, f"no digest {replace_id} in the store"
             digest.status, digest.run_id, digest.error = status.value, run_id, None
             digest.recipient, digest.recipient_is_fallback = recipient, recipient_is_fallback
-            digest.language, digest.subject = language, subject
+            digest.language, digest.subject, digest.body = language, subject, body
             for w in s.scalars(select(WarningRow).where(WarningRow.digest_id == replace_id)):
                 s.delete(w)
         else:
             digest = DigestRow(run_id=run_id, organizer_id=organizer_id, recipient=recipient,
                                recipient_is_fallback=recipient_is_fallback, cycle_date=cycle_date,
-                               status=status.value, language=language, subject=subject)
+                               status=status.value, language=language, subject=subject, body=body)
             s.add(digest)
         s.flush()
         for a in announcements:

@@ -167,7 +167,8 @@ def digest_items(db: Database, cycle_date: dt.date,
         warn = [_from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, Action.WARN), same)
                                                 .order_by(RecordingRow.id))]
         receipts = [_from_row(r) for r in s.scalars(select(RecordingRow).where(
-            same, RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False))
+            same, RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False),
+            RecordingRow.evidence_pruned_on.is_(None))
             .order_by(RecordingRow.id))]
     return warn, receipts
 
@@ -178,7 +179,8 @@ def digest_organizers(db: Database, cycle_date: dt.date) -> set[str | None]:
         found = set(s.scalars(select(RecordingRow.organizer_id).where(*_decided(cycle_date, Action.WARN))
                               .distinct()))
         found |= set(s.scalars(select(RecordingRow.organizer_id).where(
-            RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False))
+            RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False),
+            RecordingRow.evidence_pruned_on.is_(None))
             .distinct()))
     return found
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (the only type SQLite auto-increments).
@@ -103,6 +103,8 @@ class RecordingRow(Base):
     blocked_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     blocked_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # the day its personal data was removed, its evidence period over (store.evidence)
+    evidence_pruned_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class DriveRow(Base):
@@ -203,9 +205,11 @@ class DigestRow(Base):
     # intended | sent | failed | dry_run | undeliverable
     status: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(5), default="sv")
-    subject: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")  # kept only with evidence.keep_mail_bodies
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)  # the text part, likewise
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    evidence_pruned_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class WarningRow(Base):
@@ -288,7 +292,11 @@ class ExemptionRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only evidence: who/what/when/why. Triggers in the migration refuse UPDATE and DELETE."""
+    """Append-only evidence: who/what/when/why. Triggers in the migrations refuse UPDATE and DELETE.
+
+    The row holds what is never personal (event, moments, rule, due date, run, actor); what names a
+    recording or a person sits in :class:`AuditPersonalRow`, committed to by ``personal_digest``
+    (``store.audit`` explains the scheme)."""
 
     __tablename__ = "audit"
 
@@ -298,10 +306,19 @@ class AuditRow(Base):
     run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     actor: Mapped[str] = mapped_column(Text, default="teamsretention")
     event: Mapped[str] = mapped_column(String(40), index=True)
-    recording_key: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
-    recording_name: Mapped[str | None] = mapped_column(Text, nullable=True)
-    organizer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     rule: Mapped[str | None] = mapped_column(String(60), nullable=True)
     due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    personal_digest: Mapped[str] = mapped_column(String(80))  # "sha256:<hex>" of the salted personal part
+    personal: Mapped[AuditPersonalRow | None] = relationship(lazy="raise")
+
+
+class AuditPersonalRow(Base):
+    """The personal part of one audit row; deleted (never changed: a trigger refuses UPDATE) when the
+    evidence of its recording has been kept long enough (``store.evidence``)."""
+
+    __tablename__ = "audit_personal"
+
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    recording_key: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # recording_key, recording_name, organizer_id, reason, detail
