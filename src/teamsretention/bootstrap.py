@@ -47,6 +47,8 @@ def cycle_config(settings: Settings) -> CycleConfig:
         sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
         approvers=(*settings.approvers.dpo, *settings.approvers.it_admins),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
+        lists_site=settings.lists.site, assignments_list=settings.lists.assignments,
+        tag_rules=tuple(settings.assignments.tag_rules),
         config_snapshot=settings.redacted_snapshot(),
     )
 
@@ -60,6 +62,12 @@ def register_secrets(settings: Settings) -> None:
 def open_store(settings: Settings) -> Database:
     register_secrets(settings)
     return Database(settings.database_url_value())
+
+
+def connect_gateway(settings: Settings) -> GraphGateway:
+    """Graph alone, for an admin command that needs it (resolving a recording's link); the caller closes it."""
+    register_secrets(settings)
+    return connect(settings.graph_connection(__version__))
 
 
 @dataclass

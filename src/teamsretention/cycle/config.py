@@ -43,6 +43,9 @@ class CycleConfig:
     approvers: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
+    lists_site: str | None = None  # [lists] site; None: no lists, the CLI only
+    assignments_list: str = "Assignments"  # [lists] assignments: the list's display name
+    tag_rules: tuple[str, ...] = ()  # [assignments] tag_rules
     config_snapshot: dict[str, Any] = field(default_factory=dict)
 
 
