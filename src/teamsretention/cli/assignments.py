@@ -90,7 +90,8 @@ def close(code: CodeArg, on: Annotated[str | None, typer.Option("--on", help="Cl
     if not changed:
         typer.echo(f"Assignment {a.code} was already closed on {a.closed_on}; nothing changed.")
         return
-    typer.echo(f"Assignment {a.code} closed on {a.closed_on} in {settings.database_url_shown()}. Its {tagged} tagged recording(s) fall back to the "
+    typer.echo(f"Assignment {a.code} closed on {a.closed_on} in {settings.database_url_shown()}. Its {tagged} "
+               "tagged recording(s) fall back to the "
                "normal retention rule: organizers are warned before anything is deleted (`teamsretention plan` "
                "shows when).")
 
@@ -105,7 +106,8 @@ def reopen(code: CodeArg, actor: ActorOpt = "", config: ConfigOpt = None) -> Non
         a, changed = workflow.reopen(_admin(settings, db, actor), code)
     finally:
         db.dispose()
-    typer.echo(f"Assignment {a.code} reopened in {settings.database_url_shown()}: its tagged recordings are kept again." if changed
+    store_url = settings.database_url_shown()
+    typer.echo(f"Assignment {a.code} reopened in {store_url}: its tagged recordings are kept again." if changed
                else f"Assignment {a.code} is active, not closed; nothing changed.")
 
 

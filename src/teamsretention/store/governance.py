@@ -20,9 +20,9 @@ from ..domain import (
     TargetKind,
 )
 from . import assignments, audit
+from .assignments import tag  # noqa: F401  (moved to store.assignments; kept for callers of governance.tag)
 from .audit import AuditEvent, AuditKind
 from .database import Database
-from .assignments import tag  # noqa: F401  (moved to store.assignments; kept for callers of governance.tag)
 from .tables import ExemptionRow
 
 
