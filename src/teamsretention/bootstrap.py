@@ -49,6 +49,8 @@ def cycle_config(settings: Settings) -> CycleConfig:
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
         cloud=settings.graph.cloud, sharepoint_tenant=n.sharepoint_tenant,
         keep_years=settings.evidence.keep_years, keep_mail_bodies=settings.evidence.keep_mail_bodies,
+        lists_site=settings.lists.site, assignments_list=settings.lists.assignments,
+        tag_rules=tuple(settings.assignments.tag_rules),
         config_snapshot=settings.redacted_snapshot(), graph_endpoint=settings.graph_base_url,
     )
 
@@ -74,6 +76,12 @@ def open_store(settings: Settings, *, create: bool = False) -> Database:
     state_dir = settings.state_dir() if settings.database.url is None and settings.database.url_file is None else None
     return Database(settings.database_url_value(), create=create, state_dir=state_dir,
                     origin=settings.store_origin())
+
+
+def connect_gateway(settings: Settings) -> GraphGateway:
+    """Graph alone, for an admin command that needs it (resolving a recording's link); the caller closes it."""
+    register_secrets(settings)
+    return connect(settings.graph_connection(__version__))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from ..settings import Settings
 from ..settings.schedule import scheduled_time_on
 from ..simulator import TenantModel, build_demo_tenant, serve
 from ..simulator.tenants import DEMO_DOMAIN, DEMO_DPO, DEMO_FALLBACK
-from ..store import Database, audit, governance, recordings
+from ..store import Database, assignments, audit, governance, recordings
 from .common import app, echo_lines, guard
 
 DEMO_START = dt.date(2026, 3, 2)  # a Monday; the spring DST change falls inside the 40 days
@@ -80,9 +80,8 @@ async def _run(days: int, state: Path) -> int:
                 moment = scheduled_time_on(DEMO_START + dt.timedelta(days=day), settings.schedule.cron, TIMEZONE)
                 model.advance_to(moment)
                 if day == ASSIGNMENT_CLOSES_ON_DAY:
-                    governance.close_assignment(app.db, "A-FALCON", closed_on=moment.date(), actor=DEMO_FALLBACK,
-                                                at=moment, reason="Client assignment Falcon Project closed: its "
-                                                "recordings get fresh warnings.")
+                    assignments.close(app.db, "A-FALCON", closed_on=moment.date(),
+                                      acting=assignments.Acting(DEMO_FALLBACK, "cli", moment, moment.date()))
                 report = await app.cycle(clock=rehearsal_clock(moment)).run(mode=RunMode.ENFORCE, at=moment,
                                                                             keep_mails=True)
                 reports.append(report)
@@ -133,7 +132,7 @@ def _old_onedrive_recordings(model: TenantModel, start: dt.datetime, count: int)
 def seed_governance(db: Database, model: TenantModel, start: dt.datetime, day0: dt.date) -> dict[str, str]:
     """What an IT admin and the DPO recorded before day 1, through the store's audited functions. Returns
     recording key -> what was recorded for it, for the summary."""
-    if governance.has_assignment(db, "A-FALCON"):
+    if assignments.has_assignment(db, "A-FALCON"):
         raise ConfigError("--state-dir already holds a demo's state: give an empty directory")
     hold, exception, pending, tagged_a, tagged_b = _old_onedrive_recordings(model, start, 5)
     day = dt.timedelta(days=1)
@@ -156,10 +155,10 @@ def seed_governance(db: Database, model: TenantModel, start: dt.datetime, day0: 
                      target_id=pending.key, requested_by="organizer",
                      reason="Asked to keep it; nobody has decided yet."), "organizer",
            "Demo: a request nobody decides.")
-    governance.record_assignment(db, "A-FALCON", name="Falcon Project", client="Falcon AB",
-                                 opened_on=day0 - 120 * day, actor=DEMO_FALLBACK, at=start, day=day0)
+    assignments.create(db, assignments.Fields("A-FALCON", "Falcon Project", "Falcon AB", day0 - 120 * day),
+                       assignments.Acting(DEMO_FALLBACK, "cli", start, day0))
     for ref in (tagged_a, tagged_b):
-        governance.tag(db, "A-FALCON", ref, tagged_on=day0 - 20 * day, actor=DEMO_FALLBACK, at=start, day=day0)
+        assignments.tag(db, "A-FALCON", ref, tagged_on=day0 - 20 * day, actor=DEMO_FALLBACK, at=start, day=day0)
     what = {hold.key: f"legal hold EX-1 approved by {DEMO_DPO}",
             exception.key: f"exception EX-2 until {day0 + 20 * day}, approved by {DEMO_FALLBACK}",
             pending.key: "exemption request EX-3 left undecided (grace 14 days)"}

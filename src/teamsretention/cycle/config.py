@@ -47,6 +47,9 @@ class CycleConfig:
     sharepoint_tenant: str | None = None  # <tenant>.sharepoint.com: links only to the tenant's own hosts
     keep_years: int = 7  # [evidence]: how long the evidence of a deleted recording is kept
     keep_mail_bodies: bool = False  # [evidence]: keep digests' subject and text (not only proof of notice)
+    lists_site: str | None = None  # [lists] site; None: no lists, the CLI only
+    assignments_list: str = "Assignments"  # [lists] assignments: the list's display name
+    tag_rules: tuple[str, ...] = ()  # [assignments] tag_rules
     config_snapshot: dict[str, Any] = field(default_factory=dict)
     graph_endpoint: str = ""  # the Graph root (https://graph.microsoft.com/v1.0), named when it cannot be read
 

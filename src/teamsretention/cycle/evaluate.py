@@ -117,7 +117,8 @@ class EvaluateStep:
         report.actions[decision.action.value] += 1
         report.rules[decision.rule] += 1
         if self.mode is RunMode.PLAN:
-            if decision.action is not Action.KEEP or self.keep_all or decision.is_fail_closed:
+            noted = rec.ref.key in report.governance.notes  # a tag or code plan must speak of
+            if decision.action is not Action.KEEP or self.keep_all or decision.is_fail_closed or noted:
                 entry = evaluated_from(rec, decision, names, delete_on)
                 if rec.drive_kind is DriveKind.ONEDRIVE:  # an admin reading the plan needs whose OneDrive
                     entry.location = f"OneDrive of {names.get(rec.drive_id) or rec.organizer_id}"

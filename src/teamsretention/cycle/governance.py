@@ -15,6 +15,7 @@ revokes, closes or untags anything.
 from __future__ import annotations
 
 from ..domain import RunMode
+from .assignment_list import AssignmentSync
 from .config import CycleContext
 
 
@@ -24,4 +25,4 @@ class GovernanceStep:
 
     async def run(self, mode: RunMode) -> None:
         """Each part is filled in by its own module; the order above is the contract."""
-        return None
+        await AssignmentSync(self.ctx).run(mode)  # 1 and 3: the Assignments list, then the tag rules

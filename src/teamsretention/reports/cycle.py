@@ -6,6 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..cycle import CycleReport, DeletionOutlook, Evaluated
+from .governance import governance_lines, recording_notes
 
 _ACTION_WORDS = {"warn": "would warn", "delete": "would delete", "keep": "keep"}
 
@@ -46,7 +47,7 @@ def cycle_lines(report: CycleReport) -> list[str]:
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
-    return lines + evidence_lines(report, indent="  ")
+    return lines + governance_lines(report, indent="  ") + evidence_lines(report, indent="  ")
 
 
 def evidence_lines(report: CycleReport, indent: str = "") -> list[str]:
@@ -85,7 +86,8 @@ def plan_rows(report: CycleReport) -> list[dict[str, Any]]:
                 "recorded_on": d.recorded_on.isoformat() if d.recorded_on else None,
                 "action": d.action.value, "due": d.due.isoformat() if d.due else None,
                 "deleted_on": e.delete_on.isoformat() if e.delete_on else None,
-                "rule": d.rule, "reason": d.reason, "label_checked": not d.needs_label}
+                "rule": d.rule, "reason": d.reason, "label_checked": not d.needs_label,
+                "id": e.row_id, "notes": recording_notes(report, e.recording.ref.key)}
     order = {"delete": 0, "warn": 1, "keep": 2}
     rows = [row(e) for e in report.evaluated]
     rows.sort(key=lambda r: (order[r["action"]], r["due"] or "9999", r["recording"]))
@@ -159,9 +161,11 @@ def plan_lines(report: CycleReport, *, timezone: str = "Europe/Stockholm", enfor
             name = r["recording"] if len(r["recording"]) <= width else r["recording"][: width - 1] + "…"
             lines.append(f"{action:<13} {r['deleted_on'] or r['due'] or '-':<10}  {r['rule']:<14} "
                          f"{name:<{width}}  {r['location']}")
+            lines += [f"{'':<13} {'':<10}  {'':<14} ↳ {note}" for note in r["notes"]]
         if any(not r["label_checked"] for r in rows):
             lines.append("* retention label not read yet: it is read before any warning or deletion.")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     unsure = "" if report.inventory.complete else f" (inventory {report.inventory_state}: not the whole tenant)"
     lines.append(f"{report.tracked} recordings tracked{unsure}: {counts or 'none'}.")
-    return lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report) + evidence_lines(report)
+    return (lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report)
+            + governance_lines(report) + evidence_lines(report))

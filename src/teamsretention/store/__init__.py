@@ -5,7 +5,7 @@ This package is the only place that imports SQLAlchemy or Alembic. Its modules:
 - ``database``: :class:`Database` (engine, migrations, sessions for the modules below);
 - ``recordings``, ``drives``, ``directory``: the inventory;
 - ``digests``: digests and the warnings they carry;
-- ``governance``: assignments, tags and exemptions;
+- ``assignments``: client assignments and their tags; ``governance``: exemptions, and the facts read whole;
 - ``runs``, ``control``: run records, the cycle lock and the pause switch;
 - ``audit``: the audit trail's one writer (and its verification);
 - ``evidence``: pruning the personal data of old deletions once their evidence period is over;

@@ -80,7 +80,11 @@ class AuditKind(StrEnum):
     EXEMPTION_RECORDED = "exemption_recorded"
     ASSIGNMENT_RECORDED = "assignment_recorded"
     ASSIGNMENT_CLOSED = "assignment_closed"
+    ASSIGNMENT_REOPENED = "assignment_reopened"
+    ASSIGNMENT_UPDATED = "assignment_updated"  # title, client, closing date or owning list item changed
+    ASSIGNMENT_ITEM_DELETED = "assignment_item_deleted"  # its list item was deleted: the store stays the record
     TAGGED = "tagged"
+    UNTAGGED = "untagged"
     # the store's own evidence
     EVIDENCE_PRUNED = "evidence_pruned"  # personal data of recordings past the evidence period removed
 

@@ -246,6 +246,7 @@ class LockRow(Base):
 
 class AssignmentRow(Base):
     __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_list_item", "list_item_id", unique=True),)
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -255,10 +256,13 @@ class AssignmentRow(Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(10), default="cli", server_default="cli")  # cli | csv | list
+    list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the list item owning it
 
 
 class AssignmentTagRow(Base):
     __tablename__ = "assignment_tags"
+    __table_args__ = (Index("ix_assignment_tags_item", "drive_id", "item_id"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     assignment_id: Mapped[str] = mapped_column(ForeignKey("assignments.id"), index=True)
@@ -268,6 +272,8 @@ class AssignmentTagRow(Base):
     untagged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     untagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tagged_by: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(10), default="cli", server_default="cli")  # cli|csv|list|rule
+    untagged_by: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ExemptionRow(Base):

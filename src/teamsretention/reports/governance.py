@@ -1,0 +1,25 @@
+"""What the governance step learnt and refused, as ``plan`` and the cycle summary print it."""
+
+from __future__ import annotations
+
+from ..cycle import CycleReport
+
+
+def governance_lines(report: CycleReport, indent: str = "") -> list[str]:
+    g = report.governance
+    lines = []
+    if g.assignments_changed or g.tagged_by_rule:
+        lines.append(f"{indent}assignments changed from the list {g.assignments_changed}, recordings tagged by rule "
+                     f"{g.tagged_by_rule}")
+    if g.unknown_codes:
+        lines.append(f"{indent}unknown assignment codes, never guessed ({len(g.unknown_codes)}):")
+        lines += [f"{indent}  ? {text}" for text in g.unknown_codes]
+    if g.problems:
+        lines.append(f"{indent}governance problems ({len(g.problems)}):")
+        lines += [f"{indent}  ! {text}" for text in g.problems]
+    return lines
+
+
+def recording_notes(report: CycleReport, key: str) -> list[str]:
+    """What plan says under one recording: a tag to a closed assignment, a code no assignment has, ..."""
+    return list(report.governance.notes.get(key, ()))
