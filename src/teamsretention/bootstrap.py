@@ -31,6 +31,9 @@ def rehearsal_clock(at: dt.datetime) -> Callable[[], dt.datetime]:
     return lambda: at.astimezone(dt.UTC) + dt.timedelta(seconds=time.monotonic() - start)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def cycle_config(settings: Settings) -> CycleConfig:
     p, n, sc = settings.policy, settings.notifications, settings.scope
     if p.enforce and not n.sender:
@@ -46,6 +49,9 @@ def cycle_config(settings: Settings) -> CycleConfig:
         blocked_retry_days=tuple(p.blocked_retry_days), restore_window_days=p.restore_window_days,
         sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
         approvers=(*settings.approvers.dpo, *settings.approvers.it_admins),
+        dpo=tuple(settings.approvers.dpo), it_admins=tuple(settings.approvers.it_admins),
+        lists_site=settings.lists.site, requests_list=settings.lists.requests,
+        dpo_digest_weekday=WEEKDAYS.index(n.dpo_digest_weekday), dpo_digest_to=tuple(n.dpo_digest_to),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
         config_snapshot=settings.redacted_snapshot(),
     )
@@ -60,6 +66,12 @@ def register_secrets(settings: Settings) -> None:
 def open_store(settings: Settings) -> Database:
     register_secrets(settings)
     return Database(settings.database_url_value())
+
+
+def connect_graph(settings: Settings) -> GraphGateway:
+    """The Graph gateway alone, for admin commands that look people and recordings up (no cycle)."""
+    register_secrets(settings)
+    return connect(settings.graph_connection(__version__))
 
 
 @dataclass

@@ -25,6 +25,11 @@ class ConfigError(TeamsRetentionError):
     """Bad configuration or usage. The message names the key and where it came from."""
 
 
+class InvalidInput(ConfigError):
+    """An admin command's input is wrong or refused (a malformed date, a missing reason, an unknown recording,
+    a decision the roles do not allow). The message names the option or field; nothing was written."""
+
+
 class StoreError(TeamsRetentionError):
     pass
 

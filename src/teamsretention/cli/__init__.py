@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from . import demo, pause, run, simulator  # noqa: F401  (each registers its commands)
+from . import demo, exemptions, pause, run, simulator  # noqa: F401  (each registers its commands)
 from .common import app
 
 __all__ = ["app", "main"]

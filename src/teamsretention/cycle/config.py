@@ -41,6 +41,14 @@ class CycleConfig:
     fallback_contact: str | None = None
     contact: str | None = None
     approvers: tuple[str, ...] = ()
+    # exemptions: who decides ([approvers], UPNs / object ids / group ids), the Retention requests list, and the
+    # weekly DPO digest (weekday 0 = Monday; to dpo_digest_to, else the DPO approvers' mailboxes)
+    dpo: tuple[str, ...] = ()
+    it_admins: tuple[str, ...] = ()
+    lists_site: str | None = None
+    requests_list: str = "Retention requests"
+    dpo_digest_weekday: int = 0
+    dpo_digest_to: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
     config_snapshot: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +66,7 @@ class CycleContext:
     report: CycleReport
     stop: asyncio.Event
     checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive, stops if it was lost
+    shared: dict[str, Any] = field(default_factory=dict)  # per-cycle caches shared by steps (the roles)
 
     @property
     def run_id(self) -> int | None:

@@ -15,6 +15,7 @@ revokes, closes or untags anything.
 from __future__ import annotations
 
 from ..domain import RunMode
+from . import request_list
 from .config import CycleContext
 
 
@@ -24,4 +25,5 @@ class GovernanceStep:
 
     async def run(self, mode: RunMode) -> None:
         """Each part is filled in by its own module; the order above is the contract."""
-        return None
+        await request_list.RequestListSync(self.ctx).run(mode)
+        request_list.expire(self.ctx, mode)

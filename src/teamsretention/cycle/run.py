@@ -27,6 +27,7 @@ from ..store.drives import StoredDrive
 from .config import CycleConfig, CycleContext
 from .delete import DeleteStep
 from .directory import DirectorySync
+from .dpo_digest import DpoDigestStep
 from .drives import DriveSync
 from .evaluate import EvaluateStep
 from .governance import GovernanceStep
@@ -101,6 +102,8 @@ class Cycle:
             return report.mark_interrupted()
         if mode is not RunMode.PLAN:
             await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
+        if mode is RunMode.ENFORCE and not self.stop.is_set():
+            await DpoDigestStep(ctx).run()
         if mode is RunMode.ENFORCE and not self.stop.is_set():
             await DeleteStep(ctx).run(allow_deletions)
         if self.stop.is_set():

@@ -5,7 +5,8 @@ This package is the only place that imports SQLAlchemy or Alembic. Its modules:
 - ``database``: :class:`Database` (engine, migrations, sessions for the modules below);
 - ``recordings``, ``drives``, ``directory``: the inventory;
 - ``digests``: digests and the warnings they carry;
-- ``governance``: assignments, tags and exemptions;
+- ``governance``: assignments and tags, and the whole of what keeps a recording (``load``);
+- ``exemptions``: exemptions and legal holds, and the Retention requests list items they came from;
 - ``runs``, ``control``: run records, the cycle lock and the pause switch;
 - ``audit``: the audit trail's one writer;
 - ``urls``: database URLs (parsing, masking their passwords).
