@@ -59,18 +59,15 @@ class RequestListSync:
         """Plan changes nothing: it reads no list (the next recorded cycle applies what is new)."""
         if mode is RunMode.PLAN or not self.ctx.config.lists_site:
             return
-        spent = self._calls()
         try:
             await self._sync()
         except GraphError as exc:
+            if exc.status == 404:  # the list (or site) was removed: look it up afresh next time
+                sync_store.set_sync_state(self.ctx.db, LIST_KEY, None)
             self.stats.problems.append(f"the {REQUESTS.display_name!r} list ({self.ctx.config.requests_list}) could "
                                        f"not be read ({exc.status} {exc.code}): what the store holds stands")
         finally:
             self.stats.problems += [p for p in self.roles.problems if p not in self.stats.problems]
-            self.stats.list_requests += self._calls() - spent
-
-    def _calls(self) -> int:
-        return int(getattr(self.ctx.gateway, "list_calls", 0))
 
     async def _where(self) -> tuple[str, str] | None:
         """(site id, list id), looked up once and kept: an unchanged list then costs one request a cycle."""
@@ -81,10 +78,12 @@ class RequestListSync:
             if found.get("site") == cfg.lists_site and found.get("name") == cfg.requests_list:
                 return found["site_id"], found["list_id"]
         assert cfg.lists_site is not None
+        self.stats.list_requests += 1
         site = await self.ctx.gateway.get_site(cfg.lists_site)
         if site is None:
             self.stats.problems.append(f"lists.site = {cfg.lists_site}: no such site (run teamsretention provision)")
             return None
+        self.stats.list_requests += 1
         info = await self.ctx.gateway.get_list(site.id, cfg.requests_list)
         if info is None:
             self.stats.problems.append(f"lists.requests = {cfg.requests_list!r}: no such list in {site.web_url} "
@@ -103,6 +102,7 @@ class RequestListSync:
         site_id, list_id = where
         link = sync_store.sync_state(self.ctx.db, DELTA_KEY)
         async for page in self.ctx.gateway.list_items_delta(site_id, list_id, link):
+            self.stats.list_requests += 1  # one request per page
             for item in page.items:
                 self.ctx.checkpoint()
                 await self._item(site_id, list_id, item)
@@ -181,6 +181,7 @@ class RequestListSync:
     async def _decision(self, site_id: str, list_id: str, item: ListItemChange, status: str,
                         exemption_id: str, seen: str | None) -> None:
         db, day = self.ctx.db, self.ctx.cycle_date
+        self.stats.list_requests += 1
         versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
         version = deciding_version(versions, status)
         e = store.get(db, exemption_id)

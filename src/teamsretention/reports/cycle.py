@@ -18,6 +18,16 @@ def cycle_lines(report: CycleReport) -> list[str]:
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
+    return lines + governance_lines(report, indent="  ")
+
+
+def governance_lines(report: CycleReport, indent: str = "") -> list[str]:
+    """What the lists changed, and the decisions and rows that were refused (also in the audit trail)."""
+    g = report.governance
+    lines = [f"{indent}lists: {g.requests_applied} requests applied, {g.list_requests} Graph requests"] if (
+        g.list_requests or g.requests_applied) else []
+    lines += [f"{indent}ignored: {text}" for text in g.ignored]
+    lines += [f"{indent}list: {text}" for text in [*g.unknown_codes, *g.problems]]
     return lines
 
 
