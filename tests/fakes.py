@@ -138,7 +138,9 @@ class FakeGateway:
         return set(self.users)
 
     async def get_user(self, user_id: str) -> Person | None:
-        return self.users.get(user_id)
+        """By object id or by UPN, as Graph's /users/{id | userPrincipalName}."""
+        return self.users.get(user_id) or next((u for u in self.users.values() if u.upn.lower() == user_id.lower()),
+                                               None)
 
     async def get_user_drive(self, user: Person) -> DriveRef | None:
         drive = self.onedrive.get(user.id)

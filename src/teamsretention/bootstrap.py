@@ -31,6 +31,9 @@ def rehearsal_clock(at: dt.datetime) -> Callable[[], dt.datetime]:
     return lambda: at.astimezone(dt.UTC) + dt.timedelta(seconds=time.monotonic() - start)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def cycle_config(settings: Settings) -> CycleConfig:
     p, n, sc = settings.policy, settings.notifications, settings.scope
     if p.enforce and not n.sender:
@@ -46,10 +49,13 @@ def cycle_config(settings: Settings) -> CycleConfig:
         blocked_retry_days=tuple(p.blocked_retry_days), restore_window_days=p.restore_window_days,
         sender=n.sender, language=n.language, fallback_contact=n.fallback_contact, contact=n.contact,
         approvers=(*settings.approvers.dpo, *settings.approvers.it_admins),
+        dpo=tuple(settings.approvers.dpo), it_admins=tuple(settings.approvers.it_admins),
+        lists_site=settings.lists.site, requests_list=settings.lists.requests,
+        dpo_digest_weekday=WEEKDAYS.index(n.dpo_digest_weekday), dpo_digest_to=tuple(n.dpo_digest_to),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
         cloud=settings.graph.cloud, sharepoint_tenant=n.sharepoint_tenant,
         keep_years=settings.evidence.keep_years, keep_mail_bodies=settings.evidence.keep_mail_bodies,
-        lists_site=settings.lists.site, assignments_list=settings.lists.assignments,
+        assignments_list=settings.lists.assignments,
         tag_rules=tuple(settings.assignments.tag_rules),
         config_snapshot=settings.redacted_snapshot(), graph_endpoint=settings.graph_base_url,
     )
@@ -79,7 +85,7 @@ def open_store(settings: Settings, *, create: bool = False) -> Database:
 
 
 def connect_gateway(settings: Settings) -> GraphGateway:
-    """Graph alone, for an admin command that needs it (resolving a recording's link); the caller closes it."""
+    """Graph alone, for admin commands that look people and recordings up (no cycle); the caller closes it."""
     register_secrets(settings)
     return connect(settings.graph_connection(__version__))
 

@@ -41,6 +41,9 @@ class SignInError(TeamsRetentionError):
     def __init__(self, message: str, *, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+class InvalidInput(ConfigError):
+    """An admin command's input is wrong or refused (a malformed date, a missing reason, an unknown recording,
+    a decision the roles do not allow). The message names the option or field; nothing was written."""
 
 
 class StoreError(TeamsRetentionError):

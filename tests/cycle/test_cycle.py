@@ -24,7 +24,7 @@ from teamsretention.domain import (
 )
 from teamsretention.errors import LockBusy, TransientGraphError
 from teamsretention.notify.render import render_digest
-from teamsretention.store import Database, audit, control, digests, governance, recordings, runs
+from teamsretention.store import Database, audit, control, digests, exemptions, recordings, runs
 from teamsretention.store.audit import AuditEntry
 from teamsretention.store.recordings import StoredRecording
 
@@ -332,7 +332,7 @@ def test_a_delete_that_timed_out_unperformed_leaves_no_marker_to_claim_a_later_d
     # A legal hold now keeps it; months later the organizer deletes it.
     hold = Exemption(id="EX-9", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
                      requested_on=DAY0, target_id="drive-alice/r1", decided_on=DAY0, review_on=DAY0)
-    governance.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(8), day=DAY0, note="hold")
+    exemptions.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(8), day=DAY0, note="hold")
     world.days(8, 40)
     world.gw.touch(world.gw.onedrive["alice"], "r1", deleted=True)
     world.cycle(100)

@@ -20,7 +20,7 @@ from teamsretention.domain import (
     TargetKind,
 )
 from teamsretention.errors import NotFoundError, TransientGraphError
-from teamsretention.store import governance
+from teamsretention.store import exemptions
 
 from .test_cycle import DAY0, World, at, created
 
@@ -37,7 +37,7 @@ def test_a_hold_follows_a_recording_through_two_moves_and_a_move_back(tmp_path, 
                      requested_on=DAY0 - dt.timedelta(days=1), target_kind=TargetKind.RECORDING,
                      target_id="drive-alice/r1", decided_on=DAY0 - dt.timedelta(days=1),
                      review_on=DAY0 + dt.timedelta(days=90))
-    governance.record_exemption(w.db, hold, actor="dpo", at=at(-1), day=DAY0, note="hold")
+    exemptions.record_exemption(w.db, hold, actor="dpo", at=at(-1), day=DAY0, note="hold")
     w.cycle(0)
     orig = w.gw.items["drive-alice"]["r1"]
     w.gw.touch("drive-alice", "r1", deleted=True)
@@ -62,7 +62,7 @@ def test_a_hold_on_the_organizer_or_site_follows_a_moved_recording(tmp_path, kin
     hold = Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
                      requested_on=DAY0 - dt.timedelta(days=1), target_kind=kind, target_id=target,
                      decided_on=DAY0 - dt.timedelta(days=1), review_on=DAY0 + dt.timedelta(days=90))
-    governance.record_exemption(w.db, hold, actor="dpo", at=at(-1), day=DAY0, note="litigation hold")
+    exemptions.record_exemption(w.db, hold, actor="dpo", at=at(-1), day=DAY0, note="litigation hold")
     w.cycle(0)
     assert w.recording("r1").rule == "legal_hold"
     # moved to Bob's OneDrive: new id, same name/creation time; original leaves Alice's drive

@@ -14,7 +14,7 @@ import pytest
 
 from teamsretention.cycle import ScopeRules
 from teamsretention.domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, RecordingState
-from teamsretention.store import governance, recordings
+from teamsretention.store import exemptions, governance, recordings
 
 from .test_cycle import DAY0, at
 
@@ -314,7 +314,7 @@ size = 1234
     hold = Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED, requested_on=DAY0,
                      target_id=held.ref.key, decided_on=DAY0, review_on=DAY0 + dt.timedelta(days=90),
                      reason="Litigation", decided_by="dpo@contoso.example")
-    governance.record_exemption(w.db, hold, actor="dpo@contoso.example", at=at(0), day=DAY0, note="hold")
+    exemptions.record_exemption(w.db, hold, actor="dpo@contoso.example", at=at(0), day=DAY0, note="hold")
     # Moved to Bob's OneDrive: Graph gives the copy a new id and the original leaves Anna's drive.
     item = w.model.find_item("held")
     w.model.delete_item(item, by="user", permanent=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from . import assignments, demo, pause, provision, run, simulator  # noqa: F401  (each registers its commands)
+from . import assignments, demo, exemptions, pause, provision, run, simulator  # noqa: F401  (each registers its commands)
 from .common import app
 
 __all__ = ["app", "main"]

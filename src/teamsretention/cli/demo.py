@@ -27,7 +27,7 @@ from ..settings import Settings
 from ..settings.schedule import scheduled_time_on
 from ..simulator import TenantModel, build_demo_tenant, serve
 from ..simulator.tenants import DEMO_DOMAIN, DEMO_DPO, DEMO_FALLBACK
-from ..store import Database, assignments, audit, governance, recordings
+from ..store import Database, assignments, audit, exemptions, recordings
 from .common import app, echo_lines, guard
 
 DEMO_START = dt.date(2026, 3, 2)  # a Monday; the spring DST change falls inside the 40 days
@@ -139,7 +139,7 @@ def seed_governance(db: Database, model: TenantModel, start: dt.datetime, day0: 
     closes = day0 + ASSIGNMENT_CLOSES_ON_DAY * day
 
     def record(e: Exemption, actor: str, note: str) -> None:
-        governance.record_exemption(db, e, actor=actor, at=start, day=day0, note=note)
+        exemptions.record_exemption(db, e, actor=actor, at=start, day=day0, note=note)
 
     record(Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
                      requested_on=day0 - 10 * day, target_id=hold.key, requested_by="legal@contoso.example",

@@ -41,13 +41,20 @@ class CycleConfig:
     fallback_contact: str | None = None
     contact: str | None = None
     approvers: tuple[str, ...] = ()
+    # exemptions: who decides ([approvers], UPNs / object ids / group ids), the Retention requests list, and the
+    # weekly DPO digest (weekday 0 = Monday; to dpo_digest_to, else the DPO approvers' mailboxes)
+    dpo: tuple[str, ...] = ()
+    it_admins: tuple[str, ...] = ()
+    lists_site: str | None = None
+    requests_list: str = "Retention requests"
+    dpo_digest_weekday: int = 0
+    dpo_digest_to: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
     cloud: str = "global"  # endpoints.CLOUDS: whose SharePoint hosts links in mails may point to
     sharepoint_tenant: str | None = None  # <tenant>.sharepoint.com: links only to the tenant's own hosts
     keep_years: int = 7  # [evidence]: how long the evidence of a deleted recording is kept
     keep_mail_bodies: bool = False  # [evidence]: keep digests' subject and text (not only proof of notice)
-    lists_site: str | None = None  # [lists] site; None: no lists, the CLI only
     assignments_list: str = "Assignments"  # [lists] assignments: the list's display name
     tag_rules: tuple[str, ...] = ()  # [assignments] tag_rules
     config_snapshot: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +73,7 @@ class CycleContext:
     report: CycleReport
     stop: asyncio.Event
     checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive, stops if it was lost
+    shared: dict[str, Any] = field(default_factory=dict)  # per-cycle caches shared by steps (the roles)
 
     @property
     def run_id(self) -> int | None:

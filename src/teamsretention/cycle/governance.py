@@ -15,6 +15,7 @@ revokes, closes or untags anything.
 from __future__ import annotations
 
 from ..domain import RunMode
+from . import request_list
 from .assignment_list import AssignmentSync
 from .config import CycleContext
 
@@ -26,3 +27,5 @@ class GovernanceStep:
     async def run(self, mode: RunMode) -> None:
         """Each part is filled in by its own module; the order above is the contract."""
         await AssignmentSync(self.ctx).run(mode)  # 1 and 3: the Assignments list, then the tag rules
+        await request_list.RequestListSync(self.ctx).run(mode)  # 2: the Retention requests list
+        request_list.expire(self.ctx, mode)  # 4: approved exceptions past their end

@@ -29,6 +29,7 @@ from ..store.drives import StoredDrive
 from .config import CycleConfig, CycleContext
 from .delete import DeleteStep
 from .directory import DirectorySync
+from .dpo_digest import DpoDigestStep
 from .drives import DriveSync
 from .evaluate import EvaluateStep
 from .evidence import EvidenceStep
@@ -125,6 +126,8 @@ class Cycle:
             report.outlook = self._outlook(report, project_until or ctx.cycle_date)
         if mode is not RunMode.PLAN:
             await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
+        if mode is RunMode.ENFORCE and not self.stop.is_set():
+            await DpoDigestStep(ctx).run()
         if mode is RunMode.ENFORCE and not self.stop.is_set():
             await DeleteStep(ctx).run(override)
         if self.stop.is_set():

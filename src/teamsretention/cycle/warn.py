@@ -27,6 +27,7 @@ from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import evaluated_from, stored_decision
 from .outcome import Evaluated
+from .request_list import list_url
 
 log = structlog.get_logger(__name__)
 
@@ -118,7 +119,8 @@ class WarnStep:
             deleted=[DeletedItem(name=r.name, deleted_on=r.deleted_on or day,
                                  restore_until=(r.deleted_on + dt.timedelta(days=cfg.restore_window_days))
                                  if r.deleted_on and r.delete_mode == "recycle" else None) for r in deleted],
-            contact=cfg.contact, approvers=list(cfg.approvers),
+            contact=cfg.contact, approvers=list(cfg.approvers), requests_url=list_url(self.ctx),
+            pending_grace_days=cfg.policy.pending_request_grace_days,
             language=None if fallback else organizer.preferred_language)
         if not digest.items and not digest.deleted:
             return

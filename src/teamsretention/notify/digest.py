@@ -48,6 +48,8 @@ class Digest:
     deleted: list[DeletedItem] = field(default_factory=list)
     contact: str | None = None  # whom to ask about tagging or exemptions (notifications.contact)
     approvers: list[str] = field(default_factory=list)  # the DPO and IT admins who approve exemptions
+    requests_url: str | None = None  # the Retention requests list (None: no lists configured, or never read)
+    pending_grace_days: int | None = None  # how long a pending request keeps a recording
     # The reader's language tag when the cycle knows it better than the organizer's preferredLanguage
     # (for example the fallback contact's own); None: decided by choose_digest_language.
     language: str | None = None

@@ -207,6 +207,8 @@ def build_context(digest: Digest, language: str, max_items: int, product_name: s
         "any_restorable": any(item.restore_until is not None for item in deleted),
         "contact": clean_text(digest.contact) if digest.contact else None,
         "approvers": [clean_text(a) for a in digest.approvers if clean_text(a)],
+        "requests_url": choose_link(digest.requests_url),
+        "pending_grace_days": digest.pending_grace_days,
     }
 
 

@@ -6,8 +6,15 @@ from ..cycle import CycleReport
 
 
 def governance_lines(report: CycleReport, indent: str = "") -> list[str]:
+    """What the lists and the tag rules changed, and the decisions and rows that were refused (each also in
+    the audit trail; ignored decisions also reach the DPO digest)."""
     g = report.governance
     lines = []
+    if g.list_requests or g.requests_applied:
+        lines.append(f"{indent}lists: {g.requests_applied} requests applied, {g.list_requests} Graph requests")
+    if g.ignored:
+        lines.append(f"{indent}decisions ignored ({len(g.ignored)}):")
+        lines += [f"{indent}  ! {text}" for text in g.ignored]
     if g.assignments_changed or g.tagged_by_rule:
         lines.append(f"{indent}assignments changed from the list {g.assignments_changed}, recordings tagged by rule "
                      f"{g.tagged_by_rule}")

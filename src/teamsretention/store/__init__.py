@@ -5,7 +5,8 @@ This package is the only place that imports SQLAlchemy or Alembic. Its modules:
 - ``database``: :class:`Database` (engine, migrations, sessions for the modules below);
 - ``recordings``, ``drives``, ``directory``: the inventory;
 - ``digests``: digests and the warnings they carry;
-- ``assignments``: client assignments and their tags; ``governance``: exemptions, and the facts read whole;
+- ``assignments``: client assignments and their tags; ``governance``: the facts read whole (``load``);
+- ``exemptions``: exemptions and legal holds, and the Retention requests list items they came from;
 - ``runs``, ``control``: run records, the cycle lock and the pause switch;
 - ``audit``: the audit trail's one writer (and its verification);
 - ``evidence``: pruning the personal data of old deletions once their evidence period is over;

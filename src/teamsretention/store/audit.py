@@ -87,6 +87,18 @@ class AuditKind(StrEnum):
     UNTAGGED = "untagged"
     # the store's own evidence
     EVIDENCE_PRUNED = "evidence_pruned"  # personal data of recordings past the evidence period removed
+    # exemptions and legal holds (store/exemptions.py): actor = the acting identity, detail["source"]
+    EXEMPTION_REQUESTED = "exemption_requested"
+    EXEMPTION_APPROVED = "exemption_approved"
+    EXEMPTION_REJECTED = "exemption_rejected"
+    EXEMPTION_REVOKED = "exemption_revoked"
+    EXEMPTION_EXPIRED = "exemption_expired"
+    DECISION_IGNORED = "decision_ignored"  # a decision by someone outside the roles, the requester, or on own
+    LIST_ITEM_DELETED = "list_item_deleted"  # a Retention requests item deleted: reported, the store stands
+    REQUEST_INVALID = "request_invalid"  # a list row that could not be applied (missing reason, bad link, ...)
+    DPO_DIGEST_INTENDED = "dpo_digest_intended"
+    DPO_DIGEST_SENT = "dpo_digest_sent"
+    DPO_DIGEST_FAILED = "dpo_digest_failed"
 
 
 class Subject(Protocol):

@@ -1,12 +1,11 @@
 """The facts that keep a recording: tags to client assignments (``store.assignments``) and exemptions.
 
 :func:`load` reads them whole (they are small tables) for the cycle's fact index. Every change is written
-with its audit event, naming the acting identity, in one transaction.
+with its audit event, naming the acting identity, in one transaction (exemptions: ``store/exemptions.py``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,9 +18,8 @@ from ..domain import (
     RecordingRef,
     TargetKind,
 )
-from . import assignments, audit
+from . import assignments
 from .assignments import tag  # noqa: F401  (moved to store.assignments; kept for callers of governance.tag)
-from .audit import AuditEvent, AuditKind
 from .database import Database
 from .tables import ExemptionRow
 
@@ -50,18 +48,3 @@ def _exemption(e: ExemptionRow) -> Exemption:
         revoked_at=e.revoked_at, requested_by=e.requested_by, decided_by=e.decided_by or "", reason=e.reason)
 
 
-def record_exemption(db: Database, e: Exemption, *, actor: str, at: dt.datetime, day: dt.date, note: str) -> None:
-    """An exemption (request) as it stands, with who recorded it and why."""
-    with db.session() as s:
-        s.add(ExemptionRow(id=e.id, kind=e.kind.value, status=e.status.value, target_kind=e.target_kind.value,
-                           target_id=e.target_id, requested_on=e.requested_on, requested_by=e.requested_by,
-                           decided_on=e.decided_on, decided_by=e.decided_by or None, valid_until=e.valid_until,
-                           review_on=e.review_on, revoked_on=e.revoked_on, reason=e.reason,
-                           recorded_at=e.recorded_at or at,
-                           decided_at=e.decided_at or (at if e.decided_on else None),
-                           revoked_at=e.revoked_at or (at if e.revoked_on else None)))
-        audit.write(s, [AuditEvent(AuditKind.EXEMPTION_RECORDED, at=at, actor=actor, reason=note,
-                                   cycle_date=day, recording_key=e.target_id
-                                   if e.target_kind is TargetKind.RECORDING else None,
-                                   detail={"exemption": e.id, "kind": e.kind.value, "status": e.status.value,
-                                           "target_kind": e.target_kind.value, "target_id": e.target_id})])

@@ -295,6 +295,25 @@ class ExemptionRow(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")  # cli | list
+    list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    requested_by_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # Entra object id
+    revoked_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RequestItemRow(Base):
+    """An item of the Retention requests list as the cycle last applied it."""
+
+    __tablename__ = "request_items"
+
+    item_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    exemption_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    tag_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # "<code> <recording key>" of a tag row
+    status_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)  # RequestStatus last handled
+    version_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditRow(Base):

@@ -1,0 +1,238 @@
+"""The "Retention requests" list, read each cycle with listItem delta (an unchanged list costs one request).
+
+- A new item is a request by whoever created it (the item's ``createdBy``, never a field): an exception or a
+  legal hold becomes a *pending* exemption; a "Tag to assignment" row tags the recording to the code.
+- A change of ``RequestStatus`` is a decision by whoever made the version that changed it (version history,
+  ``lastModifiedBy``), never by a person or text field. A decision by anyone outside the roles, by the
+  requester, or on the decider's own recordings is ignored, reported (cycle summary, DPO digest) and audited.
+- A deleted item never revokes anything: it is reported, and the store remains the record.
+- Invalid rows (a missing reason or legal basis, a bad link, an unknown code) are reported, never applied.
+
+:func:`expire` turns approved exceptions past their end into ``expired`` (audited), list or no list.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..domain import ExemptionStatus, RunMode
+from ..errors import GraphError
+from ..lists import R_STATUS_APPROVED, R_STATUS_REJECTED, R_STATUS_REQUESTED, R_STATUS_REVOKED, REQUESTS, field_text
+from ..policy.approval import explain, may_decide
+from ..ports import Identity, ListItemChange, ListItemVersion
+from ..store import assignments
+from ..store import directory as sync_store
+from ..store import exemptions as store
+from ..store.audit import AuditEvent, AuditKind
+from ..store.exemptions import ItemMark
+from . import targets
+from .config import CycleContext
+from .request_rows import RowProblem, TagRow, label, parse_row
+from .roles import cycle_roles
+
+LIST_KEY, DELTA_KEY = "requests_list", "requests_list_delta"
+_TO_STATUS = {R_STATUS_APPROVED: ExemptionStatus.APPROVED, R_STATUS_REJECTED: ExemptionStatus.REJECTED,
+              R_STATUS_REVOKED: ExemptionStatus.REVOKED}
+
+
+def list_url(ctx: CycleContext) -> str | None:
+    """The list's web address (for the organizers' digests); None when no list is configured or none was read."""
+    if not ctx.config.lists_site:
+        return None
+    known = sync_store.sync_state(ctx.db, LIST_KEY)
+    return json.loads(known).get("web_url") if known else None
+
+
+def expire(ctx: CycleContext, mode: RunMode) -> None:
+    if mode is RunMode.PLAN:
+        return
+    store.expire_due(ctx.db, today=ctx.cycle_date, at=ctx.clock(), run_id=ctx.run_id)
+
+
+class RequestListSync:
+    def __init__(self, ctx: CycleContext) -> None:
+        self.ctx = ctx
+        self.stats = ctx.report.governance
+        self.roles = cycle_roles(ctx)
+
+    async def run(self, mode: RunMode) -> None:
+        """Plan changes nothing: it reads no list (the next recorded cycle applies what is new)."""
+        if mode is RunMode.PLAN or not self.ctx.config.lists_site:
+            return
+        try:
+            await self._sync()
+        except GraphError as exc:
+            if exc.status == 404:  # the list (or site) was removed: look it up afresh next time
+                sync_store.set_sync_state(self.ctx.db, LIST_KEY, None)
+            self.stats.problems.append(f"the {REQUESTS.display_name!r} list ({self.ctx.config.requests_list}) could "
+                                       f"not be read ({exc.status} {exc.code}): what the store holds stands")
+        finally:
+            self.stats.problems += [p for p in self.roles.problems if p not in self.stats.problems]
+
+    async def _where(self) -> tuple[str, str] | None:
+        """(site id, list id), looked up once and kept: an unchanged list then costs one request a cycle."""
+        db, cfg = self.ctx.db, self.ctx.config
+        known = sync_store.sync_state(db, LIST_KEY)
+        if known:
+            found = json.loads(known)
+            if found.get("site") == cfg.lists_site and found.get("name") == cfg.requests_list:
+                return found["site_id"], found["list_id"]
+        assert cfg.lists_site is not None
+        self.stats.list_requests += 1
+        site = await self.ctx.gateway.get_site(cfg.lists_site)
+        if site is None:
+            self.stats.problems.append(f"lists.site = {cfg.lists_site}: no such site (run teamsretention provision)")
+            return None
+        self.stats.list_requests += 1
+        info = await self.ctx.gateway.get_list(site.id, cfg.requests_list)
+        if info is None:
+            self.stats.problems.append(f"lists.requests = {cfg.requests_list!r}: no such list in {site.web_url} "
+                                       "(run teamsretention provision)")
+            return None
+        sync_store.set_sync_state(db, LIST_KEY, json.dumps({
+            "site": cfg.lists_site, "name": cfg.requests_list, "site_id": site.id, "list_id": info.id,
+            "web_url": info.web_url}))
+        sync_store.set_sync_state(db, DELTA_KEY, None)
+        return site.id, info.id
+
+    async def _sync(self) -> None:
+        where = await self._where()
+        if where is None:
+            return
+        site_id, list_id = where
+        link = sync_store.sync_state(self.ctx.db, DELTA_KEY)
+        async for page in self.ctx.gateway.list_items_delta(site_id, list_id, link):
+            self.stats.list_requests += 1  # one request per page
+            for item in page.items:
+                self.ctx.checkpoint()
+                await self._item(site_id, list_id, item)
+            if page.delta_link:
+                sync_store.set_sync_state(self.ctx.db, DELTA_KEY, page.delta_link)
+
+    # --- one item ------------------------------------------------------------------------------
+    def _event(self, kind: AuditKind, item_id: str, actor: str, reason: str, **detail: object) -> AuditEvent:
+        return self.ctx.event(kind, None, reason=reason, actor=actor, source="list", list_item=item_id, **detail)
+
+    async def _item(self, site_id: str, list_id: str, item: ListItemChange) -> None:
+        prev = store.request_item(self.ctx.db, item.id)
+        if item.deleted:
+            return self._deleted(item.id, prev)
+        status = field_text(item.fields, "RequestStatus") or R_STATUS_REQUESTED
+        if prev is None or (prev.exemption_id is None and prev.tag_key is None):
+            made = await self._new(item, status)
+            if made is None or status == R_STATUS_REQUESTED:
+                return
+            prev = store.request_item(self.ctx.db, item.id)
+        assert prev is not None
+        if prev.tag_key is not None or prev.exemption_id is None:
+            return
+        if status == prev.status_seen and not self._unsettled(prev.exemption_id, status):
+            return
+        await self._decision(site_id, list_id, item, status, prev.exemption_id, prev.version_seen)
+
+    def _unsettled(self, exemption_id: str, status: str) -> bool:
+        """The list shows a decision the store does not hold (it was ignored): a later version setting the same
+        status again (put back, then set by an approver between two cycles) is a new decision."""
+        e = store.get(self.ctx.db, exemption_id)
+        return e is not None and status in _TO_STATUS and e.status is not _TO_STATUS[status]
+
+    def _deleted(self, item_id: str, prev: store.StoredRequestItem | None) -> None:
+        if prev is None or prev.deleted_at is not None or prev.exemption_id is None:
+            return
+        e = store.get(self.ctx.db, prev.exemption_id)
+        status = e.status.value if e else "unknown"
+        text = (f"list item {item_id} of exemption {prev.exemption_id} was deleted: the exemption stays {status} "
+                "(the store is the record; to end it: teamsretention exemptions revoke)")
+        self.stats.problems.append(text)
+        store.note_item(self.ctx.db, ItemMark(item_id, deleted_at=self.ctx.clock()), [self._event(
+            AuditKind.LIST_ITEM_DELETED, item_id, "unknown", text, exemption=prev.exemption_id, status=status)])
+
+    def _invalid(self, item: ListItemChange, status: str, problem: str) -> None:
+        text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
+        self.stats.problems.append(text)
+        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status), [
+            self._event(AuditKind.REQUEST_INVALID, item.id, label(item.created_by), text)])
+
+    async def _new(self, item: ListItemChange, status: str) -> str | None:
+        who = item.created_by
+        if who is None or not who.id:
+            self._invalid(item, status, "its creator has no Entra identity (createdBy.user.id)")
+            return None
+        row = await parse_row(self.ctx, item, who)
+        if isinstance(row, RowProblem):
+            if row.unknown_code:
+                self.stats.unknown_codes.append(f"{REQUESTS.display_name} item {item.id}: {row.text}")
+            self._invalid(item, status, row.text)
+            return None
+        if isinstance(row, TagRow):
+            return self._tag(item, row, status)
+        made = store.request(self.ctx.db, row, actor=label(who), at=self.ctx.clock(), day=self.ctx.cycle_date,
+                             run_id=self.ctx.run_id, mark=ItemMark(item.id, status_seen=R_STATUS_REQUESTED))
+        self.stats.requests_applied += 1
+        return made.id
+
+    def _tag(self, item: ListItemChange, row: TagRow, status: str) -> str:
+        tag_key = f"{row.code} {row.ref.key}"
+        tag_recording(self.ctx, row, actor=label(item.created_by))
+        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status, tag_key=tag_key), [])
+        self.stats.requests_applied += 1
+        return tag_key
+
+    async def _decision(self, site_id: str, list_id: str, item: ListItemChange, status: str,
+                        exemption_id: str, seen: str | None) -> None:
+        db, day = self.ctx.db, self.ctx.cycle_date
+        self.stats.list_requests += 1
+        versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
+        version = deciding_version(versions, status)
+        e = store.get(db, exemption_id)
+        if e is None or version is None:
+            self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: Status {status}, but its version "
+                                       "history does not show who set it; not applied")
+            return
+        if version.id == seen:
+            return  # the same decision, already handled (another field changed)
+        who, mark = version.modified_by, ItemMark(item.id, status_seen=status, version_seen=version.id)
+        target = _TO_STATUS.get(status)
+        if e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
+            store.note_item(db, mark, [])
+            return
+        if target is None:
+            return self._ignored(item.id, e.id, status, who, f"exemption {e.id} is {e.status.value} and a decision "
+                                 "is never taken back in the list (revoke it instead)", mark, "transition")
+        decider = await self.roles.decider(who.id if who else None, label(who))
+        refusal = may_decide(decider, targets.covered(db, e))
+        if refusal is not None:
+            return self._ignored(item.id, e.id, status, who, explain(refusal, label(who)), mark, refusal.value)
+        allowed = ExemptionStatus.APPROVED if target is ExemptionStatus.REVOKED else ExemptionStatus.PENDING
+        if e.status is not allowed:
+            return self._ignored(item.id, e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
+                                 f"become {target.value}", mark, "transition")
+        store.decide(db, e.id, target, actor=label(who), at=self.ctx.clock(), day=day, source="list",
+                     note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, mark=mark)
+        self.stats.requests_applied += 1
+
+    def _ignored(self, item_id: str, exemption_id: str, status: str, who: Identity | None, why: str,
+                 mark: ItemMark, refusal: str) -> None:
+        text = f"{label(who)} set {exemption_id} to {status} in the list (item {item_id}): ignored, {why}"
+        self.stats.ignored.append(text)
+        store.note_item(self.ctx.db, mark, [self._event(AuditKind.DECISION_IGNORED, item_id, label(who), text,
+                                                        exemption=exemption_id, status=status, refusal=refusal)])
+
+
+def deciding_version(versions: list[ListItemVersion], status: str) -> ListItemVersion | None:
+    """The version that set ``RequestStatus`` to ``status`` (newest first: the oldest of the newest run of
+    versions carrying it). None when the newest version does not carry it."""
+    if not versions or field_text(versions[0].fields, "RequestStatus") != status:
+        return None
+    found = versions[0]
+    for v in versions[1:]:
+        if (field_text(v.fields, "RequestStatus") or R_STATUS_REQUESTED) != status:
+            break
+        found = v
+    return found
+
+
+def tag_recording(ctx: CycleContext, row: TagRow, *, actor: str) -> None:
+    """The one place a list row tags a recording (the assignments module owns tags)."""
+    assignments.tag(ctx.db, row.code, row.ref, tagged_on=ctx.cycle_date, actor=actor, at=ctx.clock(),
+                    day=ctx.cycle_date, source="list")

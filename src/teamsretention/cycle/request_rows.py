@@ -1,0 +1,149 @@
+"""One row of the "Retention requests" list, read into what it asks for, or why it cannot be applied.
+
+The requester is the item's creator (``createdBy``). A row that asks to keep one recording must come from the
+recording's organizer or an approver (anyone else could hold back another's deletions for the grace period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..domain import ExemptionKind, RecordingRef, TargetKind, local_date
+from ..lists import (
+    KIND_EXCEPTION,
+    KIND_LEGAL_HOLD,
+    KIND_TAG,
+    REQUESTS,
+    SCOPE_ASSIGNMENT,
+    SCOPE_MINE,
+    SCOPE_RECORDING,
+    SCOPE_SITE,
+    field_date,
+    field_text,
+)
+from ..ports import Identity, ListItemChange
+from ..store import assignments
+from ..store.exemptions import NewRequest
+from . import targets
+from .config import CycleContext
+from .roles import cycle_roles
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    code: str
+    ref: RecordingRef
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    text: str
+    unknown_code: bool = False
+
+
+def label(who: Identity | None) -> str:
+    """The acting identity as the audit trail names list actors: ``"<displayName> <object id>"``."""
+    if who is None:
+        return "unknown"
+    return f"{who.display_name or who.email or 'unnamed'} {who.id or '(no Entra id)'}".strip()
+
+
+def _shown(name: str) -> str:
+    return REQUESTS.column(name).display_name
+
+
+async def _recording(ctx: CycleContext, link: str, who: Identity) -> RecordingRef | RowProblem:
+    if not link:
+        return RowProblem(f"{_shown('RecordingLink')} is empty")
+    if not targets.is_url(link):
+        return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} is not a web link (use Copy link)")
+    ref = await targets.resolve_recording(ctx.db, ctx.gateway, link)
+    if ref is None:
+        return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} points to no recording")
+    organizer = targets.organizer_of(ctx.db, ref.key)
+    if organizer is None:
+        return RowProblem(f"{_shown('RecordingLink')} points to a file teamsretention does not govern as a recording")
+    if organizer.lower() != (who.id or "").lower() and not await cycle_roles(ctx).roles_of(who.id):
+        return RowProblem(f"{label(who)} did not organise that recording: only its organizer (or the DPO or an IT "
+                          "admin) asks to keep it")
+    return ref
+
+
+def _code(code: str) -> str | RowProblem:
+    if not code:
+        return RowProblem(f"{_shown('AssignmentCode')} is empty")
+    return code  # known or not: the caller says which
+
+
+async def parse_row(ctx: CycleContext, item: ListItemChange, who: Identity) -> NewRequest | TagRow | RowProblem:
+    f, tz = item.fields, ctx.config.policy.timezone
+    kind = field_text(f, "RequestKind") or KIND_TAG
+    link, code = field_text(f, "RecordingLink"), field_text(f, "AssignmentCode")
+    if kind == KIND_TAG:
+        ref = await _recording(ctx, link, who)
+        checked = _code(code)
+        if isinstance(ref, RowProblem) or isinstance(checked, RowProblem):
+            return ref if isinstance(ref, RowProblem) else checked  # type: ignore[return-value]
+        if not assignments.has_assignment(ctx.db, code):
+            return RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True)
+        return TagRow(code, ref)
+    if kind not in (KIND_EXCEPTION, KIND_LEGAL_HOLD):
+        return RowProblem(f"{_shown('RequestKind')} {kind!r} is not one of {KIND_TAG}, {KIND_EXCEPTION}, "
+                          f"{KIND_LEGAL_HOLD}")
+    requested_on = local_date(item.created_at, tz) if item.created_at else ctx.cycle_date
+    terms = _terms(f, kind, tz, requested_on)
+    if isinstance(terms, RowProblem):
+        return terms
+    end, review = terms
+    scope = field_text(f, "Scope") or SCOPE_RECORDING
+    target: tuple[TargetKind, str] | RowProblem
+    if scope == SCOPE_RECORDING:
+        ref = await _recording(ctx, link, who)
+        target = ref if isinstance(ref, RowProblem) else (TargetKind.RECORDING, ref.key)
+    elif scope == SCOPE_MINE:
+        target = (TargetKind.ORGANIZER, who.id or "")
+    elif scope == SCOPE_ASSIGNMENT:
+        checked = _code(code)
+        target = checked if isinstance(checked, RowProblem) else (
+            (TargetKind.ASSIGNMENT, code) if assignments.has_assignment(ctx.db, code) else
+            RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True))
+    elif scope == SCOPE_SITE:
+        site = await targets.resolve_site(ctx.db, ctx.gateway, link) if link else None
+        target = (TargetKind.SITE, site) if site else RowProblem(
+            f"{_shown('RecordingLink')} {link[:200]!r} is no team site in the inventory (link its document library)")
+    else:
+        target = RowProblem(f"{_shown('Scope')} {scope!r} is not one of {SCOPE_RECORDING}, {SCOPE_MINE}, "
+                            f"{SCOPE_ASSIGNMENT}, {SCOPE_SITE}")
+    if isinstance(target, RowProblem):
+        return target
+    return NewRequest(
+        kind=ExemptionKind.EXCEPTION if kind == KIND_EXCEPTION else ExemptionKind.LEGAL_HOLD,
+        target_kind=target[0], target_id=target[1], reason=field_text(f, "Reason"),
+        legal_basis=field_text(f, "LegalBasis"), requested_on=requested_on, requested_by=label(who),
+        requested_by_id=who.id, valid_until=end, review_on=review, source="list", list_item_id=item.id)
+
+
+def _terms(f: dict[str, object], kind: str, tz: str,
+           requested_on: dt.date) -> tuple[dt.date | None, dt.date | None] | RowProblem:
+    for name in ("Reason", "LegalBasis"):
+        if not field_text(f, name):
+            return RowProblem(f"{_shown(name)} is empty (required for an exception or a legal hold)")
+    dates: dict[str, dt.date | None] = {}
+    for name in ("EndDate", "ReviewDate"):
+        try:
+            dates[name] = field_date(f, name, tz)
+        except ValueError:
+            return RowProblem(f"{_shown(name)} {f.get(name)!r} is not a date")
+    end, review = dates["EndDate"], dates["ReviewDate"]
+    if kind == KIND_EXCEPTION:
+        if end is None:
+            return RowProblem(f"{_shown('EndDate')} is empty (an exception needs an end date)")
+        if end <= requested_on:
+            return RowProblem(f"{_shown('EndDate')} {end} is not after the request ({requested_on})")
+        return end, None
+    if review is None:
+        return RowProblem(f"{_shown('ReviewDate')} is empty (a legal hold needs a review date)")
+    if review <= requested_on:
+        return RowProblem(f"{_shown('ReviewDate')} {review} is not after the request ({requested_on})")
+    return None, review
