@@ -14,7 +14,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 
 from ..errors import ConfigError, StoreError, TeamsRetentionError
-from ..logging import configure_logging
+from ..logging import configure_logging, json_for_format
 from ..settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -36,9 +36,35 @@ def fail(code: int, message: str) -> typer.Exit:
     return typer.Exit(code)
 
 
+# --verbose / --quiet of this invocation: the log level they set for every command, over [logging] level.
+_log_level_flag: str | None = None
+
+
+@app.callback()
+def _global_options(
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level (over logging.level).")]
+        = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only (over "
+                                            "logging.level); the command's own output still prints.")] = False,
+        ) -> None:
+    """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
+    global _log_level_flag
+    if verbose and quiet:
+        raise fail(2, "--verbose and --quiet contradict each other: give one of them")
+    _log_level_flag = "debug" if verbose else "warning" if quiet else None
+
+
+def log_level(configured: str) -> str:
+    """The level this invocation logs at: --verbose / --quiet, else ``configured``."""
+    return _log_level_flag or configured
+
+
 def load(config: Path | None) -> Settings:
-    configure_logging()
-    return load_settings(config)
+    configure_logging(log_level("info"))
+    settings = load_settings(config)
+    logs = settings.logging
+    configure_logging(log_level(logs.level), json_for_format(logs.format), personal_data=logs.personal_data)
+    return settings
 
 
 def guard(fn: Callable[P, R]) -> Callable[P, R]:

@@ -20,7 +20,7 @@ from ..bootstrap import App, build_app, rehearsal_clock, utc_now
 from ..cycle import CycleReport
 from ..domain import RunMode, local_date
 from ..errors import ConfigError
-from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines
+from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines, run_data
 from ..settings import Settings
 from ..settings.schedule import parse_at
 from ..store import Database, runs
@@ -35,16 +35,21 @@ def run(config: ConfigOpt = None,
         at: AtOpt = None,
         allow_deletions: Annotated[int | None, typer.Option(
             "--allow-deletions", min=0, help="With --once: allow up to N deletions this cycle (audited).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="With --once: what the cycle did as JSON (the "
+                                              "summary, every deletion, blocked deletion and digest).")] = False,
         ) -> None:
     """Run the daemon (one cycle per schedule), or one cycle with --once."""
     settings = load(config)
     if not once:
-        if at or allow_deletions is not None:
-            raise ConfigError("--at and --allow-deletions go with --once")
+        if at or allow_deletions is not None or as_json:
+            raise ConfigError("--at, --allow-deletions and --json go with --once")
         raise typer.Exit(asyncio.run(run_daemon(settings)))
     report = asyncio.run(run_once(settings, at=at, allow_deletions=allow_deletions))
-    echo_lines(cycle_lines(report))
-    echo_lines(problem_lines(report), err=True)
+    if as_json:  # the problems are in the data: stdout is one JSON document
+        typer.echo(json.dumps(run_data(report), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(cycle_lines(report))
+        echo_lines(problem_lines(report), err=True)
     raise typer.Exit(report.exit_code)
 
 

@@ -26,6 +26,7 @@ from .sections import (
     ApproverSettings,
     DatabaseSettings,
     GraphSettings,
+    LoggingSettings,
     NotificationSettings,
     PolicySettings,
     RecognitionSettings,
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     approvers: ApproverSettings = ApproverSettings()
     recognition: RecognitionSettings = RecognitionSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

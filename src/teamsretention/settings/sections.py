@@ -256,3 +256,9 @@ class RecognitionSettings(_Section):
         if not cleaned or any(not v for v in cleaned):
             raise ValueError("must list at least one name, none of them empty")
         return cleaned
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal, JSON lines otherwise
+    personal_data: bool = True  # false: log lines carry ids and rule codes, no names, titles or addresses
