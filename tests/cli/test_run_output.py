@@ -216,9 +216,14 @@ def test_verbose_and_quiet_together_is_a_usage_error(tmp_path):
     assert not (tmp_path / "teamsretention.db").exists()
 
 
-def test_console_format_is_not_json_and_a_bad_level_names_key_and_source(sim, tmp_path):
+def test_on_a_console_run_once_prints_its_report_once_and_a_bad_level_names_key_and_source(sim, tmp_path):
+    # The console layout (what a terminal gets with format = "auto"): the report is printed, and info lines
+    # that would repeat it are not logged unless a level asks for them.
     console = invoke(["run", "--once"], env_for(sim, tmp_path, TEAMSRETENTION_LOGGING__FORMAT="console"))
-    assert "cycle.summary" in console.stderr and log_events(console.stderr) == []
+    assert "would warn 3 recordings" in console.stdout and console.stderr == ""
+    info = invoke(["run", "--once"], env_for(sim, tmp_path, TEAMSRETENTION_LOGGING__FORMAT="console",
+                                             TEAMSRETENTION_LOGGING__LEVEL="info"))
+    assert info.stderr.count("cycle.summary") == 1 and log_events(info.stderr) == []  # console, not JSON
     bad = invoke(["plan"], env_for(sim, tmp_path / "b", TEAMSRETENTION_LOGGING__LEVEL="loud"))
     assert bad.exit_code == 2
     assert "logging.level" in bad.output and "TEAMSRETENTION_LOGGING__LEVEL" in bad.output

@@ -7,6 +7,7 @@ before any Graph call; 3 a safety limit stopped deletions.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -59,11 +60,17 @@ def log_level(configured: str) -> str:
     return _log_level_flag or configured
 
 
-def load(config: Path | None) -> Settings:
+def load(config: Path | None, *, prints_report: bool = False) -> Settings:
+    """Settings, and logging configured from them. ``prints_report``: the command prints what the cycle did
+    (``run --once``, ``plan``), so on a terminal its info lines would only repeat it: unless a level is set,
+    it logs warnings and errors there (JSON lines off a terminal keep info)."""
     configure_logging(log_level("info"))
     settings = load_settings(config)
     logs = settings.logging
-    configure_logging(log_level(logs.level), json_for_format(logs.format), personal_data=logs.personal_data)
+    json = json_for_format(logs.format)
+    on_terminal = json is False or (json is None and sys.stderr.isatty())
+    default = "warning" if prints_report and on_terminal else "info"
+    configure_logging(log_level(logs.level or default), json, personal_data=logs.personal_data)
     return settings
 
 

@@ -39,7 +39,7 @@ def run(config: ConfigOpt = None,
                                               "summary, every deletion, blocked deletion and digest).")] = False,
         ) -> None:
     """Run the daemon (one cycle per schedule), or one cycle with --once."""
-    settings = load(config)
+    settings = load(config, prints_report=once)
     if not once:
         if at or allow_deletions is not None or as_json:
             raise ConfigError("--at, --allow-deletions and --json go with --once")
@@ -60,7 +60,7 @@ def plan(config: ConfigOpt = None, at: AtOpt = None,
          show_all: Annotated[bool, typer.Option("--all", help="Also list recordings that are simply kept.")]
          = False) -> None:
     """Show what the next cycle would do (or the cycle at --at), changing nothing in the tenant."""
-    settings = load(config)
+    settings = load(config, prints_report=True)
     report = asyncio.run(run_plan(settings, at=at, keep_all=show_all or as_json))
     if as_json:
         typer.echo(json.dumps(plan_data(report), indent=2, ensure_ascii=False))

@@ -259,6 +259,7 @@ class RecognitionSettings(_Section):
 
 
 class LoggingSettings(_Section):
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    # None: info; warning for `run --once` and `plan` on a terminal, which print their own report
+    level: Literal["debug", "info", "warning", "error"] | None = None
     format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal, JSON lines otherwise
     personal_data: bool = True  # false: log lines carry ids and rule codes, no names, titles or addresses
