@@ -63,7 +63,8 @@ def detail_lines(report: CycleReport, indent: str = "  ") -> list[str]:
                      else "permanently (no recycle bin)")
             lines.append(f"{indent}  - {d.name}: organizer {_who(d.organizer)}, rule {d.rule}, {where}")
     if report.blocked_deletions:
-        lines.append(f"{indent}deletions refused by Microsoft 365, to be tried again ({len(report.blocked_deletions)}):")
+        refused = len(report.blocked_deletions)
+        lines.append(f"{indent}deletions refused by Microsoft 365, to be tried again ({refused}):")
         lines += [f"{indent}  - {_blocked_line(b)}" for b in report.blocked_deletions]
     if report.digests:
         lines.append(f"{indent}digests ({len(report.digests)}):")
