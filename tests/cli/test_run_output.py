@@ -115,7 +115,7 @@ def test_a_dry_run_says_what_it_would_warn_and_delete_and_sends_nothing(sim, tmp
     # A second dry run the same day records nothing new, and says so instead of "would warn 0".
     again = invoke(["run", "--once"], env_for(sim, tmp_path)).stdout
     assert "would warn 3 recordings in 2 digests" in again
-    assert "already dry run by an earlier run today" in again
+    assert "already recorded (dry run) by an earlier run today" in again
 
 
 def test_an_enforcing_run_lists_each_digest_sent_or_failed(sim, tmp_path):

@@ -8,7 +8,8 @@
 (recycle | permanent), ``restore_until``. Each blocked deletion: ``recording_id``, ``name``, ``organizer``,
 ``rule``, ``status``, ``code``, ``message`` (Graph's), ``attempts``, ``attempted_this_cycle``,
 ``next_attempt_on``. Each digest: ``organizer``, ``recipient``, ``fallback``, ``warned``, ``receipts``,
-``status`` (sent | failed | outcome_unknown | undeliverable | dry_run), ``error``, ``earlier_today``.
+``status`` (sent | failed | outcome_unknown | undeliverable | dry_run; with ``earlier_today`` true, the
+status an earlier run of the date left, ``intended`` meaning its outcome is unknown), ``error``.
 Keys are only ever added.
 """
 
@@ -90,8 +91,9 @@ def _digest_line(d: DigestOutcome) -> str:
     receipts = f", {_n(d.receipts, 'deletion receipt')}" if d.receipts else ""
     count = _n(d.warned, "recording")
     if d.earlier:
-        return (f"to {to}: already {d.status.replace('_', ' ')} by an earlier run today ({count}{receipts}); "
-                "not sent again")
+        earlier = {"sent": "sent", "dry_run": "recorded (dry run)", "intended": "attempted (outcome unknown)",
+                   "undeliverable": "found undeliverable"}.get(d.status, d.status)
+        return f"to {to}: already {earlier} by an earlier run today ({count}{receipts}); not sent again"
     error = f": {d.error}" if d.error else ""
     return {
         "sent": f"sent to {to}: {count} warned{receipts}",
