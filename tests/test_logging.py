@@ -141,3 +141,42 @@ def test_default_stream_is_stderr_at_the_time_of_logging(monkeypatch: pytest.Mon
     monkeypatch.setattr("sys.stderr", later)
     structlog.get_logger("t").info("after the swap")
     assert [line["event"] for line in json_lines(later)] == ["after the swap"]
+
+
+# --- [logging] personal_data ---------------------------------------------------------------------------
+
+def log_a_deletion(personal_data: bool) -> tuple[str, list[dict[str, Any]]]:
+    out = io.StringIO()
+    configure_logging("info", stream=out, personal_data=personal_data)
+    register_secret("Zx9-client-secret-value")
+    log = structlog.get_logger("teamsretention.cycle.delete")
+    log.info("recording.deleted", recording_id="b!d/01ITEM", recording="Salary talk-20260301_100000-Meeting "
+             "Recording.mp4", organizer_id="u-1", organizer="Anna Berg", organizer_upn="anna@contoso.example",
+             rule="base_due", client_secret="plain-in-key")
+    log.warning("cycle.summary", problems=["digest to anna@contoso.example failed: 400 invalidRequest"],
+                unsure=["Holiday clip.mp4 (no Teams timestamp)"], nested={"recipient": "bob@contoso.example", "n": 2},
+                error="server said Zx9-client-secret-value is expired")
+    logging.getLogger("httpx").warning("POST https://graph.example/v1.0/users/anna@contoso.example/sendMail")
+    return out.getvalue(), json_lines(out)
+
+
+def test_without_personal_data_lines_keep_ids_and_rules_but_no_names_titles_or_addresses() -> None:
+    text, (deleted, summary, foreign) = log_a_deletion(personal_data=False)
+    assert deleted == {**{k: deleted[k] for k in ("level", "logger", "timestamp")}, "event": "recording.deleted",
+                       "recording_id": "b!d/01ITEM", "organizer_id": "u-1", "rule": "base_due",
+                       "client_secret": "***"}
+    assert summary["problems"] == ["digest to <address withheld> failed: 400 invalidRequest"]
+    assert "unsure" not in summary and summary["nested"] == {"n": 2}
+    assert foreign["event"] == "POST https://graph.example/v1.0/users/<address withheld>/sendMail"
+    for personal in ("Anna", "anna@", "bob@", "Salary", "Holiday"):
+        assert personal not in text
+    for secret in ("Zx9-client-secret-value", "plain-in-key"):  # secrets stay masked in this mode too
+        assert secret not in text
+
+
+def test_with_personal_data_the_names_stay_and_secrets_still_do_not() -> None:
+    text, (deleted, summary, _) = log_a_deletion(personal_data=True)
+    assert (deleted["organizer"], deleted["organizer_upn"]) == ("Anna Berg", "anna@contoso.example")
+    assert deleted["recording"].startswith("Salary talk") and summary["unsure"]
+    assert summary["error"] == "server said *** is expired" and deleted["client_secret"] == "***"
+    assert "Zx9-client-secret-value" not in text and "plain-in-key" not in text

@@ -4,6 +4,11 @@ structlog and the standard library (azure-identity, httpx, APScheduler) end in t
 every line passes :func:`redact_secrets` last, just before rendering, so a secret never reaches output:
 values of secret-sounding keys are masked, passwords in URLs are masked, and any text containing a
 value given to :func:`register_secret` (the client secret, a database password) is masked.
+
+Personal data (``[logging] personal_data``): call sites put names, titles and mail addresses only under
+the keys in :data:`PERSONAL_KEYS` (``recording``, ``organizer``, ``recipient``, ...), next to the ids
+(``recording_id``, ``organizer_id``). With ``personal_data = false`` :class:`PersonalDataFilter` drops
+those keys and replaces any mail address left in free text, so a line carries ids and rule codes only.
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ _CHATTY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_loggi
 # Libraries that log a WARNING for a failure they also raise: the raised error is reported once, in our words
 # (a failed sign-in: graph.signin); their own line shows only at DEBUG.
 _RAISING_LOGGERS = ("azure.identity",)
+FORMATS = ("auto", "console", "json")
+# Where log lines carry personal data: names, titles, mail addresses (never ids). Call sites use these keys.
+PERSONAL_KEYS = frozenset({
+    "recording", "recordings", "recording_name", "title", "subject", "location", "unsure",
+    "organizer", "organizer_name", "organizer_upn", "organizer_mail", "display_name", "upn", "mail",
+    "recipient", "recipients", "owner", "owners", "requested_by", "actor",
+})
+WITHHELD_ADDRESS = "<address withheld>"
+_MAIL_ADDRESS = re.compile(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 
 
 def register_secret(value: str | None) -> None:
@@ -96,6 +110,32 @@ def redact_secrets(logger: Any, method_name: str, event_dict: MutableMapping[str
     return {key: _scrub_item(key, value, secrets) for key, value in event_dict.items()}
 
 
+class PersonalDataFilter:
+    """structlog processor. ``keep=True`` passes lines through; ``keep=False`` drops every key in
+    :data:`PERSONAL_KEYS` (also inside nested tables) and replaces mail addresses in any remaining text (a
+    Graph error that quotes a mailbox, a problem naming a recipient), leaving ids, rule codes and counts."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+
+    def __call__(self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Any:
+        if self.keep:
+            return event_dict
+        return {key: _impersonal(value) for key, value in event_dict.items() if key not in PERSONAL_KEYS}
+
+
+def _impersonal(value: Any) -> Any:
+    if isinstance(value, str):
+        return _MAIL_ADDRESS.sub(WITHHELD_ADDRESS, value)
+    if isinstance(value, dict):
+        return {key: _impersonal(item) for key, item in value.items() if key not in PERSONAL_KEYS}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_impersonal(item) for item in value]
+    if isinstance(value, BaseException):
+        return _impersonal(f"{type(value).__name__}: {value}")
+    return value
+
+
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at the time of each line, not at configuration time.
 
@@ -119,11 +159,20 @@ def _parse_level(level: str) -> int:
         raise ConfigError(f"log level {level!r} is not one of {', '.join(_LEVELS)}") from None
 
 
-def configure_logging(level: str = "info", json: bool | None = None, stream: TextIO | None = None) -> None:
+def json_for_format(log_format: str) -> bool | None:
+    """``[logging] format`` as :func:`configure_logging`'s ``json``: auto (None), console, json."""
+    if log_format not in FORMATS:
+        raise ConfigError(f"log format {log_format!r} is not one of {', '.join(FORMATS)}")
+    return None if log_format == "auto" else log_format == "json"
+
+
+def configure_logging(level: str = "info", json: bool | None = None, stream: TextIO | None = None, *,
+                      personal_data: bool = True) -> None:
     """Send structlog and standard-library logs to ``stream`` (default stderr) at ``level``.
 
-    ``json=None`` picks JSON lines unless ``stream`` is a terminal. Safe to call again: the handler
-    installed by the previous call is replaced, handlers installed by others are left alone.
+    ``json=None`` picks JSON lines unless ``stream`` is a terminal. ``personal_data=False`` keeps names,
+    titles and mail addresses out of every line (see :class:`PersonalDataFilter`). Safe to call again: the
+    handler installed by the previous call is replaced, handlers installed by others are left alone.
     """
     numeric = _parse_level(level)
     out = stream if stream is not None else sys.stderr
@@ -142,6 +191,7 @@ def configure_logging(level: str = "info", json: bool | None = None, stream: Tex
             ProcessorFormatter.remove_processors_meta,
             # Tracebacks become text before redaction, so an exception message cannot slip past it.
             structlog.processors.format_exc_info,
+            PersonalDataFilter(keep=personal_data),
             redact_secrets,
             renderer,
         ],

@@ -226,6 +226,21 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path):
     assert "legal hold EX-1" in out and "rule legal_hold" in out
     assert "every warning and deletion names its rule in the audit trail: yes" in out
     assert "(Legal - Contracts 10y)" in out  # kept by a retention label
+    # It says what it runs with, the safety limit it raises to fit its tenant included, with the values.
+    assert "Settings (the demo's own; no configuration file or TEAMSRETENTION_* variable is read):" in out
+    assert "policy: enforce = true" in out and f"state: {tmp_path}" in out
+    assert "safety limits, raised to fit this tenant:" in out
+    assert "policy.max_deletion_share = 0.8 (default 0.25: " in out
+    assert "policy.max_deletions_per_cycle = 200 (the default)" in out
+    # The columns say what they count: warnings apart from deletion receipts, kept apart from warned.
+    header = next(line for line in out.splitlines() if line.startswith("day  date"))
+    assert header.split()[2:] == ["warned", "digests", "receipts", "deleted", "blocked", "kept,", "nothing", "due",
+                                  "notes"]
+    assert "receipts = deleted recordings" in out and "kept, nothing due = recordings kept" in out
+    rows = [line.split() for line in out.splitlines() if line[:3].strip().isdigit() and "-" in line[5:15]]
+    assert len(rows) == 40 and sum(int(r[4]) for r in rows) > 0  # receipts went out
+    recordings = int(out.split(" recordings aged")[0].split()[-1])
+    assert int(rows[0][2]) + int(rows[0][7]) == recordings  # day 1: each recording warned or kept, never both
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     deleted = [a for a in audit if a["event"] == "deleted"]
     assert deleted and all(a["rule"] for a in deleted)

@@ -9,6 +9,7 @@ store that is missing for a command that never creates one, or that cannot be us
 from __future__ import annotations
 
 import functools
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 
 from ..errors import ConfigError, SignInError, StoreError, TeamsRetentionError
-from ..logging import configure_logging, redact
+from ..logging import configure_logging, json_for_format, redact
 from ..settings import Settings, load_settings
 
 # rich_markup_mode=None: click's plain help. Typer's rich help labels every flag (even --help) with "<bool>",
@@ -40,15 +41,6 @@ class _Options:
 
 
 options = _Options()
-
-
-@app.callback()
-def main_options(debug: Annotated[bool, typer.Option(
-        "--debug", help="Show the detail behind an error (the identity library's answer, the traceback of an "
-        "unexpected failure) and log at DEBUG level.")] = False) -> None:
-    """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
-    options.debug = debug
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -58,9 +50,45 @@ def fail(code: int, message: str) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load(config: Path | None) -> Settings:
-    configure_logging(level="debug" if options.debug else "info")
-    return load_settings(config)
+# --verbose / --quiet of this invocation: the log level they set for every command, over [logging] level.
+_log_level_flag: str | None = None
+
+
+@app.callback()
+def _global_options(
+        debug: Annotated[bool, typer.Option(
+            "--debug", help="Show the detail behind an error (the identity library's answer, the traceback of an "
+            "unexpected failure) and log at DEBUG level.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level (over logging.level).")]
+        = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only (over "
+                                            "logging.level); the command's own output still prints.")] = False,
+        ) -> None:
+    """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
+    global _log_level_flag
+    options.debug = debug
+    if verbose and quiet:
+        raise fail(2, "--verbose and --quiet contradict each other: give one of them")
+    _log_level_flag = "debug" if verbose else "warning" if quiet else None
+
+
+def log_level(configured: str) -> str:
+    """The level this invocation logs at: --verbose / --quiet, else ``configured``."""
+    return _log_level_flag or ("debug" if options.debug else configured)
+
+
+def load(config: Path | None, *, prints_report: bool = False) -> Settings:
+    """Settings, and logging configured from them. ``prints_report``: the command prints what the cycle did
+    (``run --once``, ``plan``), so on a terminal its info lines would only repeat it: unless a level is set,
+    it logs warnings and errors there (JSON lines off a terminal keep info)."""
+    configure_logging(log_level("debug" if options.debug else "info"))
+    settings = load_settings(config)
+    logs = settings.logging
+    json = json_for_format(logs.format)
+    on_terminal = json is False or (json is None and sys.stderr.isatty())
+    default = "warning" if prints_report and on_terminal else "info"
+    configure_logging(log_level(logs.level or default), json, personal_data=logs.personal_data)
+    return settings
 
 
 def _detail(text: str) -> None:

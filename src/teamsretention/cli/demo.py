@@ -22,13 +22,13 @@ from ..domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, Ru
 from ..errors import ConfigError
 from ..files import make_private_dir, write_private_text
 from ..logging import configure_logging
-from ..reports.demo import DAY_HEADER, day_line, evidence_lines, summary_lines
+from ..reports.demo import DAY_HEADER, DAY_LEGEND, day_line, evidence_lines, settings_lines, summary_lines
 from ..settings import Settings
 from ..settings.schedule import scheduled_time_on
 from ..simulator import TenantModel, build_demo_tenant, serve
 from ..simulator.tenants import DEMO_DOMAIN, DEMO_DPO, DEMO_FALLBACK
 from ..store import Database, assignments, audit, exemptions, recordings
-from .common import app, echo_lines, guard
+from .common import app, echo_lines, guard, log_level
 
 DEMO_START = dt.date(2026, 3, 2)  # a Monday; the spring DST change falls inside the 40 days
 ASSIGNMENT_CLOSES_ON_DAY = 15
@@ -43,7 +43,7 @@ def demo(days: Annotated[int, typer.Option(min=1, max=120, metavar="N", help="Da
              "--state-dir", metavar="DIR", help="Keep the demo's database, audit trail and mails here (default: a "
              "temporary directory).")] = None) -> None:
     """Govern the built-in simulated tenant for 40 days, one cycle a day, and summarise."""
-    configure_logging(level="error")
+    configure_logging(level=log_level("error"))
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="teamsretention-demo-"))
     make_private_dir(state)  # it holds the store, the audit export and the mails: personal data, 0700
     raise typer.Exit(asyncio.run(_run(days, state)))
@@ -52,7 +52,7 @@ def demo(days: Annotated[int, typer.Option(min=1, max=120, metavar="N", help="Da
 def demo_settings(graph_url: str, state_dir: Path) -> Settings:
     return Settings().with_overrides(
         graph={"graph_endpoint": graph_url, "auth": "none", "user_agent_org": "Demo"},
-        policy={"enforce": True, "max_deletions_per_cycle": 150, "max_deletion_share": 0.8},
+        policy={"enforce": True, "max_deletion_share": 0.8},
         notifications={"sender": f"retention@{DEMO_DOMAIN}", "fallback_contact": DEMO_FALLBACK,
                        "contact": DEMO_FALLBACK, "language": "sv"},
         approvers={"dpo": [DEMO_DPO], "it_admins": [DEMO_FALLBACK]},
@@ -67,15 +67,19 @@ async def _run(days: int, state: Path) -> int:
     make_private_dir(mails_dir)
     typer.echo(f"teamsretention demo: {len(model.users)} users, {sum(1 for g in model.groups.values() if g.is_team)} "
                f"teams, {len(model.live_recordings())} recordings aged 0-60 days (simulated tenant on loopback).")
-    typer.echo(f"Policy: delete {30} days after recording, warn 7 and 1 days before, at least 7 days' notice; "
-               f"one cycle a day at {first:%H:%M} {TIMEZONE}.\n")
     with serve(model) as sim:
         settings = demo_settings(sim.base_url, state)
+        p = settings.policy
+        typer.echo(f"Policy: delete {p.retention_days} days after recording, warn "
+                   f"{' and '.join(map(str, sorted(p.warning_days, reverse=True)))} days before, at least "
+                   f"{p.minimum_notice_days} days' notice; one cycle a day at {first:%H:%M} {TIMEZONE}.")
+        echo_lines(settings_lines(settings, state))
+        typer.echo("")
         app = build_app(settings)
         reports: list[CycleReport] = []
         seeded = seed_governance(app.db, model, epoch, DEMO_START)
         try:
-            typer.echo(DAY_HEADER)
+            echo_lines([*DAY_LEGEND, "", DAY_HEADER])
             for day in range(days):
                 moment = scheduled_time_on(DEMO_START + dt.timedelta(days=day), settings.schedule.cron, TIMEZONE)
                 model.advance_to(moment)

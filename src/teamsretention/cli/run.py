@@ -21,7 +21,7 @@ from ..bootstrap import App, build_app, rehearsal_clock, utc_now
 from ..cycle import CycleReport, DeletionOverride
 from ..domain import RunMode, local_date
 from ..errors import ConfigError
-from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines
+from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines, run_data
 from ..settings import Settings
 from ..settings.schedule import parse_at
 from ..store import Database, runs
@@ -45,20 +45,25 @@ def run(config: ConfigOpt = None,
         actor: Annotated[str, typer.Option(
             "--actor", metavar="NAME", help="With --allow-deletions: who lets them through "
             "(audited; default: the OS user).")] = "",
+        as_json: Annotated[bool, typer.Option("--json", help="With --once: what the cycle did as JSON (the "
+                                              "summary, every deletion, blocked deletion and digest).")] = False,
         ) -> None:
     """Run the daemon (one cycle per schedule), or one cycle with --once.
 
     Exit codes: 0 ok; 1 the cycle did not fully succeed; 2 configuration; 3 a safety limit (the configured
     one, or --allow-deletions N) held due deletions back."""
-    settings = load(config)
+    settings = load(config, prints_report=once)
     if not once:
-        if at or allow_deletions is not None:
-            raise ConfigError("--at and --allow-deletions go with --once")
+        if at or allow_deletions is not None or as_json:
+            raise ConfigError("--at, --allow-deletions and --json go with --once")
         raise typer.Exit(asyncio.run(run_daemon(settings)))
     override = deletion_override(allow_deletions, reason, actor)
     report = asyncio.run(run_once(settings, at=at, deletion_override=override))
-    echo_lines(cycle_lines(report))
-    echo_lines(problem_lines(report), err=True)
+    if as_json:  # the problems are in the data: stdout is one JSON document
+        typer.echo(json.dumps(run_data(report), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(cycle_lines(report))
+        echo_lines(problem_lines(report), err=True)
     raise typer.Exit(report.exit_code)
 
 
@@ -80,7 +85,7 @@ def plan(config: ConfigOpt = None, at: AtOpt = None,
          show_all: Annotated[bool, typer.Option("--all", help="Also list recordings that are simply kept.")]
          = False) -> None:
     """Show what the next cycle would do (or the cycle at --at), changing nothing in the tenant."""
-    settings = load(config)
+    settings = load(config, prints_report=True)
     report = asyncio.run(run_plan(settings, at=at, keep_all=show_all or as_json))
     if as_json:
         typer.echo(json.dumps(plan_data(report, enforce=settings.policy.enforce), indent=2, ensure_ascii=False))

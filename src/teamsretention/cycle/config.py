@@ -11,9 +11,10 @@ from typing import Any
 
 from ..domain import PolicyConfig, RecognitionConfig
 from ..ports import GraphGateway
+from ..store import directory
 from ..store.audit import AuditEvent, AuditKind, Subject
 from ..store.database import Database
-from .outcome import CycleReport
+from .outcome import CycleReport, Organizer
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,21 @@ class CycleContext:
     stop: asyncio.Event
     checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive, stops if it was lost
     shared: dict[str, Any] = field(default_factory=dict)  # per-cycle caches shared by steps (the roles)
+    _organizers: dict[str, Organizer] = field(default_factory=dict)  # read once per cycle, as needed
 
     @property
     def run_id(self) -> int | None:
         return self.report.run_id
+
+    def organizer(self, organizer_id: str | None) -> Organizer:
+        """The organizer's name and UPN from the stored directory, for what the cycle reports and logs."""
+        if not organizer_id:
+            return Organizer(None)
+        if organizer_id not in self._organizers:
+            person = directory.person(self.db, organizer_id)
+            self._organizers[organizer_id] = (Organizer(organizer_id, person.display_name, person.upn)
+                                              if person else Organizer(organizer_id))
+        return self._organizers[organizer_id]
 
     def event(self, kind: AuditKind, subject: Subject | None = None, *, reason: str = "", **kw: Any) -> AuditEvent:
         """An audit event of this cycle, now."""

@@ -24,6 +24,7 @@ from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, stored_decision
 from .limits import DeletionOverride, limit_reason
+from .outcome import DeletionBlocked, DeletionDone
 from .recheck import recheck
 
 log = structlog.get_logger(__name__)
@@ -67,6 +68,7 @@ class DeleteStep:
                         reason=f"--allow-deletions {override.limit}: {override.reason} ({len(candidates)} deletions "
                         "planned; at most that many are made this cycle, the oldest due first)",
                         planned=len(candidates), allowed=override.limit)
+        self._report_waiting([r for r in due if r.id in waiting])
         if not candidates:
             return
         if override is None and self._over_limit(len(candidates)):
@@ -219,9 +221,6 @@ class DeleteStep:
         where = ("permanently (no recycle bin)" if permanent else
                  f"to the recycle bin (restorable for {cfg.restore_window_days} days)")
         self._mark_deleted(rec, f"Deleted {where}. {decision.reason}", mode=cfg.delete_mode)
-        report.deleted += 1
-        log.info("recording.deleted", run_id=report.run_id, recording_id=key, rule=decision.rule,
-                 due=str(decision.due))
         return Outcome.DELETED
 
     async def settle_pending(self) -> None:
@@ -246,7 +245,6 @@ class DeleteStep:
                                f"{rec.delete_attempted_at:%Y-%m-%d %H:%M} UTC got no answer, and the file was gone "
                                "when it was read again.", mode=rec.delete_mode or self.config.delete_mode,
                                when=rec.delete_attempted_at)
-            self.ctx.report.deleted += 1
             return Outcome.DELETED
         if immediate:
             # Graph may still be carrying the request out: the marker stays, the next cycle settles it (a file
@@ -288,6 +286,16 @@ class DeleteStep:
             next_attempt_on=None)
         recordings.save(self.ctx.db, [deleted], events=[self.ctx.event(
             AuditKind.DELETED, deleted, rule=planned.rule, due=planned.due, reason=reason, delete_mode=mode)])
+        mode = mode or "recycle"
+        restore_until = (deleted.deleted_on + dt.timedelta(days=self.config.restore_window_days)
+                         if mode == "recycle" and deleted.deleted_on else None)
+        done = DeletionDone(deleted.ref.key, deleted.name, self.ctx.organizer(deleted.organizer_id), planned.rule,
+                            mode, restore_until)
+        self.ctx.report.deleted += 1
+        self.ctx.report.deletions.append(done)
+        log.info("recording.deleted", run_id=self.ctx.run_id, recording_id=done.recording_id, recording=done.name,
+                 **done.organizer.log_fields(), rule=done.rule, due=str(planned.due), delete_mode=mode,
+                 restore_until=str(restore_until) if restore_until else None)
 
     def _blocked(self, rec: StoredRecording, exc: GraphError) -> None:
         planned = stored_decision(rec)
@@ -301,3 +309,16 @@ class DeleteStep:
             reason=f"Deletion refused by Microsoft 365 ({exc.status} {exc.code}: {exc.message}); next attempt on "
             f"{next_on}.", status=exc.status, code=exc.code, attempts=attempts)])
         self.ctx.report.blocked += 1
+        entry = DeletionBlocked(rec.ref.key, rec.name, self.ctx.organizer(rec.organizer_id), planned.rule,
+                                exc.status, exc.code, exc.message, attempts, next_on, attempted=True)
+        self.ctx.report.blocked_deletions.append(entry)
+        log.warning("recording.delete_blocked", run_id=self.ctx.run_id, recording_id=entry.recording_id,
+                    recording=entry.name, **entry.organizer.log_fields(), rule=entry.rule, status=exc.status,
+                    code=exc.code, error=exc.message, attempts=attempts, next_attempt_on=str(next_on))
+
+    def _report_waiting(self, waiting: list[StoredRecording]) -> None:
+        """Deletions refused at an earlier attempt whose next attempt is not due yet: listed, not tried."""
+        for rec in waiting:
+            self.ctx.report.blocked_deletions.append(DeletionBlocked(
+                rec.ref.key, rec.name, self.ctx.organizer(rec.organizer_id), rec.rule, None, rec.blocked_code,
+                rec.blocked_message, rec.blocked_attempts, rec.next_attempt_on, attempted=False))

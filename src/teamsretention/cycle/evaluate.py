@@ -101,7 +101,8 @@ class EvaluateStep:
                 try:
                     return await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
                 except GraphError as exc:
-                    log.warning("label.read_failed", recording_id=rec.ref.key, recording=rec.name, error=str(exc))
+                    log.warning("label.read_failed", recording_id=rec.ref.key, recording=rec.name,
+                                **self.ctx.organizer(rec.organizer_id).log_fields(), error=str(exc))
                     return exc
 
         return list(await asyncio.gather(*(read(rec) for rec in batch)))
@@ -130,5 +131,8 @@ class EvaluateStep:
                 action=decision.action.value, previous_rule=rec.rule,
                 previous_due=rec.due.isoformat() if rec.due else None,
                 episode_start=decision.episode_start.isoformat() if decision.episode_start else None))
+            log.debug("recording.decision", run_id=self.ctx.run_id, recording_id=rec.ref.key, recording=rec.name,
+                      **self.ctx.organizer(rec.organizer_id).log_fields(), action=decision.action.value,
+                      rule=decision.rule, due=str(decision.due) if decision.due else None, previous_rule=rec.rule)
         return dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
                                    due=decision.due, episode_start=decision.episode_start, decided_on=day)

@@ -54,6 +54,82 @@ class InventoryStats:
         return not self.directory_errors and not self.drives_incomplete
 
 
+@dataclass(frozen=True)
+class Organizer:
+    """Who a recording belongs to, as the directory knows them (name and UPN None when it does not)."""
+
+    id: str | None
+    name: str | None = None
+    upn: str | None = None
+
+    def log_fields(self) -> dict[str, str | None]:
+        """For a log line: the id, and the name and UPN under personal keys (logging.PERSONAL_KEYS)."""
+        return {"organizer_id": self.id, "organizer": self.name, "organizer_upn": self.upn}
+
+    def data(self) -> dict[str, str | None]:
+        return {"id": self.id, "name": self.name, "upn": self.upn}
+
+
+@dataclass(frozen=True)
+class DeletionDone:
+    """A recording this cycle deleted (or found deleted by a request of ours whose answer was lost)."""
+
+    recording_id: str  # "<drive id>/<item id>"
+    name: str
+    organizer: Organizer
+    rule: str | None
+    mode: str  # recycle | permanent
+    restore_until: dt.date | None  # recycle: the last day it can be restored from the recycle bin
+
+    def data(self) -> dict[str, Any]:
+        return {"recording_id": self.recording_id, "name": self.name, "organizer": self.organizer.data(),
+                "rule": self.rule, "mode": self.mode,
+                "restore_until": self.restore_until.isoformat() if self.restore_until else None}
+
+
+@dataclass(frozen=True)
+class DeletionBlocked:
+    """A deletion Microsoft 365 refused (423 locked, 403 a hold), this cycle or at an earlier attempt."""
+
+    recording_id: str
+    name: str
+    organizer: Organizer
+    rule: str | None
+    status: int | None  # Graph's HTTP status; None when only the stored code is known
+    code: str | None
+    message: str | None
+    attempts: int
+    next_attempt_on: dt.date | None
+    attempted: bool  # False: refused earlier, and the next attempt is not due yet
+
+    def data(self) -> dict[str, Any]:
+        return {"recording_id": self.recording_id, "name": self.name, "organizer": self.organizer.data(),
+                "rule": self.rule, "status": self.status, "code": self.code, "message": self.message,
+                "attempts": self.attempts, "attempted_this_cycle": self.attempted,
+                "next_attempt_on": self.next_attempt_on.isoformat() if self.next_attempt_on else None}
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    """One digest of this cycle: to whom, how many recordings it warns about and reports deleted, and what
+    became of it. ``status``: sent | failed | outcome_unknown | undeliverable | dry_run (recorded, not sent).
+    ``earlier``: an earlier run handled this organizer's digest for the date; nothing was sent now."""
+
+    organizer: Organizer
+    recipient: str | None
+    fallback: bool  # sent to notifications.fallback_contact instead of the organizer
+    warned: int
+    receipts: int
+    status: str
+    error: str | None = None
+    earlier: bool = False
+
+    def data(self) -> dict[str, Any]:
+        return {"organizer": self.organizer.data(), "recipient": self.recipient, "fallback": self.fallback,
+                "warned": self.warned, "receipts": self.receipts, "status": self.status, "error": self.error,
+                "earlier_today": self.earlier}
+
+
 @dataclass
 class Evaluated:
     """One recording's decision as ``plan`` and the digests show it."""
@@ -109,6 +185,10 @@ class CycleReport:
     outlook: DeletionOutlook | None = None  # plan only: the limit and the pause applied to its deletions
     plan_at: dt.datetime | None = None  # plan only: the cycle it shows (plan --at), else None (today's)
     evidence: Pruned | None = None  # personal data of old deletions pruned (plan: would be pruned)
+    # what the cycle did, item by item (``run --once`` prints it); not part of summary(): that is stored
+    deletions: list[DeletionDone] = field(default_factory=list)
+    blocked_deletions: list[DeletionBlocked] = field(default_factory=list)
+    digests: list[DigestOutcome] = field(default_factory=list)
 
     # --- outcomes, merged -------------------------------------------------------------------------
     def add_problem(self, problem: str, *, exit_code: int = EXIT_INCOMPLETE) -> None:
@@ -138,7 +218,19 @@ class CycleReport:
         self.exit_code = merge_exit(self.exit_code, EXIT_INCOMPLETE)
         self.status = RunStatus.INTERRUPTED
 
+    @property
+    def would_warn(self) -> int:
+        """Dry run: recordings the digests of this date warn about (recorded, not sent)."""
+        return sum(d.warned for d in self.digests if d.status == "dry_run")
+
+    @property
+    def would_digest(self) -> int:
+        return sum(1 for d in self.digests if d.status == "dry_run")
+
     def summary(self) -> dict[str, Any]:
+        """Counts, for the run record, the audit trail and the cycle's log line: no names, titles or addresses
+        except the unsure videos' names (a personal key) and the problems' text."""
+        dry = self.mode is RunMode.DRY_RUN
         return {"run_id": self.run_id, "cycle_date": self.cycle_date.isoformat(), "mode": self.mode.value,
                 "status": self.status.value, "exit_code": self.exit_code, "tracked": self.tracked,
                 "warned": self.warned, "digests_sent": self.digests_sent, "send_failures": self.send_failures,
@@ -150,9 +242,17 @@ class CycleReport:
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),
                 "unsure": list(self.inventory.unsure), "inventory": self.inventory_state, "store": self.store,
                 "problems": self.problems,
-                "evidence_pruned": self.evidence.recordings if self.evidence and self.mode is not RunMode.PLAN else 0}
+                "evidence_pruned": self.evidence.recordings if self.evidence and self.mode is not RunMode.PLAN else 0,
+                "would_warn": self.would_warn if dry else 0, "would_digest": self.would_digest if dry else 0,
+                "would_delete": self.actions.get("delete", 0) if dry else 0}
 
     @property
     def inventory_state(self) -> str:
         """complete | incomplete | failed (nothing could be read: an empty result says nothing)."""
         return "failed" if self.inventory.failed else "complete" if self.inventory.complete else "incomplete"
+
+    def details(self) -> dict[str, Any]:
+        """What was done, item by item (``run --once --json``)."""
+        return {"deletions": [d.data() for d in self.deletions],
+                "blocked": [b.data() for b in self.blocked_deletions],
+                "digests": [d.data() for d in self.digests]}

@@ -26,7 +26,7 @@ from ..store.directory import StoredPerson
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import evaluated_from, stored_decision
-from .outcome import Evaluated
+from .outcome import DigestOutcome, Evaluated, Organizer
 from .request_list import list_url
 
 log = structlog.get_logger(__name__)
@@ -103,14 +103,17 @@ class WarnStep:
     async def _send_digest(self, enforce: bool, organizer_id: str, items: list[Evaluated],
                            deleted: list[StoredRecording]) -> None:
         cfg, db, report, day = self.ctx.config, self.ctx.db, self.ctx.report, self.ctx.cycle_date
+        if not enforce:
+            deleted = []  # dry run: no receipts to hand out, and none are marked reported
         existing = digests.find(db, organizer_id, day)
         if existing is not None and existing.status not in _REPLACEABLE[enforce]:
+            if items or deleted:  # handled by an earlier run of this date: said so, never sent twice
+                self._outcome(DigestOutcome(self._who(organizer_id), existing.recipient, False, len(items),
+                                            len(deleted), existing.status.value, existing.error, earlier=True))
             return
         organizer, addresses = await self._recipients(organizer_id, items)
         fallback = not addresses
         recipient = cfg.fallback_contact if fallback else ", ".join(addresses)
-        if not enforce:
-            deleted = []  # dry run: no receipts to hand out, and none are marked reported
         digest = Digest(
             organizer=organizer, recipient_address=recipient or "", recipient_is_fallback=fallback, cycle_date=day,
             items=[DigestItem(name=e.recording.name, web_url=self._link(e),
@@ -138,7 +141,13 @@ class WarnStep:
             announcements=[Announcement(e.row_id, e.decision.due or day) for e in items],
             events=[self._event(_INTENT_EVENTS[status], e, e.decision.reason, recipient=recipient,
                                 recipient_is_fallback=fallback) for e in items])
+        who = Organizer(organizer_id, organizer.display_name or None, organizer.upn or None)
+
+        def outcome(status: str, error: str | None = None) -> None:
+            self._outcome(DigestOutcome(who, recipient, fallback, len(items), len(deleted), status, error))
+
         if status is not DigestStatus.INTENDED:
+            outcome(status.value)
             if status is DigestStatus.UNDELIVERABLE:
                 report.send_failures += 1
                 report.problems.append(f"organizer {organizer.upn or organizer_id} has no reachable mailbox "
@@ -154,8 +163,10 @@ class WarnStep:
             error = f"{exc.status} {exc.code}: {exc.message}"
             if exc.outcome_unknown:
                 self._record_unknown(digest_id, recipient, items, error)
+                outcome("outcome_unknown", error)
                 return
             self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.FAILED, error)
+            outcome(DigestStatus.FAILED.value, error)
             if isinstance(exc, SenderRefused):
                 self._sender_refused = exc  # one problem about the sender, said by run(), not one per recipient
             else:
@@ -171,10 +182,28 @@ class WarnStep:
             self._record_unknown(digest_id, recipient, items, type(exc).__name__)
             raise
         self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.SENT, None)
+        outcome(DigestStatus.SENT.value)
         report.digests_sent += 1
         report.warned += len(items)
         if report.keep_mails:
             report.mails.append(mail)
+
+    def _who(self, organizer_id: str) -> Organizer:
+        if organizer_id.startswith(TEAM_PREFIX) or not organizer_id:
+            return Organizer(organizer_id or None, "the owners of a team" if organizer_id else None)
+        return self.ctx.organizer(organizer_id)
+
+    def _outcome(self, outcome: DigestOutcome) -> None:
+        """Into the report (``run --once`` lists it) and one log line (names under personal keys only)."""
+        self.ctx.report.digests.append(outcome)
+        event = {"sent": "digest.sent", "dry_run": "digest.would_send"}.get(outcome.status, f"digest.{outcome.status}")
+        if outcome.earlier:
+            event = "digest.handled_earlier_today"
+        quiet = outcome.status in {"sent", "dry_run"} or outcome.earlier
+        (log.info if quiet else log.warning)(
+            event, run_id=self.ctx.run_id, cycle_date=str(self.ctx.cycle_date), **outcome.organizer.log_fields(),
+            recipient=outcome.recipient, fallback=outcome.fallback, warned=outcome.warned, receipts=outcome.receipts,
+            status=outcome.status, error=outcome.error)
 
     async def _recipients(self, organizer_id: str, items: list[Evaluated]) -> tuple[Person, list[str]]:
         """Who reads this digest: the organizer when reachable (a mailbox Exchange has, an enabled account), the

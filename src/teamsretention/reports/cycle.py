@@ -1,4 +1,17 @@
-"""The summary of one cycle (``run --once``) and the plan table (``plan``)."""
+"""The summary of one cycle (``run --once``) and the plan table (``plan``).
+
+``run --once --json`` prints :func:`run_data`: ``{"summary": {...}, "deletions": [...], "blocked": [...],
+"digests": [...]}``. ``summary`` holds the counts (the keys of ``CycleReport.summary()``: ``cycle_date``,
+``mode``, ``status``, ``exit_code``, ``tracked``, ``warned``, ``digests_sent``, ``deleted``, ``blocked``,
+``send_failures``, ``would_warn``, ``would_digest``, ``would_delete``, ``actions``, ``rules``, ``problems``,
+...). Each deletion: ``recording_id``, ``name``, ``organizer`` (``id``, ``name``, ``upn``), ``rule``, ``mode``
+(recycle | permanent), ``restore_until``. Each blocked deletion: ``recording_id``, ``name``, ``organizer``,
+``rule``, ``status``, ``code``, ``message`` (Graph's), ``attempts``, ``attempted_this_cycle``,
+``next_attempt_on``. Each digest: ``organizer``, ``recipient``, ``fallback``, ``warned``, ``receipts``,
+``status`` (sent | failed | outcome_unknown | undeliverable | dry_run; with ``earlier_today`` true, the
+status an earlier run of the date left, ``intended`` meaning its outcome is unknown), ``error``.
+Keys are only ever added.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..cycle import CycleReport, DeletionOutlook, Evaluated
+from ..cycle.outcome import DeletionBlocked, DigestOutcome, Organizer
+from ..domain import RunMode
 from .governance import governance_lines, recording_notes
 
 _ACTION_WORDS = {"warn": "would warn", "delete": "would delete", "keep": "keep"}
@@ -34,12 +49,31 @@ def inventory_lines(report: CycleReport) -> list[str]:
     return []
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _who(o: Organizer) -> str:
+    if o.name and o.upn:
+        return f"{o.name} <{o.upn}>"
+    return o.name or o.upn or o.id or "no organizer known"
+
+
 def cycle_lines(report: CycleReport) -> list[str]:
+    """What ``run --once`` prints: the counts, then every deletion, blocked deletion and digest."""
     s = report.summary()
-    lines = [*inventory_lines(report), f"Cycle {s['cycle_date']} ({s['mode']}): {s['status']}, exit {s['exit_code']}",
-             f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}",
-             f"  warned {s['warned']} in {s['digests_sent']} digests, deleted {s['deleted']}, "
-             f"blocked {s['blocked']}, send failures {s['send_failures']}"]
+    dry = report.mode is RunMode.DRY_RUN
+    mode = (f"{s['mode']}: policy.enforce = false, nothing was sent or deleted" if dry else s["mode"])
+    lines = [*inventory_lines(report), f"Cycle {s['cycle_date']} ({mode}): {s['status']}, exit {s['exit_code']}",
+             f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}"]
+    if dry:
+        lines.append(f"  would warn {_n(s['would_warn'], 'recording')} in {_n(s['would_digest'], 'digest')}, "
+                     f"would delete {s['would_delete']}")
+    else:
+        receipts = sum(d.receipts for d in report.digests if d.status == "sent" and not d.earlier)
+        lines.append(f"  warned {_n(s['warned'], 'recording')}, {_n(s['digests_sent'], 'digest')} sent"
+                     + (f" (with {_n(receipts, 'deletion receipt')})" if receipts else "")
+                     + f", deleted {s['deleted']}, blocked {s['blocked']}, send failures {s['send_failures']}")
     if report.held_back:
         lines.append(f"  held back by --allow-deletions: {report.held_back} due deletions stay due for a later cycle")
     if report.store:
@@ -47,7 +81,26 @@ def cycle_lines(report: CycleReport) -> list[str]:
     if s["rules"]:
         lines.append("  rules: " + ", ".join(f"{k} {v}" for k, v in sorted(s["rules"].items())))
     lines += recognition_lines(report, indent="  ")
-    return lines + governance_lines(report, indent="  ") + evidence_lines(report, indent="  ")
+    return (lines + governance_lines(report, indent="  ") + evidence_lines(report, indent="  ")
+            + detail_lines(report))
+
+
+def detail_lines(report: CycleReport, indent: str = "  ") -> list[str]:
+    lines: list[str] = []
+    if report.deletions:
+        lines.append(f"{indent}deleted ({len(report.deletions)}):")
+        for d in report.deletions:
+            where = (f"to the recycle bin, restorable until {d.restore_until}" if d.mode == "recycle"
+                     else "permanently (no recycle bin)")
+            lines.append(f"{indent}  - {d.name}: organizer {_who(d.organizer)}, rule {d.rule}, {where}")
+    if report.blocked_deletions:
+        refused = len(report.blocked_deletions)
+        lines.append(f"{indent}deletions refused by Microsoft 365, to be tried again ({refused}):")
+        lines += [f"{indent}  - {_blocked_line(b)}" for b in report.blocked_deletions]
+    if report.digests:
+        lines.append(f"{indent}digests ({len(report.digests)}):")
+        lines += [f"{indent}  - {_digest_line(d)}" for d in report.digests]
+    return lines
 
 
 def evidence_lines(report: CycleReport, indent: str = "") -> list[str]:
@@ -59,6 +112,37 @@ def evidence_lines(report: CycleReport, indent: str = "") -> list[str]:
     return [f"{indent}evidence period over (deleted before {pruned.cutoff.isoformat()}): personal data of "
             f"{pruned.recordings} recordings {verb} ({pruned.audit_entries} audit entries, {pruned.digests} "
             "digests); the record of each deletion stays"]
+
+
+def _blocked_line(b: DeletionBlocked) -> str:
+    refusal = " ".join(str(part) for part in (b.status, b.code) if part) or "refused"
+    said = f" ({b.message})" if b.message else ""
+    when = "this cycle" if b.attempted else "at an earlier attempt"
+    return (f"{b.name}: organizer {_who(b.organizer)}, rule {b.rule}; refused {when}: {refusal}{said}; "
+            f"{_n(b.attempts, 'attempt')} so far, next attempt on {b.next_attempt_on}")
+
+
+def _digest_line(d: DigestOutcome) -> str:
+    to = d.recipient or "nobody (no mailbox, and notifications.fallback_contact is not set)"
+    o = d.organizer
+    whose = (o.name or "") if o.upn and o.upn == d.recipient else _who(o) if o.name or o.id else ""
+    if d.fallback and d.recipient:
+        whose = "notifications.fallback_contact" + (f", for {whose}" if whose else "")
+    to += f" ({whose})" if whose else ""
+    receipts = f", {_n(d.receipts, 'deletion receipt')}" if d.receipts else ""
+    count = _n(d.warned, "recording")
+    if d.earlier:
+        earlier = {"sent": "sent", "dry_run": "recorded (dry run)", "intended": "attempted (outcome unknown)",
+                   "undeliverable": "found undeliverable"}.get(d.status, d.status)
+        return f"to {to}: already {earlier} by an earlier run today ({count}{receipts}); not sent again"
+    error = f": {d.error}" if d.error else ""
+    return {
+        "sent": f"sent to {to}: {count} warned{receipts}",
+        "dry_run": f"would be sent to {to}: {count} to warn about",
+        "failed": f"FAILED to {to}: {count} not warned{receipts}{error}",
+        "outcome_unknown": f"outcome unknown to {to}: {count}{receipts}, not resent today, no notice counted{error}",
+        "undeliverable": f"NOT SENT to {to}: {count} not warned",
+    }.get(d.status, f"{d.status} to {to}: {count}{receipts}{error}")
 
 
 def recognition_lines(report: CycleReport, indent: str = "") -> list[str]:
@@ -92,6 +176,11 @@ def plan_rows(report: CycleReport) -> list[dict[str, Any]]:
     rows = [row(e) for e in report.evaluated]
     rows.sort(key=lambda r: (order[r["action"]], r["due"] or "9999", r["recording"]))
     return rows
+
+
+def run_data(report: CycleReport) -> dict[str, Any]:
+    """``run --once --json``: the summary and what was done item by item (keys in the module docstring)."""
+    return {"summary": report.summary(), **report.details()}
 
 
 def plan_data(report: CycleReport, *, enforce: bool = True) -> dict[str, Any]:

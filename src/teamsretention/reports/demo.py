@@ -9,11 +9,48 @@ from pathlib import Path
 
 from ..cycle import CycleReport
 from ..domain import RecordingState
+from ..settings import Settings
 from ..store.audit import AuditEntry, AuditKind
 from ..store.recordings import StoredRecording
 
-DAY_HEADER = (f"{'day':>3}  {'date':<10}  {'warned':>6} {'digests':>7} {'deleted':>7} {'kept':>5} "
-              f"{'blocked':>7}  notes")
+DAY_HEADER = (f"{'day':>3}  {'date':<10}  {'warned':>6} {'digests':>7} {'receipts':>8} {'deleted':>7} "
+              f"{'blocked':>7} {'kept, nothing due':>17}  notes")
+DAY_LEGEND = [
+    "Each day's columns count: warned = recordings whose warning Graph accepted that day; digests = mails",
+    "sent (one per organizer, carrying warnings, deletion receipts or both); receipts = deleted recordings",
+    "reported to their organizer in those digests; deleted = recordings moved to the recycle bin; blocked =",
+    "deletions Microsoft 365 refused (locked or held), retried later; kept, nothing due = recordings kept",
+    "that day without a warning (too young, covered by a label, an exemption or an assignment, or warned",
+    "earlier and waiting for their date).",
+]
+# The safety limits the demo changes, each with why (its tenant starts with a backlog that falls due at once).
+RAISED_LIMITS = {"max_deletion_share": "on day 8 more than half of the tenant's recordings fall due together, "
+                 "as they do when enforcement starts on a backlog"}
+
+
+def settings_lines(settings: Settings, state_dir: Path) -> list[str]:
+    """What the demo runs with: its own settings (no configuration file or variable is read)."""
+    p, n, sch = settings.policy, settings.notifications, settings.schedule
+    defaults = Settings().policy
+    lines = ["Settings (the demo's own; no configuration file or TEAMSRETENTION_* variable is read):",
+             f"  policy: enforce = {str(p.enforce).lower()} (digests go to the simulator's mail log, deletions to "
+             f"its recycle bin), retention_days = {p.retention_days}, warning_days = {list(p.warning_days)}, "
+             f"minimum_notice_days = {p.minimum_notice_days}, delete_mode = {p.delete_mode}",
+             f"  schedule: cron = \"{sch.cron}\", timezone = {sch.timezone} (one cycle per simulated day)",
+             f"  notifications: sender = {n.sender}, fallback_contact = {n.fallback_contact}, language = "
+             f"{n.language}",
+             f"  graph: {settings.graph.graph_endpoint} (the simulator), auth = {settings.graph.auth}",
+             f"  state: {state_dir}",
+             "  safety limits, raised to fit this tenant:" if any(
+                 getattr(p, k) != getattr(defaults, k) for k in RAISED_LIMITS) else "  safety limits:"]
+    for key in ("max_deletions_per_cycle", "max_deletion_share", "deletion_share_minimum"):
+        value, default = getattr(p, key), getattr(defaults, key)
+        if value == default:
+            lines.append(f"    policy.{key} = {value} (the default)")
+        else:
+            why = RAISED_LIMITS.get(key)
+            lines.append(f"    policy.{key} = {value} (default {default}{': ' + why if why else ''})")
+    return lines
 
 
 def day_line(day: int, r: CycleReport) -> str:
@@ -26,8 +63,9 @@ def day_line(day: int, r: CycleReport) -> str:
         notes.append("SAFETY LIMIT: no deletions")
     elif r.exit_code:
         notes.append(f"exit {r.exit_code}")
-    return (f"{day + 1:>3}  {r.cycle_date.isoformat():<10}  {r.warned:>6} {r.digests_sent:>7} {r.deleted:>7} "
-            f"{r.actions.get('keep', 0):>5} {r.blocked:>7}  {', '.join(notes)}")
+    receipts = sum(d.receipts for d in r.digests if d.status == "sent" and not d.earlier)
+    return (f"{day + 1:>3}  {r.cycle_date.isoformat():<10}  {r.warned:>6} {r.digests_sent:>7} {receipts:>8} "
+            f"{r.deleted:>7} {r.blocked:>7} {r.actions.get('keep', 0):>17}  {', '.join(notes)}".rstrip())
 
 
 def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecording], reports: Sequence[CycleReport],

@@ -29,6 +29,7 @@ from .sections import (
     EvidenceSettings,
     GraphSettings,
     ListSettings,
+    LoggingSettings,
     NotificationSettings,
     PolicySettings,
     RecognitionSettings,
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
 
     __hash__ = BaseSettings.__hash__
     evidence: EvidenceSettings = EvidenceSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -375,3 +375,10 @@ class EvidenceSettings(_Section):
     keep_mail_bodies: bool = False
 
     _positive = _at_least(1, "keep_years")
+
+
+class LoggingSettings(_Section):
+    # None: info; warning for `run --once` and `plan` on a terminal, which print their own report
+    level: Literal["debug", "info", "warning", "error"] | None = None
+    format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal, JSON lines otherwise
+    personal_data: bool = True  # false: log lines carry ids and rule codes, no names, titles or addresses
