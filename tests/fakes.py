@@ -97,6 +97,7 @@ class FakeGateway:
         self.site: SiteInfo | None = None
         self.lists: dict[str, FakeList] = {}  # display name -> list
         self.list_calls = 0  # requests for shares, groups, sites and lists
+        self.delta_identities = False  # True: delta items carry createdBy/lastModifiedBy ids (Graph documents no ids)
 
     # --- building the tenant -------------------------------------------------------------------
     def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
@@ -269,9 +270,17 @@ class FakeGateway:
         changed = [i for i in fake.items.values() if i.version > since]
         yield ListDeltaPage(
             [ListItemChange(i.id, deleted=True) if i.deleted else ListItemChange(
-                i.id, fields=dict(i.fields), created_by=i.created_by, last_modified_by=i.versions[0].modified_by,
+                i.id, fields=dict(i.fields), created_by=self._delta_identity(i.created_by),
+                last_modified_by=self._delta_identity(i.versions[0].modified_by) if self.delta_identities else None,
                 created_at=i.versions[-1].modified_at, modified_at=i.versions[0].modified_at) for i in changed],
             delta_link=f"fake-list-delta?token={fake.clock}", reset=delta_link is None)
+
+    def _delta_identity(self, who: Identity | None) -> Identity | None:
+        """Graph documents listItem delta's ``createdBy`` with a display name only and no ``lastModifiedBy``;
+        ``delta_identities`` = True is the other answer (ids present), for tests that need both."""
+        if who is None or self.delta_identities:
+            return who
+        return Identity(None, who.display_name)
 
     async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
         self.list_calls += 1

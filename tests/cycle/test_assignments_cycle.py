@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from teamsretention.domain import PolicyConfig, RunMode
-from teamsretention.lists import ASSIGNMENTS
+from teamsretention.lists import ASSIGNMENTS, REQUESTS
 from teamsretention.ports import Identity, SiteInfo
 from teamsretention.reports.cycle import plan_lines
 from teamsretention.store import assignments
@@ -33,6 +33,7 @@ def with_list(tmp_path, **config) -> World:
     w = World(tmp_path, lists_site=SITE, tag_rules=(RULE,), **config)
     w.gw.site = SiteInfo("contoso.sharepoint.com,1,2", SITE, "Records")
     asyncio.run(w.gw.create_list(w.gw.site.id, "Assignments", ASSIGNMENTS.columns))
+    asyncio.run(w.gw.create_list(w.gw.site.id, "Retention requests", REQUESTS.columns))  # as provision makes both
     w.gw.add_user("alice", lang="en-US")
     return w
 
@@ -66,8 +67,8 @@ def test_list_assignment_keeps_a_rule_tagged_recording_and_closing_it_warns_then
 
     calls = lw.gw.list_calls
     lw.cycle(1)
-    assert lw.gw.list_calls == calls + 1  # an unchanged list costs one request
-    assert lw.reports[1].governance.list_requests == 1
+    assert lw.gw.list_calls == calls + 2  # an unchanged list costs one request: one for each of the two lists
+    assert lw.reports[1].governance.list_requests == 2
 
     lw.gw.edit_list_item("Assignments", item, ANNA, at(2) - dt.timedelta(hours=2), AssignmentStatus="Closed",
                          ClosedOn=list_date(2))

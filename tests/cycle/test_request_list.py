@@ -10,9 +10,9 @@ import datetime as dt
 import pytest
 
 from teamsretention.domain import ExemptionStatus
-from teamsretention.lists import REQUESTS
+from teamsretention.lists import ASSIGNMENTS, REQUESTS
 from teamsretention.ports import Identity, SiteInfo
-from teamsretention.store import exemptions, governance
+from teamsretention.store import assignments, exemptions
 
 from .test_cycle import DAY0, TZ, World, at, created
 
@@ -43,6 +43,7 @@ def make(tmp_path, **config) -> World:
     w = World(tmp_path, **options)
     w.gw.site = SiteInfo("site-1", SITE, "Records")
     asyncio.run(w.gw.create_list("site-1", LIST, REQUESTS.columns))
+    asyncio.run(w.gw.create_list("site-1", "Assignments", ASSIGNMENTS.columns))  # as provision makes both
     for uid in ("alice", "dpo", "carol", "bob", "erin"):
         w.gw.add_user(uid)
     w.gw.groups["erin"] = {"grp-admins"}
@@ -201,11 +202,13 @@ def test_an_unchanged_list_costs_one_request_a_cycle(w):
     w.gw.add_recording("alice", "r1", created(-20))
     request(w, "alice", 0, item="r1")
     w.cycle(0)
-    assert w.reports[0].governance.list_requests == 3  # the site, the list, one delta page
+    # for each list: the site, the list, one delta page; and the new row's first version, which names its creator
+    # (Graph's delta gives createdBy without an id)
+    assert w.reports[0].governance.list_requests == 7
     for day in (1, 2, 3):
         calls = w.gw.list_calls
-        w.cycle(day)
-        assert w.gw.list_calls - calls == 1 and w.reports[day].governance.list_requests == 1
+        w.cycle(day)  # each unchanged list: one request
+        assert w.gw.list_calls - calls == 2 and w.reports[day].governance.list_requests == 2
 
 
 @pytest.mark.parametrize(("fields", "problem"), [
@@ -243,8 +246,8 @@ def test_a_request_for_someone_elses_recording_is_refused(w):
 
 
 def test_a_tag_row_tags_the_recording_and_an_unknown_code_is_reported(w):
-    governance.record_assignment(w.db, "ACME-1", name="Acme audit", client="Acme", opened_on=DAY0,
-                                 actor="it@contoso.example", at=at(0), day=DAY0)
+    assignments.create(w.db, assignments.Fields("ACME-1", "Acme audit", "Acme", DAY0),
+                       assignments.Acting("it@contoso.example", "cli", at(0), DAY0))
     w.gw.add_recording("alice", "r1", created(-20))
     w.gw.add_recording("alice", "r2", created(-20))
     request(w, "alice", 0, kind="Tag to assignment", item="r1", AssignmentCode="ACME-1")

@@ -20,6 +20,7 @@ rules would do.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from ..domain import AssignmentStatus, RunMode, local_date
@@ -100,20 +101,39 @@ class AssignmentSync:
                 for item in page.items:
                     items[item.id] = item
                 delta = page.delta_link or delta
+            editors = await self._editors(site_id, list_id, items.values())
         except NotFoundError:
             state.update(site_id=None, list_id=None, delta=None)  # gone or renamed: look it up again next time
             directory_store.set_sync_state(self.ctx.db, STATE_KEY, json.dumps(state))
             return self._unreadable("the list or its site is gone (404)")
         except GraphError as exc:
             return self._unreadable(str(exc))
-        changes = self._changes(list(items.values()), state)
+        changes = self._changes(list(items.values()), state, editors)
         state["delta"] = delta
         changed = assignments.put(self.ctx.db, changes, state=(STATE_KEY, json.dumps(state)))
         self.stats.assignments_changed += len(set(changed))
         self.stats.problems.extend(f"{self._where()}, item {k}: {v}; not applied"
                                    for k, v in sorted(state["invalid"].items()))
 
-    def _changes(self, items: list[ListItemChange], state: dict[str, Any]) -> list[tuple[Fields, Acting]]:
+    async def _editors(self, site_id: str, list_id: str,
+                       items: Iterable[ListItemChange]) -> dict[str, Identity | None]:
+        """Who made each change. Graph's listItem delta documents no ``lastModifiedBy`` (and ``createdBy``
+        without an id), so where the delta item does not name its editor with an Entra id, the item's newest
+        version does (one request per changed item; an unchanged list costs none)."""
+        editors: dict[str, Identity | None] = {}
+        for item in items:
+            if item.deleted:
+                continue
+            who = item.last_modified_by
+            if who is None or not who.id:
+                versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
+                self.stats.list_requests += 1
+                who = versions[0].modified_by if versions else who
+            editors[item.id] = who
+        return editors
+
+    def _changes(self, items: list[ListItemChange], state: dict[str, Any],
+                 editors: dict[str, Identity | None]) -> list[tuple[Fields, Acting]]:
         known = {a.code: a for a in assignments.list_all(self.ctx.db)}
         owned = {a.list_item_id: a for a in known.values() if a.list_item_id}
         deleted: set[str] = set(state["deleted"])
@@ -137,7 +157,8 @@ class AssignmentSync:
                 state["invalid"][item.id] = parsed
                 continue
             deleted.discard(item.id)
-            changes.append((parsed, Acting(identity_text(item.last_modified_by), "list", at, day)))
+            changes.append((parsed, Acting(identity_text(editors.get(item.id, item.last_modified_by)), "list", at,
+                                           day)))
             # later items in this sync see this one as the owner
             previous = known.get(parsed.code)
             if previous is not None and previous.list_item_id and previous.list_item_id != item.id:

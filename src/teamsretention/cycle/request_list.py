@@ -119,7 +119,7 @@ class RequestListSync:
             return self._deleted(item.id, prev)
         status = field_text(item.fields, "RequestStatus") or R_STATUS_REQUESTED
         if prev is None or (prev.exemption_id is None and prev.tag_key is None):
-            made = await self._new(item, status)
+            made = await self._new(site_id, list_id, item, status)
             if made is None or status == R_STATUS_REQUESTED:
                 return
             prev = store.request_item(self.ctx.db, item.id)
@@ -147,33 +147,45 @@ class RequestListSync:
         store.note_item(self.ctx.db, ItemMark(item_id, deleted_at=self.ctx.clock()), [self._event(
             AuditKind.LIST_ITEM_DELETED, item_id, "unknown", text, exemption=prev.exemption_id, status=status)])
 
-    def _invalid(self, item: ListItemChange, status: str, problem: str) -> None:
+    def _invalid(self, item: ListItemChange, status: str, problem: str, who: Identity | None = None) -> None:
         text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
         self.stats.problems.append(text)
         store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status), [
-            self._event(AuditKind.REQUEST_INVALID, item.id, label(item.created_by), text)])
+            self._event(AuditKind.REQUEST_INVALID, item.id, label(who or item.created_by), text)])
 
-    async def _new(self, item: ListItemChange, status: str) -> str | None:
-        who = item.created_by
+    async def _creator(self, site_id: str, list_id: str, item: ListItemChange) -> Identity | None:
+        """Who created the item. Graph's listItem delta documents ``createdBy`` with a display name only, so
+        without an id there the item's first version (1.0) names its author; a history that no longer starts at
+        1.0 names nobody we can trust."""
+        if item.created_by is not None and item.created_by.id:
+            return item.created_by
+        versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
+        self.stats.list_requests += 1
+        first = versions[-1] if versions else None
+        return first.modified_by if first is not None and first.id == "1.0" else None
+
+    async def _new(self, site_id: str, list_id: str, item: ListItemChange, status: str) -> str | None:
+        who = await self._creator(site_id, list_id, item)
         if who is None or not who.id:
-            self._invalid(item, status, "its creator has no Entra identity (createdBy.user.id)")
+            self._invalid(item, status, "its creator has no Entra identity (neither createdBy.user.id nor the "
+                          "author of its first version)")
             return None
         row = await parse_row(self.ctx, item, who)
         if isinstance(row, RowProblem):
             if row.unknown_code:
                 self.stats.unknown_codes.append(f"{REQUESTS.display_name} item {item.id}: {row.text}")
-            self._invalid(item, status, row.text)
+            self._invalid(item, status, row.text, who)
             return None
         if isinstance(row, TagRow):
-            return self._tag(item, row, status)
+            return self._tag(item, row, status, who)
         made = store.request(self.ctx.db, row, actor=label(who), at=self.ctx.clock(), day=self.ctx.cycle_date,
                              run_id=self.ctx.run_id, mark=ItemMark(item.id, status_seen=R_STATUS_REQUESTED))
         self.stats.requests_applied += 1
         return made.id
 
-    def _tag(self, item: ListItemChange, row: TagRow, status: str) -> str:
+    def _tag(self, item: ListItemChange, row: TagRow, status: str, who: Identity) -> str:
         tag_key = f"{row.code} {row.ref.key}"
-        tag_recording(self.ctx, row, actor=label(item.created_by))
+        tag_recording(self.ctx, row, actor=label(who))
         store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status, tag_key=tag_key), [])
         self.stats.requests_applied += 1
         return tag_key
