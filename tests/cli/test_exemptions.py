@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from teamsretention import bootstrap
 from teamsretention.cli import app
-from teamsretention.store import Database, audit, exemptions, governance
+from teamsretention.store import Database, assignments, audit, exemptions
 
 from ..fakes import FakeGateway
 
@@ -28,6 +28,7 @@ def gw(monkeypatch):
 
 @pytest.fixture
 def env(tmp_path):
+    Database(f"sqlite:///{tmp_path}/teamsretention.db").dispose()  # the daemon's store: admin commands never create one
     return {"TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path),
             "TEAMSRETENTION_APPROVERS__DPO": '["dpo@contoso.example"]',
             "TEAMSRETENTION_APPROVERS__IT_ADMINS": '["carol@contoso.example"]'}
@@ -136,8 +137,8 @@ def test_an_unknown_actor_is_refused(gw, env, tmp_path):
 
 def test_list_and_show_print_what_the_store_holds(gw, env, tmp_path):
     db = Database(f"sqlite:///{tmp_path}/teamsretention.db")
-    governance.record_assignment(db, "ACME-1", name="Acme", client=None, opened_on=dt.date(2026, 1, 1),
-                                 actor="it", at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), day=dt.date(2026, 1, 1))
+    assignments.create(db, assignments.Fields("ACME-1", "Acme", "", dt.date(2026, 1, 1)),
+                       assignments.Acting("it", "cli", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.date(2026, 1, 1)))
     db.dispose()
     assert "No exemptions in the store." in invoke(["list"], env).output
     invoke(["request", "--kind", "exception", "--until", "2099-01-01", "--assignment", "ACME-1", "--reason",

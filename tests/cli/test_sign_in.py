@@ -88,6 +88,7 @@ def sign_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: Exception, *
     if certificate:
         pem = tmp_path / "teamsretention.pem"
         pem.write_text("-----BEGIN CERTIFICATE-----\n")
+        pem.chmod(0o600)  # a key file others can read is refused before any sign-in
         env |= {"TEAMSRETENTION_GRAPH__AUTH": "certificate", "TEAMSRETENTION_GRAPH__CERTIFICATE_PATH": str(pem)}
     else:
         env["TEAMSRETENTION_GRAPH__CLIENT_SECRET"] = SECRET

@@ -3,6 +3,8 @@ loopback: a simulated tenant (with `auth = none`) must never be reachable from t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -11,7 +13,12 @@ from teamsretention.cli import simulator as simulator_cli
 
 def test_simulator_serve_binds_to_loopback_by_default(monkeypatch):
     bound: list[tuple[str, int]] = []
-    monkeypatch.setattr(simulator_cli, "serve_forever", lambda model, host, port: bound.append((host, port)))
+
+    def listening(model, host, port, on_ready):  # the banner comes once the socket listens
+        bound.append((host, port))
+        on_ready(SimpleNamespace(base_url=f"http://{host}:{port}", graph_url=f"http://{host}:{port}/v1.0"))
+
+    monkeypatch.setattr(simulator_cli, "serve_forever", listening)
     result = CliRunner().invoke(app, ["simulator", "serve"])
     assert result.exit_code == 0, result.output
     assert bound == [("127.0.0.1", 8765)]

@@ -27,10 +27,12 @@ from ..store.recordings import StoredRecording
 from ..workflows import assignments as workflow
 from .common import ConfigOpt, app, echo_lines, guard, load
 
-assignments_app = typer.Typer(no_args_is_help=True, help="Client assignments that keep their recordings.")
+assignments_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                              help="Client assignments that keep their recordings.")
 app.add_typer(assignments_app, name="assignments")
 
-ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (UPN or Entra object id; audited). Default: the "
+ActorOpt = Annotated[str, typer.Option("--actor", metavar="NAME",
+                                       help="Who acts (UPN or Entra object id; audited). Default: the "
                                        "operating-system user running the command.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 CodeArg = Annotated[str, typer.Argument(metavar="CODE", help="The assignment code, e.g. ACME-0042.")]
@@ -56,9 +58,11 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 @assignments_app.command("add")
 @guard
-def add(code: CodeArg, title: Annotated[str, typer.Option("--title", help="What the assignment is called.")],
-        client: Annotated[str, typer.Option("--client", help="The client it is for.")] = "",
-        opened: Annotated[str | None, typer.Option("--opened", help="Opening date YYYY-MM-DD (default today).")]
+def add(code: CodeArg, title: Annotated[str, typer.Option("--title", metavar="TITLE",
+                                                          help="What the assignment is called.")],
+        client: Annotated[str, typer.Option("--client", metavar="CLIENT", help="The client it is for.")] = "",
+        opened: Annotated[str | None, typer.Option("--opened", metavar="DATE",
+                                                   help="Opening date YYYY-MM-DD (default today).")]
         = None, actor: ActorOpt = "", config: ConfigOpt = None) -> None:
     """Create an assignment (active): recordings tagged to it are kept while it runs, within the cap."""
     settings = load(config)
@@ -75,7 +79,7 @@ def add(code: CodeArg, title: Annotated[str, typer.Option("--title", help="What 
 
 @assignments_app.command("close")
 @guard
-def close(code: CodeArg, on: Annotated[str | None, typer.Option("--on", help="Closing date YYYY-MM-DD "
+def close(code: CodeArg, on: Annotated[str | None, typer.Option("--on", metavar="DATE", help="Closing date YYYY-MM-DD "
                                                                  "(default today).")] = None,
           actor: ActorOpt = "", config: ConfigOpt = None) -> None:
     """Close an assignment: its recordings fall back to the normal rule, with warnings before any deletion."""

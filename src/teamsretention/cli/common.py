@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -29,6 +29,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 simulator_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                             help="The built-in Graph tenant simulator.")
 app.add_typer(simulator_app, name="simulator")
+
+def _argument_type(self: typer.core.TyperArgument, ctx: Any) -> str | None:
+    """An argument with a metavar (CODE, RECORDING, ID) is named by it; typer would add ``<str>`` after it."""
+    return None if self.metavar else _typer_argument_type(self, ctx)
+
+
+# typer has no switch for the type label of an argument in help; the test of every command's help guards this.
+_typer_argument_type = typer.core.TyperArgument.display_type_rich
+typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help="TOML configuration file "
                                                 "(default: $TEAMSRETENTION_CONFIG, else built-in defaults).")]

@@ -24,14 +24,17 @@ from ..store.exemptions import StoredExemption
 from ..workflows import exemptions as workflow
 from .common import ConfigOpt, app, echo_lines, fail, guard, load
 
-exemptions_app = typer.Typer(no_args_is_help=True, help="Exemptions and legal holds: request, decide, list.")
+exemptions_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                             help="Exemptions and legal holds: request, decide, list.")
 app.add_typer(exemptions_app, name="exemptions")
 
 T = TypeVar("T")
-ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts: a UPN or an Entra object id (checked against "
+ActorOpt = Annotated[str, typer.Option("--actor", metavar="NAME",
+                                       help="Who acts: a UPN or an Entra object id (checked against "
                                        "[approvers], audited).")]
-NoteOpt = Annotated[str, typer.Option("--note", help="The decision note (audited).")]
+NoteOpt = Annotated[str, typer.Option("--note", metavar="NOTE", help="The decision note (audited).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="The exemption's id (EX-1).")]
 
 
 def _open_store(settings: Settings) -> Database:
@@ -73,21 +76,29 @@ def _line(e: StoredExemption) -> str:
 
 @exemptions_app.command("request")
 @guard
-def request(kind: Annotated[str, typer.Option("--kind", help="legal_hold (open-ended, --review) or exception "
+def request(kind: Annotated[str, typer.Option("--kind", metavar="KIND",
+                                              help="legal_hold (open-ended, --review) or exception "
                                               "(--until).")],
-            reason: Annotated[str, typer.Option("--reason", help="Why it must be kept.")],
-            legal_basis: Annotated[str, typer.Option("--legal-basis", help="The law, contract or decision.")],
+            reason: Annotated[str, typer.Option("--reason", metavar="WHY", help="Why it must be kept.")],
+            legal_basis: Annotated[str, typer.Option("--legal-basis", metavar="BASIS",
+                                                     help="The law, contract or decision.")],
             actor: ActorOpt,
-            recording: Annotated[str | None, typer.Option("--recording", help="One recording: its web URL, "
+            recording: Annotated[str | None, typer.Option("--recording", metavar="RECORDING",
+                                                          help="One recording: its web URL, "
                                                           "store id, or <drive>/<item>.")] = None,
-            organizer: Annotated[str | None, typer.Option("--organizer", help="All recordings of an organizer "
+            organizer: Annotated[str | None, typer.Option("--organizer", metavar="USER",
+                                                          help="All recordings of an organizer "
                                                           "(UPN or object id).")] = None,
-            assignment: Annotated[str | None, typer.Option("--assignment", help="All recordings tagged to an "
+            assignment: Annotated[str | None, typer.Option("--assignment", metavar="CODE",
+                                                           help="All recordings tagged to an "
                                                            "assignment code.")] = None,
-            site: Annotated[str | None, typer.Option("--site", help="All recordings of a team site (its library "
+            site: Annotated[str | None, typer.Option("--site", metavar="SITE",
+                                                     help="All recordings of a team site (its library "
                                                      "link, drive id or team id).")] = None,
-            until: Annotated[str | None, typer.Option("--until", help="An exception's end (YYYY-MM-DD).")] = None,
-            review: Annotated[str | None, typer.Option("--review", help="A legal hold's review date.")] = None,
+            until: Annotated[str | None, typer.Option("--until", metavar="DATE",
+                                                      help="An exception's end (YYYY-MM-DD).")] = None,
+            review: Annotated[str | None, typer.Option("--review", metavar="DATE",
+                                                       help="A legal hold's review date.")] = None,
             config: ConfigOpt = None) -> None:
     """Request an exemption or a legal hold (pending until the DPO or an IT admin approves it)."""
     settings = load(config)
@@ -110,7 +121,7 @@ def _decide(command: str, status: ExemptionStatus, exemption_id: str, actor: str
 
 @exemptions_app.command("approve")
 @guard
-def approve(exemption_id: Annotated[str, typer.Argument(help="The exemption's id (EX-1).")], actor: ActorOpt,
+def approve(exemption_id: IdArg, actor: ActorOpt,
             note: NoteOpt = "", config: ConfigOpt = None) -> None:
     """Approve a pending request (the DPO or an IT admin; never one's own request or recordings)."""
     _decide("approve", ExemptionStatus.APPROVED, exemption_id, actor, note, config)
@@ -118,7 +129,7 @@ def approve(exemption_id: Annotated[str, typer.Argument(help="The exemption's id
 
 @exemptions_app.command("reject")
 @guard
-def reject(exemption_id: Annotated[str, typer.Argument(help="The exemption's id (EX-1).")], actor: ActorOpt,
+def reject(exemption_id: IdArg, actor: ActorOpt,
            note: NoteOpt = "", config: ConfigOpt = None) -> None:
     """Reject a pending request (a note saying why is required)."""
     _decide("reject", ExemptionStatus.REJECTED, exemption_id, actor, note, config)
@@ -126,7 +137,7 @@ def reject(exemption_id: Annotated[str, typer.Argument(help="The exemption's id 
 
 @exemptions_app.command("revoke")
 @guard
-def revoke(exemption_id: Annotated[str, typer.Argument(help="The exemption's id (EX-1).")], actor: ActorOpt,
+def revoke(exemption_id: IdArg, actor: ActorOpt,
            note: NoteOpt = "", config: ConfigOpt = None) -> None:
     """Revoke an approved exemption: its recordings get fresh warnings before anything is deleted."""
     _decide("revoke", ExemptionStatus.REVOKED, exemption_id, actor, note, config)
@@ -134,7 +145,7 @@ def revoke(exemption_id: Annotated[str, typer.Argument(help="The exemption's id 
 
 @exemptions_app.command("list")
 @guard
-def list_(status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+def list_(status: Annotated[str | None, typer.Option("--status", metavar="STATUS", help="Only this status.")] = None,
           as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Every exemption and legal hold in the store."""
     settings = load(config)
@@ -153,7 +164,7 @@ def list_(status: Annotated[str | None, typer.Option("--status", help="Only this
 
 @exemptions_app.command("show")
 @guard
-def show(exemption_id: Annotated[str, typer.Argument(help="The exemption's id (EX-1).")],
+def show(exemption_id: IdArg,
          as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """One exemption with everything recorded about it."""
     settings = load(config)

@@ -166,10 +166,12 @@ class WarnStep:
                 outcome("outcome_unknown", error)
                 return
             self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.FAILED, error)
-            outcome(DigestStatus.FAILED.value, error)
             if isinstance(exc, SenderRefused):
-                self._sender_refused = exc  # one problem about the sender, said by run(), not one per recipient
+                # one problem about the sender, said by run(); the recipient did nothing wrong
+                self._sender_refused = exc
+                outcome(DigestStatus.FAILED.value, "the sender mailbox was refused (see notifications.sender)")
             else:
+                outcome(DigestStatus.FAILED.value, error)
                 report.problems.append(f"digest to {recipient} failed: {exc.status} {exc.code}")
             return
         except SignInError as exc:

@@ -21,14 +21,12 @@ from ..endpoints import CLOUDS, graph_base_url, is_loopback_url, user_agent
 from ..errors import ConfigError
 from ..ports import GraphConnection
 from ..store.urls import mask_database_url, password_of
+from .governance import ApproverSettings, AssignmentSettings, ListSettings
 from .sections import (
     SECRET_KEYS,
-    ApproverSettings,
-    AssignmentSettings,
     DatabaseSettings,
     EvidenceSettings,
     GraphSettings,
-    ListSettings,
     LoggingSettings,
     NotificationSettings,
     PolicySettings,
