@@ -224,6 +224,17 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path):
     out = result.output
     assert out.count("\n 40  ") == 1 or "40  2026-04-10" in out  # one line per simulated day
     assert "legal hold EX-1" in out and "rule legal_hold" in out
+    # Issue 7's story, through the CLI's workflows and the two lists (read back through Graph by the cycle)
+    assert "provision: Created list 'Assignments' with 5 columns: https://contoso.sharepoint.com/sites/records/" in out
+    assert "then approves it: exit 2, refused: it-support@contoso.example made the request" in out  # self-approval
+    assert "set EX-3 to Approved in the list (item 2): ignored, Erik Lind" in out  # an outsider's approval
+    assert "is neither the DPO nor an IT administrator" in out
+    story = {line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith("    ")}
+    listed = next(v for k, v in story.items() if k.startswith("exception requested in the list"))
+    assert "rule exemption" in listed and listed.count("warned 2026-03-") == 2  # warned before its end, then deleted
+    tagged = next(v for k, v in story.items() if k.startswith("tagged to A-FALCON in the requests list"))
+    assert "warned 2026-03-17, warned 2026-03-23, deleted 2026-03-24" in tagged  # closed 03-17, then notice
+    assert "DPO digests (weekly" in out and "to dpo@contoso.example: 2026-03-02, 2026-03-09" in out
     assert "every warning and deletion names its rule in the audit trail: yes" in out
     assert "(Legal - Contracts 10y)" in out  # kept by a retention label
     # It says what it runs with, the safety limit it raises to fit its tenant included, with the values.
@@ -243,6 +254,12 @@ def test_demo_tells_the_whole_story_and_exits_0(tmp_path):
     assert int(rows[0][2]) + int(rows[0][7]) == recordings  # day 1: each recording warned or kept, never both
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     deleted = [a for a in audit if a["event"] == "deleted"]
+    actors = {(a["event"], a["actor"].split(" ")[0], a["source"]) for a in audit if a["event"] in {
+        "exemption_approved", "decision_ignored", "assignment_recorded", "assignment_closed", "tagged"}}
+    assert actors == {("exemption_approved", "dpo@contoso.example", "cli"), ("exemption_approved", "Data", "list"),
+                      ("decision_ignored", "Erik", "list"), ("assignment_recorded", "IT", "list"),
+                      ("assignment_closed", "IT", "list"), ("tagged", "Ida", "list"),
+                      ("tagged", "it-support@contoso.example", "cli")}
     assert deleted and all(a["rule"] for a in deleted)
     assert any(p.suffix == ".html" for p in (tmp_path / "mails").iterdir())
     # what the demo keeps is personal data: for its user only

@@ -123,6 +123,11 @@ def test_an_approval_by_a_non_approver_is_ignored_reported_audited_and_a_real_on
     [event] = w.audit("decision_ignored")
     assert event.actor == "Bob bob" and event.detail["source"] == "list"
     assert event.detail["refusal"] == "not_approver"
+    assert "EX-1 stays pending: an approver decides by setting Status back to Requested" in ignored  # what next
+    # the DPO saving the row with Bob's status still in it decides nothing: Bob's version set that status
+    w.gw.edit_list_item(LIST, item, person("dpo"), before(2), DecisionNote="Looks fine")
+    w.cycle(2)
+    assert only_exemption(w).status is ExemptionStatus.PENDING
     # the DPO puts it back and approves: that version is theirs
     decide(w, item, "dpo", 2, "Requested")
     decide(w, item, "dpo", 2, "Approved")

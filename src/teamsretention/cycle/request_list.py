@@ -214,7 +214,11 @@ class RequestListSync:
         decider = await self.roles.decider(who.id if who else None, label(who))
         refusal = may_decide(decider, targets.covered(db, e))
         if refusal is not None:
-            return self._ignored(item.id, e.id, status, who, explain(refusal, label(who)), mark, refusal.value)
+            # the refused version stays the one that set this status: re-saving the row would not decide
+            hint = (f"; {e.id} stays {e.status.value}: an approver decides by setting Status back to "
+                    f"{R_STATUS_REQUESTED} and then to the decision, or with `teamsretention exemptions approve|reject "
+                    f"{e.id}`")
+            return self._ignored(item.id, e.id, status, who, explain(refusal, label(who)) + hint, mark, refusal.value)
         allowed = ExemptionStatus.APPROVED if target is ExemptionStatus.REVOKED else ExemptionStatus.PENDING
         if e.status is not allowed:
             return self._ignored(item.id, e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "

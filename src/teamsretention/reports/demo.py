@@ -53,8 +53,13 @@ def settings_lines(settings: Settings, state_dir: Path) -> list[str]:
     return lines
 
 
-def day_line(day: int, r: CycleReport) -> str:
-    notes = []
+def day_line(day: int, r: CycleReport, acted: Sequence[str] = ()) -> str:
+    notes = list(acted)
+    g = r.governance
+    if g.assignments_changed or g.requests_applied:
+        notes.append(f"lists: {g.assignments_changed + g.requests_applied} applied")
+    if g.ignored:
+        notes.append(f"{len(g.ignored)} decision ignored" if len(g.ignored) == 1 else f"{len(g.ignored)} ignored")
     if r.inventory.recordings_new and day:
         notes.append(f"{r.inventory.recordings_new} new")
     if r.inventory.recordings_vanished:
@@ -69,7 +74,7 @@ def day_line(day: int, r: CycleReport) -> str:
 
 
 def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecording], reports: Sequence[CycleReport],
-                  seeded: dict[str, str], *, late_subject: str) -> list[str]:
+                  seeded: dict[str, str], *, late_subject: str, dpo: str) -> list[str]:
     deleted_by_rule = Counter(a.rule for a in audit if a.kind is AuditKind.DELETED)
     warned_by_rule = Counter(a.rule for a in audit if a.kind is AuditKind.WARNED)
     kept_by_rule = Counter(r.rule for r in recordings if r.state is RecordingState.TRACKED)
@@ -87,13 +92,17 @@ def summary_lines(audit: Sequence[AuditEntry], recordings: Sequence[StoredRecord
              "  why warned:  " + _counts(warned_by_rule),
              "  why kept now: " + _counts(kept_by_rule)]
     lines += [f"  kept by a retention label: {r.name!r} ({r.label_name})" for r in recordings if r.rule == "label"]
-    lines.append("  exemptions and assignments (recorded before day 1):")
+    lines.append("  what the IT admin, the DPO and organizers did (CLI and lists), and what became of it:")
     for key, what in seeded.items():
         events = [f"{a.kind.value} {a.cycle_date}" for a in audit if a.recording_key == key
                   and a.kind in {AuditKind.WARNED, AuditKind.DELETED}]
         rec = next((r for r in recordings if r.ref.key == key), None)
         now = f"now {rec.state.value}, rule {rec.rule}" if rec else "unknown"
         lines.append(f"    {what}: {', '.join(events) or 'never warned or deleted'}; {now}")
+    lines += [f"  decision ignored on {r.cycle_date}: {text}" for r in reports for text in r.governance.ignored]
+    dpo_digests = [r.cycle_date for r in reports for m in r.mails if dpo in m.to]
+    lines.append(f"  DPO digests (weekly: pending requests, holds to review, ignored decisions, exceptions ending) to "
+                 f"{dpo}: {', '.join(map(str, dpo_digests)) or 'none'}")
     blocked = [a for a in audit if a.kind is AuditKind.DELETE_BLOCKED]
     if blocked:
         lines.append(f"  blocked: {blocked[0].recording_name!r}: {blocked[0].reason}")
