@@ -59,3 +59,30 @@ def test_the_readme_creates_the_configuration_secrets_and_state_the_unit_names()
 
 def test_the_unit_file_the_readme_installs_is_this_one() -> None:
     assert "sudo install -m 0644 deploy/teamsretention.service /etc/systemd/system/teamsretention.service" in commands()
+
+
+def dockerfile() -> list[str]:
+    """The final stage's instructions, continuation lines joined."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    last_from = max(i for i, line in enumerate(lines) if line.startswith("FROM "))
+    return lines[last_from:]
+
+
+def test_the_container_runs_as_an_unprivileged_user_on_a_private_state_volume() -> None:
+    final = dockerfile()
+    (user,) = [line.split()[1] for line in final if line.startswith("USER ")]
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) >= 1000  # numeric: Kubernetes' runAsNonRoot can check it
+    (volume,) = [line for line in final if line.startswith("VOLUME ")]
+    state = "/var/lib/teamsretention"
+    assert volume == f'VOLUME ["{state}"]'
+    setup = next(line for line in final if line.startswith("RUN "))
+    assert f"useradd --system --uid {uid} " in setup
+    assert f"install -d -m 0700 -o teamsretention -g teamsretention {state}" in setup  # before VOLUME: a new
+    assert final.index(volume) > final.index(setup)  # named volume takes this owner and mode
+    env = " ".join(line for line in final if line.startswith("ENV "))
+    assert f"TEAMSRETENTION_STATE__DIRECTORY={state}" in env
+    # it starts what the systemd unit starts
+    (exec_start,) = unit()["ExecStart"]
+    assert f'ENTRYPOINT ["{exec_start.split()[0]}"]' in final and 'CMD ["run"]' in final
