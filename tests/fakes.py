@@ -47,6 +47,7 @@ class FakeListItem:
     versions: list[ListItemVersion]  # newest first, as Graph lists them
     version: int = 0  # change counter for delta
     deleted: bool = False
+    created_at: dt.datetime | None = None  # the item's createdDateTime (None: its oldest version's time)
 
 
 @dataclass
@@ -272,7 +273,8 @@ class FakeGateway:
             [ListItemChange(i.id, deleted=True) if i.deleted else ListItemChange(
                 i.id, fields=dict(i.fields), created_by=self._delta_identity(i.created_by),
                 last_modified_by=self._delta_identity(i.versions[0].modified_by) if self.delta_identities else None,
-                created_at=i.versions[-1].modified_at, modified_at=i.versions[0].modified_at) for i in changed],
+                created_at=i.created_at or i.versions[-1].modified_at, modified_at=i.versions[0].modified_at)
+             for i in changed],
             delta_link=f"fake-list-delta?token={fake.clock}", reset=delta_link is None)
 
     def _delta_identity(self, who: Identity | None) -> Identity | None:
@@ -292,7 +294,8 @@ class FakeGateway:
         fake = self.lists[list_name]
         item_id = str(len(fake.items) + 1)
         fake.items[item_id] = FakeListItem(item_id, dict(fields), by,
-                                           [ListItemVersion("1.0", at, by, dict(fields))], fake.change())
+                                           [ListItemVersion("1.0", at, by, dict(fields))], fake.change(),
+                                           created_at=at)
         return item_id
 
     def edit_list_item(self, list_name: str, item_id: str, by: Identity, at: dt.datetime, **fields: object) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from teamsretention.domain import PolicyConfig, RunMode
+from teamsretention.errors import NotFoundError
 from teamsretention.lists import ASSIGNMENTS, REQUESTS
 from teamsretention.ports import Identity, SiteInfo
 from teamsretention.reports.cycle import plan_lines
@@ -184,3 +185,25 @@ def test_plan_lists_unknown_codes_and_writes_nothing(lw):
     assert "unknown assignment codes, never guessed (1):" in text and "code ZZZ-1 is no known assignment" in text
     assert "its subject names ZZZ-1, which is no known assignment: kept nothing by it" in text
     assert lw.gw.list_calls == calls  # plan reads no list
+
+
+def test_a_row_gone_between_the_delta_and_its_versions_is_read_again_not_the_whole_list(lw, monkeypatch):
+    kept = add_item(lw, 0)
+    gone = add_item(lw, 0, Title="ACME-0043", AssignmentTitle="Audit")
+    real = lw.gw.list_item_versions
+
+    async def versions(site_id, list_id, item_id):
+        if item_id == gone:
+            raise NotFoundError(404, "itemNotFound", "Item not found")
+        return await real(site_id, list_id, item_id)
+
+    monkeypatch.setattr(lw.gw, "list_item_versions", versions)
+    report = lw.cycle(0)
+    assert [a.code for a in assignments.list_all(lw.db)] == ["ACME-0042"]  # the other row applied, by its editor
+    assert lw.audit("assignment_recorded")[0].actor.startswith("Anna Admin")
+    assert not any("gone (404)" in p for p in report.governance.problems)
+    # the changes are read again from the same point next cycle: a row that is there after all is applied then
+    monkeypatch.setattr(lw.gw, "list_item_versions", real)
+    lw.cycle(1)
+    assert sorted(a.code for a in assignments.list_all(lw.db)) == ["ACME-0042", "ACME-0043"]
+    assert {a.list_item_id for a in assignments.list_all(lw.db)} == {kept, gone}

@@ -10,8 +10,9 @@ import datetime as dt
 import pytest
 
 from teamsretention.domain import ExemptionStatus
+from teamsretention.errors import NotFoundError
 from teamsretention.lists import ASSIGNMENTS, REQUESTS
-from teamsretention.ports import Identity, SiteInfo
+from teamsretention.ports import Identity, ListItemVersion, SiteInfo
 from teamsretention.store import assignments, exemptions
 
 from .test_cycle import DAY0, TZ, World, at, created
@@ -316,3 +317,71 @@ def test_without_lists_the_warning_names_the_approvers(tmp_path):
     assert f"Exemptions are approved by: {DPO_MAIL}." in first.text and "Retention requests list" not in first.text
     assert w.reports[0].governance.list_requests == 0
     w.db.dispose()
+
+
+# --- who created a row, when Graph's delta does not say -------------------------------------------------------
+def test_a_delta_that_names_its_creator_needs_no_version_request(w):
+    w.gw.delta_identities = True  # the other answer: delta items carry createdBy.user.id
+    w.gw.add_recording("alice", "r1", created(-20))
+    request(w, "alice", 0, item="r1")
+    report = w.cycle(0)
+    assert report.governance.list_requests == 6  # the site, the list and a delta page for each list; no versions
+    assert only_exemption(w).requested_by == "Alice alice"
+
+
+def test_a_row_whose_history_no_longer_starts_at_its_creation_is_refused(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1")
+    decide(w, item, "bob", 0, "Requested", Reason="Contract dispute, see mail")  # version 2.0, by bob
+    w.gw.lists[LIST].items[item].versions.pop()  # version 1.0 trimmed (a version limit): nobody names the creator
+    report = w.cycle(0)
+    assert exemptions.list_all(w.db) == []
+    assert any("its creator has no Entra identity" in p for p in report.governance.problems)
+    [invalid] = w.audit("request_invalid")
+    assert invalid.detail["source"] == "list"
+
+
+def test_a_single_version_rewritten_in_place_does_not_name_the_creator(w):
+    """With versioning off SharePoint keeps one version, 1.0, that names the last editor: Bob, hours after
+    Alice created the row, must not become its requester."""
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1")
+    row = w.gw.lists[LIST].items[item]
+    row.versions = [ListItemVersion("1.0", before(0, hours=1), person("bob"), dict(row.fields))]
+    row.created_at = before(0, hours=6)
+    w.cycle(0)
+    assert exemptions.list_all(w.db) == []
+    assert [a.kind for a in w.audit("request_invalid")] == ["request_invalid"]
+
+
+def test_a_row_deleted_between_the_delta_and_its_versions_is_skipped_not_the_list(w, monkeypatch):
+    w.gw.add_recording("alice", "r1", created(-20))
+    w.gw.add_recording("alice", "r2", created(-20))
+    gone = request(w, "alice", 0, item="r1")
+    request(w, "alice", 0, item="r2")
+    real = w.gw.list_item_versions
+
+    async def versions(site_id, list_id, item_id):
+        if item_id == gone:
+            raise NotFoundError(404, "itemNotFound", "Item not found")
+        return await real(site_id, list_id, item_id)
+
+    monkeypatch.setattr(w.gw, "list_item_versions", versions)
+    report = w.cycle(0)
+    assert [e.target_id for e in exemptions.list_all(w.db)] == ["drive-alice/r2"]  # the other row still counts
+    assert not any("could not be read" in p for p in report.governance.problems)
+    assert w.audit("request_invalid") == []  # gone, not invalid: the next delta reports the deletion
+
+
+def test_a_refused_revocation_says_how_to_revoke(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1")
+    w.cycle(0)
+    decide(w, item, "dpo", 1)
+    w.cycle(1)
+    decide(w, item, "bob", 2, "Revoked")
+    report = w.cycle(2)
+    assert only_exemption(w).status is ExemptionStatus.APPROVED
+    [ignored] = report.governance.ignored
+    assert "EX-1 stays approved: an approver revokes it by setting Status back to Approved and then to Revoked, " \
+           "or with `teamsretention exemptions revoke EX-1`" in ignored

@@ -32,12 +32,14 @@ app.add_typer(simulator_app, name="simulator")
 
 def _argument_type(self: typer.core.TyperArgument, ctx: Any) -> str | None:
     """An argument with a metavar (CODE, RECORDING, ID) is named by it; typer would add ``<str>`` after it."""
+    assert _typer_argument_type is not None  # only installed where typer has the hook
     return None if self.metavar else _typer_argument_type(self, ctx)
 
 
 # typer has no switch for the type label of an argument in help; the test of every command's help guards this.
-_typer_argument_type = typer.core.TyperArgument.display_type_rich
-typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
+_typer_argument_type = getattr(typer.core.TyperArgument, "display_type_rich", None)
+if _typer_argument_type is not None:  # typer >= 0.29, as pyproject requires
+    typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", metavar="FILE", help="TOML configuration file "
                                                 "(default: $TEAMSRETENTION_CONFIG, else built-in defaults).")]

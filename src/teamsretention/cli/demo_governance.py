@@ -39,7 +39,7 @@ from ..ports import GraphGateway
 from ..settings import Settings
 from ..simulator import TenantModel, wire
 from ..simulator.tenants import DEMO_DPO, DEMO_FALLBACK
-from ..store import Database, assignments
+from ..store import Database, assignments, exemptions
 from ..workflows import assignments as assignment_workflow
 from ..workflows import exemptions as exemption_workflow
 from ..workflows import provision as provision_workflow
@@ -94,8 +94,8 @@ class DemoGovernance:
                                        legal_basis="Litigation hold, case 2026-17")
         done = await self._cli_decide(now, DPO, held, ExemptionStatus.APPROVED, "Until the case is closed.")
         self.echo(f"  CLI: {DEMO_FALLBACK} requests legal hold {held}; {DEMO_DPO} approves it: {done}")
-        self.what[hold.ref.key] = (f"legal hold {held} (CLI): requested by {DEMO_FALLBACK}, approved by {DEMO_DPO}, "
-                                   f"review {self.day0 + dt.timedelta(days=90)}")
+        self.what[hold.ref.key] = (f"legal hold {held} (CLI): requested by {DEMO_FALLBACK}; {DEMO_DPO} approves: "
+                                   f"{done}; review {self.day0 + dt.timedelta(days=90)}")
 
         asked = await self._cli_request(now, IT_ADMIN, "exception", pending, until=self.day0 + dt.timedelta(days=60),
                                         reason="Keep for the yearly security review.",
@@ -103,15 +103,16 @@ class DemoGovernance:
         refused = await self._cli_decide(now, IT_ADMIN, asked, ExemptionStatus.APPROVED, "")
         self.echo(f"  CLI: {DEMO_FALLBACK} requests exception {asked}, then approves it: {refused}")
         grace = self.settings.policy.pending_request_grace_days
-        self.what[pending.ref.key] = (f"exception {asked} (CLI) requested by {DEMO_FALLBACK}, self-approval refused, "
-                                      f"never decided (a pending request postpones deletion {grace} days at most)")
+        self.what[pending.ref.key] = (f"exception {asked} (CLI) requested by {DEMO_FALLBACK}, self-approval "
+                                      f"{'refused' if refused.startswith('exit 2') else refused}, never decided (a "
+                                      f"pending request postpones deletion {grace} days at most)")
 
         self._add(REQUESTS.display_name, tagged_list.organizer, Title="Falcon kickoff", RequestKind=KIND_TAG,
                   Scope=SCOPE_RECORDING, RecordingLink=tagged_list.url, AssignmentCode=CODE,
                   Reason="Kickoff of the Falcon Project")
         self.echo(f"  Retention requests list: {tagged_list.organizer_upn} tags a recording to {CODE}")
-        self.what[tagged_list.ref.key] = (f"tagged to {CODE} in the requests list by {tagged_list.organizer_upn}; "
-                                          f"the assignment closed on {self._closed_on} in the Assignments list")
+        self.what[tagged_list.ref.key] = f"tagged to {CODE} in the requests list by {tagged_list.organizer_upn}"
+        self._tagged_list = tagged_list
 
         end = self.day0 + dt.timedelta(days=20)
         self._item["exception"] = self._add(
@@ -119,9 +120,7 @@ class DemoGovernance:
             Scope=SCOPE_RECORDING, RecordingLink=listed.url, Reason="Used in a training course until it ends.",
             LegalBasis="Training agreement with the works council", EndDate=end.isoformat())
         self.echo(f"  Retention requests list: {listed.organizer_upn} requests an exception until {end}")
-        self.what[listed.ref.key] = (f"exception requested in the list by {listed.organizer_upn} until {end}; "
-                                     f"{COLLEAGUE}'s approval ignored, approved in the list by {DEMO_DPO} on day "
-                                     f"{DPO_LIST_DAY + 1}")
+        self.what[listed.ref.key] = f"exception requested in the list by {listed.organizer_upn} until {end}"
         self.echo("")
 
     # --- during the 40 days -------------------------------------------------------------------------------
@@ -132,11 +131,11 @@ class DemoGovernance:
                                               self.settings.lists.site, self.settings.lists.assignments)
             rec = await assignment_workflow.find_recording(admin, self._tagged_cli.url, self.gateway)
             assignment_workflow.tag(admin, rec, CODE)
-            self.what[self._tagged_cli.ref.key] = (f"tagged to {CODE} at the CLI on day {day + 1}, after its first "
-                                                   f"warning; the assignment closed on {self._closed_on}")
+            self.what[self._tagged_cli.ref.key] = f"tagged to {CODE} at the CLI on day {day + 1}, after a first warning"
             return [f"CLI: {CODE} tag"]
         if day == OUTSIDER_DAY:
             self._edit(REQUESTS.display_name, self._item["exception"], COLLEAGUE, RequestStatus=R_STATUS_APPROVED)
+            self.what[self._listed.ref.key] += f"; set to Approved in the list by {COLLEAGUE} on day {day + 1}"
             return [f"list: {COLLEAGUE} approves"]
         if day == DPO_LIST_DAY:
             # the colleague's version still set Approved: the DPO puts the row back, then decides (a new version)
@@ -144,10 +143,13 @@ class DemoGovernance:
             self.model.advance(hours=0.05)
             self._edit(REQUESTS.display_name, self._item["exception"], DPO, RequestStatus=R_STATUS_APPROVED,
                        DecisionNote="Until the course ends.")
+            self.what[self._listed.ref.key] += f"; set to Approved in the list by {DEMO_DPO} on day {day + 1}"
             return ["list: DPO approves"]
         if day == self.closes_on_day:
             self._edit(ASSIGNMENTS.display_name, self._item["assignment"], IT_ADMIN, AssignmentStatus=A_STATUS_CLOSED,
                        ClosedOn=self._closed_on.isoformat())
+            for tagged in (self._tagged_list, self._tagged_cli):
+                self.what[tagged.ref.key] += f"; {CODE} closed in the Assignments list on day {day + 1}"
             return [f"list: {CODE} closed"]
         return []
 
@@ -214,4 +216,5 @@ class DemoGovernance:
 
 
 def already_used(db: Database) -> bool:
-    return assignments.has_assignment(db, CODE)
+    """Anything a demo wrote (its first steps write exemptions before any cycle)."""
+    return assignments.has_assignment(db, CODE) or bool(exemptions.list_all(db))

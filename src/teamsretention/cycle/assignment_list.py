@@ -101,36 +101,42 @@ class AssignmentSync:
                 for item in page.items:
                     items[item.id] = item
                 delta = page.delta_link or delta
-            editors = await self._editors(site_id, list_id, items.values())
+            editors, vanished = await self._editors(site_id, list_id, items.values())
         except NotFoundError:
             state.update(site_id=None, list_id=None, delta=None)  # gone or renamed: look it up again next time
             directory_store.set_sync_state(self.ctx.db, STATE_KEY, json.dumps(state))
             return self._unreadable("the list or its site is gone (404)")
         except GraphError as exc:
             return self._unreadable(str(exc))
-        changes = self._changes(list(items.values()), state, editors)
-        state["delta"] = delta
+        changes = self._changes([i for i in items.values() if i.id not in vanished], state, editors)
+        # an item gone between the delta and its versions: read these changes again next cycle (its deletion then)
+        state["delta"] = state.get("delta") if vanished else delta
         changed = assignments.put(self.ctx.db, changes, state=(STATE_KEY, json.dumps(state)))
         self.stats.assignments_changed += len(set(changed))
         self.stats.problems.extend(f"{self._where()}, item {k}: {v}; not applied"
                                    for k, v in sorted(state["invalid"].items()))
 
     async def _editors(self, site_id: str, list_id: str,
-                       items: Iterable[ListItemChange]) -> dict[str, Identity | None]:
+                       items: Iterable[ListItemChange]) -> tuple[dict[str, Identity | None], set[str]]:
         """Who made each change. Graph's listItem delta documents no ``lastModifiedBy`` (and ``createdBy``
         without an id), so where the delta item does not name its editor with an Entra id, the item's newest
         version does (one request per changed item; an unchanged list costs none)."""
         editors: dict[str, Identity | None] = {}
+        vanished: set[str] = set()
         for item in items:
             if item.deleted:
                 continue
             who = item.last_modified_by
             if who is None or not who.id:
-                versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
                 self.stats.list_requests += 1
+                try:
+                    versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
+                except NotFoundError:
+                    vanished.add(item.id)
+                    continue
                 who = versions[0].modified_by if versions else who
             editors[item.id] = who
-        return editors
+        return editors, vanished
 
     def _changes(self, items: list[ListItemChange], state: dict[str, Any],
                  editors: dict[str, Identity | None]) -> list[tuple[Fields, Acting]]:

@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from ..domain import ExemptionStatus, RunMode
-from ..errors import GraphError
+from ..errors import GraphError, NotFoundError
 from ..lists import R_STATUS_APPROVED, R_STATUS_REJECTED, R_STATUS_REQUESTED, R_STATUS_REVOKED, REQUESTS, field_text
 from ..policy.approval import explain, may_decide
 from ..ports import Identity, ListItemChange, ListItemVersion
@@ -105,7 +106,10 @@ class RequestListSync:
             self.stats.list_requests += 1  # one request per page
             for item in page.items:
                 self.ctx.checkpoint()
-                await self._item(site_id, list_id, item)
+                try:
+                    await self._item(site_id, list_id, item)
+                except _Vanished:
+                    continue
             if page.delta_link:
                 sync_store.set_sync_state(self.ctx.db, DELTA_KEY, page.delta_link)
 
@@ -159,10 +163,20 @@ class RequestListSync:
         1.0 names nobody we can trust."""
         if item.created_by is not None and item.created_by.id:
             return item.created_by
-        versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
-        self.stats.list_requests += 1
+        versions = await self._versions(site_id, list_id, item.id)
         first = versions[-1] if versions else None
-        return first.modified_by if first is not None and first.id == "1.0" else None
+        if first is None or first.id != "1.0" or not _same_moment(first.modified_at, item.created_at):
+            return None  # trimmed history, or one version overwritten in place (versioning off): nobody to trust
+        return first.modified_by
+
+    async def _versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
+        """The item's versions, newest first. An item gone since the delta listed it raises _Vanished: it is
+        skipped, and the next delta reports its deletion."""
+        self.stats.list_requests += 1
+        try:
+            return await self.ctx.gateway.list_item_versions(site_id, list_id, item_id)
+        except NotFoundError:
+            raise _Vanished from None
 
     async def _new(self, site_id: str, list_id: str, item: ListItemChange, status: str) -> str | None:
         who = await self._creator(site_id, list_id, item)
@@ -193,8 +207,7 @@ class RequestListSync:
     async def _decision(self, site_id: str, list_id: str, item: ListItemChange, status: str,
                         exemption_id: str, seen: str | None) -> None:
         db, day = self.ctx.db, self.ctx.cycle_date
-        self.stats.list_requests += 1
-        versions = await self.ctx.gateway.list_item_versions(site_id, list_id, item.id)
+        versions = await self._versions(site_id, list_id, item.id)
         version = deciding_version(versions, status)
         e = store.get(db, exemption_id)
         if e is None or version is None:
@@ -215,9 +228,14 @@ class RequestListSync:
         refusal = may_decide(decider, targets.covered(db, e))
         if refusal is not None:
             # the refused version stays the one that set this status: re-saving the row would not decide
-            hint = (f"; {e.id} stays {e.status.value}: an approver decides by setting Status back to "
-                    f"{R_STATUS_REQUESTED} and then to the decision, or with `teamsretention exemptions approve|reject "
-                    f"{e.id}`")
+            if target is ExemptionStatus.REVOKED:
+                hint = (f"; {e.id} stays {e.status.value}: an approver revokes it by setting Status back to "
+                        f"{R_STATUS_APPROVED} and then to {R_STATUS_REVOKED}, or with `teamsretention exemptions "
+                        f"revoke {e.id}`")
+            else:
+                hint = (f"; {e.id} stays {e.status.value}: an approver decides by setting Status back to "
+                        f"{R_STATUS_REQUESTED} and then to the decision, or with `teamsretention exemptions "
+                        f"approve|reject {e.id}`")
             return self._ignored(item.id, e.id, status, who, explain(refusal, label(who)) + hint, mark, refusal.value)
         allowed = ExemptionStatus.APPROVED if target is ExemptionStatus.REVOKED else ExemptionStatus.PENDING
         if e.status is not allowed:
@@ -233,6 +251,15 @@ class RequestListSync:
         self.stats.ignored.append(text)
         store.note_item(self.ctx.db, mark, [self._event(AuditKind.DECISION_IGNORED, item_id, label(who), text,
                                                         exemption=exemption_id, status=status, refusal=refusal)])
+
+
+class _Vanished(Exception):
+    """A list item deleted between the delta that listed it and the read of its versions."""
+
+
+def _same_moment(a: dt.datetime | None, b: dt.datetime | None) -> bool:
+    """Version 1.0 written when the item was created (seconds apart at most); unknown times do not match."""
+    return a is not None and b is not None and abs((a - b).total_seconds()) <= 5
 
 
 def deciding_version(versions: list[ListItemVersion], status: str) -> ListItemVersion | None:
