@@ -231,3 +231,29 @@ def test_an_unreachable_store_is_not_ready_and_metrics_say_why(world: SimWorld, 
 def test_only_the_three_paths_are_served(endpoint: HealthServer) -> None:
     response = httpx.get(f"{endpoint.url}/admin")
     assert response.status_code == 404 and "/healthz, /readyz and /metrics" in response.text
+
+
+def test_graph_traffic_is_what_the_tenant_answered_throttling_included(world: SimWorld, clock: Clock) -> None:
+    world.model.knobs.throttle_share = 0.2  # one answer in five is a 429 ...
+    world.model.knobs.throttle_retry_after = 0  # ... whose Retry-After the fake clock need not wait for
+    world.model.requests.reset()
+
+    async def one_cycle() -> Any:
+        gateway = world.gateway()
+        try:
+            await Cycle(world.db, gateway, world.config, render_digest, clock=clock).run(mode=RunMode.ENFORCE,
+                                                                                          at=at(0))
+            return gateway.traffic
+        finally:
+            await gateway.aclose()
+
+    traffic = asyncio.run(one_cycle())
+    with HealthServer(world.db, host="127.0.0.1", port=0, clock=clock, traffic=traffic) as server:
+        samples = scrape(server)
+    seen = world.model.requests
+    by_status: Counter[int] = Counter()
+    for labels, n in samples["teamsretention_graph_requests_total"].items():
+        by_status[int(dict(labels)["status"])] += int(n)
+    assert by_status == seen.by_status and seen.by_status[429] > 0
+    assert value(samples, "teamsretention_graph_throttle_waits_total") == seen.by_status[429]
+    assert value(samples, "teamsretention_graph_resource_units_estimated_total") >= seen.total_requests

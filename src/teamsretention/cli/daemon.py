@@ -27,6 +27,7 @@ from ..cycle import Cycle
 from ..cycle.run import LOCK_TTL
 from ..domain import RunMode, local_date
 from ..errors import LockBusy, LockLost, TeamsRetentionError
+from ..graph import MsGraphGateway
 from ..settings import Settings
 from ..settings.schedule import build_trigger
 from ..web import HealthServer
@@ -110,7 +111,9 @@ def start_web(settings: Settings, app: App) -> HealthServer | None:
         return None
     sources = {key: settings.source_of(f"web.{key}") or "default" for key in ("host", "port")}
     origin = f"web.host from {sources['host']}, web.port from {sources['port']}"
-    return HealthServer(app.db, host=web.host, port=web.port, clock=utc_now, origin=origin).start()
+    # Graph traffic is this process's own: only the production gateway counts it
+    traffic = app.gateway.traffic if isinstance(app.gateway, MsGraphGateway) else None
+    return HealthServer(app.db, host=web.host, port=web.port, clock=utc_now, traffic=traffic, origin=origin).start()
 
 
 async def run_daemon(settings: Settings) -> int:

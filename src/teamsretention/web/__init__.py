@@ -5,8 +5,8 @@ the cycles into Prometheus metrics at each scrape; ``server`` serves both from a
 (the standard library's HTTP server: no web framework in the daemon).
 """
 
-from .metrics import GraphTraffic, StoreCollector, metrics_registry
+from .metrics import StoreCollector, metrics_registry
 from .readiness import Readiness, readiness
 from .server import HealthServer
 
-__all__ = ["GraphTraffic", "HealthServer", "Readiness", "StoreCollector", "metrics_registry", "readiness"]
+__all__ = ["HealthServer", "Readiness", "StoreCollector", "metrics_registry", "readiness"]

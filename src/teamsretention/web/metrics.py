@@ -11,13 +11,13 @@ the daemon's gateway sees it, so it is exposed when the server is handed a sourc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ..domain import RunStatus
+from ..ports import GraphTraffic
 from ..store import health
 from ..store.database import Database
 
@@ -26,15 +26,6 @@ PREFIX = "teamsretention"
 # single read (a GET), 2 for a write or a delta / multi-item read. A rough estimate, labelled as such.
 RESOURCE_UNITS = {"GET": 1}
 RESOURCE_UNITS_OTHER = 2
-
-
-@dataclass(frozen=True)
-class GraphTraffic:
-    """What the daemon's Graph client has sent since it started."""
-
-    requests: Mapping[tuple[str, int], int] = field(default_factory=dict)  # (method, status) -> requests
-    throttle_waits: int = 0  # pauses of the whole client after a 429 / 503
-    throttle_wait_seconds: float = 0.0
 
 
 def _ts(moment: dt.datetime | None) -> float:

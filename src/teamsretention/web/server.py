@@ -18,8 +18,9 @@ import structlog
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import ConfigError
+from ..ports import GraphTraffic
 from ..store.database import Database
-from .metrics import GraphTraffic, metrics_registry
+from .metrics import metrics_registry
 from .readiness import readiness
 
 log = structlog.get_logger(__name__)
