@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
+from teamsretention.cli.daemon import start_web
 from teamsretention.errors import ConfigError
 from teamsretention.settings import Settings, load_settings
 from teamsretention.store import Database
@@ -71,3 +74,27 @@ def test_a_port_already_taken_is_a_configuration_error_naming_it(tmp_path: Path)
     db.dispose()
     assert f"127.0.0.1:{port} (web.port from file teamsretention.toml)" in str(refused.value)
     assert "web.enabled = false" in str(refused.value)
+
+
+def test_the_daemon_starts_the_endpoint_only_when_enabled_and_names_a_taken_port(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    app_ = SimpleNamespace(db=db, gateway=object())
+    assert start_web(Settings(), app_) is None  # type: ignore[arg-type]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings().with_overrides(web={"enabled": True, "port": port})
+        with pytest.raises(ConfigError) as refused:
+            start_web(settings, app_)  # type: ignore[arg-type]
+    assert f"127.0.0.1:{port} (web.host from default, web.port from override)" in str(refused.value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    server = start_web(Settings().with_overrides(web={"enabled": True, "port": free}), app_)  # type: ignore[arg-type]
+    assert server is not None
+    try:
+        assert httpx.get(f"http://127.0.0.1:{free}/healthz").status_code == 200
+    finally:
+        server.stop()
+        db.dispose()
