@@ -16,10 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from teamsretention.cycle import Cycle
 from teamsretention.cycle.run import LOCK_TTL
-from teamsretention.domain import RunMode
+from teamsretention.domain import RunMode, RunStatus
 from teamsretention.errors import SignInError
 from teamsretention.notify.render import render_digest
-from teamsretention.store import control, recordings, runs
+from teamsretention.store import Database, control, recordings, runs
+from teamsretention.store.audit import AuditEvent, AuditKind
 from teamsretention.web import HealthServer
 
 from ..cycle.simworld import SimWorld, no_retry_delay
@@ -257,3 +258,27 @@ def test_graph_traffic_is_what_the_tenant_answered_throttling_included(world: Si
     assert by_status == seen.by_status and seen.by_status[429] > 0
     assert value(samples, "teamsretention_graph_throttle_waits_total") == seen.by_status[429]
     assert value(samples, "teamsretention_graph_resource_units_estimated_total") >= seen.total_requests
+
+
+@pytest.mark.postgres
+def test_metrics_and_readiness_read_a_postgresql_store_the_same_way(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    try:
+        for day, status, stats in ((0, RunStatus.OK, {"warned": 2, "deleted": 0, "digests_sent": 2}),
+                                   (1, RunStatus.FAILED, {"warned": 0, "deleted": 3, "blocked": 1})):
+            run_id = runs.start(db, mode=RunMode.ENFORCE, at=at(day), cycle_date=at(day).date(), started_at=at(day),
+                                config={})
+            runs.finish(db, run_id, finished_at=at(day) + dt.timedelta(minutes=5), status=status, exit_code=1,
+                        stats=stats, message="cycle failed: SignInError: the client secret has expired",
+                        event=AuditEvent(AuditKind.RUN_FINISHED, at=at(day)))
+        with HealthServer(db, host="127.0.0.1", port=0, clock=lambda: at(2)) as server:
+            samples = scrape(server)
+            ready = httpx.get(f"{server.url}/readyz")
+        assert value(samples, "teamsretention_warnings_total") == 2
+        assert value(samples, "teamsretention_deletions_total") == 3
+        assert value(samples, "teamsretention_deletions_blocked_total") == 1
+        assert value(samples, "teamsretention_cycles_total", outcome="failed") == 1
+        assert value(samples, "teamsretention_last_cycle_duration_seconds") == 300
+        assert ready.status_code == 503 and "client secret has expired" in ready.text
+    finally:
+        db.dispose()

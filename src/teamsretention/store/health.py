@@ -7,11 +7,11 @@ A store that cannot be read raises :class:`~teamsretention.errors.StoreError` na
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..domain import RunMode, RunStatus
 from .control import CYCLE_LOCK
@@ -61,28 +61,37 @@ def _record(row: RunRow | None) -> CycleRecord | None:
                        row.finished_at, row.exit_code, row.message, dict(row.stats or {}))
 
 
+def _cycle_state(s: Session) -> dict[str, Any]:
+    cycles_only = RunRow.mode != RunMode.PLAN.value
+    finished = RunRow.status != RunStatus.RUNNING.value
+    latest = s.scalar(select(RunRow).where(cycles_only).order_by(RunRow.id.desc()).limit(1))
+    last_finished = s.scalar(select(RunRow).where(cycles_only, finished).order_by(RunRow.id.desc()).limit(1))
+    last_ok = s.scalar(select(RunRow).where(cycles_only, RunRow.status == RunStatus.OK.value)
+                       .order_by(RunRow.id.desc()).limit(1))
+    lock = s.get(LockRow, CYCLE_LOCK)
+    pause = s.get(PauseRow, 1)
+    return {"latest": _record(latest), "last_finished": _record(last_finished), "last_ok": _record(last_ok),
+            "lock_holder": lock.holder if lock else None, "lock_expires_at": lock.expires_at if lock else None,
+            "paused": bool(pause.paused) if pause else False}
+
+
+def cycle_state(db: Database) -> HealthSnapshot:
+    """The latest cycles, the lock and the pause switch only (``/readyz``): a few single-row reads."""
+    with db.session() as s:
+        return HealthSnapshot(**_cycle_state(s))
+
+
 def snapshot(db: Database) -> HealthSnapshot:
+    """Everything ``/metrics`` shows; the sums and counts are computed by the database."""
     cycles_only = RunRow.mode != RunMode.PLAN.value
     finished = RunRow.status != RunStatus.RUNNING.value
     with db.session() as s:
-        latest = s.scalar(select(RunRow).where(cycles_only).order_by(RunRow.id.desc()).limit(1))
-        last_finished = s.scalar(select(RunRow).where(cycles_only, finished).order_by(RunRow.id.desc()).limit(1))
-        last_ok = s.scalar(select(RunRow).where(cycles_only, RunRow.status == RunStatus.OK.value)
-                           .order_by(RunRow.id.desc()).limit(1))
         cycles: dict[str, int] = {str(status): int(n) for status, n in s.execute(
             select(RunRow.status, func.count()).where(cycles_only, finished).group_by(RunRow.status))}
-        totals: Counter[str] = Counter(dict.fromkeys(TOTALS, 0))
-        for stats in s.scalars(select(RunRow.stats).where(cycles_only, finished)):
-            for key in TOTALS:
-                value = (stats or {}).get(key)
-                if isinstance(value, int):
-                    totals[key] += value
+        sums = s.execute(select(*[func.coalesce(func.sum(RunRow.stats[key].as_integer()), 0) for key in TOTALS])
+                         .where(cycles_only, finished)).one()
         by = (RecordingRow.state, RecordingRow.rule)
         recordings = {(str(state), rule or "none"): int(n) for state, rule, n in s.execute(
             select(*by, func.count()).group_by(*by))}
-        lock = s.get(LockRow, CYCLE_LOCK)
-        pause = s.get(PauseRow, 1)
-        return HealthSnapshot(
-            latest=_record(latest), last_finished=_record(last_finished), last_ok=_record(last_ok),
-            lock_holder=lock.holder if lock else None, lock_expires_at=lock.expires_at if lock else None,
-            paused=bool(pause.paused) if pause else False, cycles=cycles, totals=dict(totals), recordings=recordings)
+        return HealthSnapshot(**_cycle_state(s), cycles=cycles, totals=dict(zip(TOTALS, map(int, sums), strict=True)),
+                              recordings=recordings)

@@ -70,7 +70,7 @@ def judge(snapshot: HealthSnapshot, now: dt.datetime, store: str) -> Readiness:
 
 def readiness(db: Database, now: dt.datetime) -> Readiness:
     try:
-        snapshot = health.snapshot(db)
+        snapshot = health.cycle_state(db)
     except StoreError as exc:
         return Readiness(False, f"{str(exc).splitlines()[0]}; the daemon cannot record or decide anything until "
                                 "its state store answers")
