@@ -27,18 +27,25 @@ log = structlog.get_logger(__name__)
 TEXT = "text/plain; charset=utf-8"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client that went away mid-answer: one line, not socketserver's traceback on stderr."""
+        log.info("web.client_gone", client=client_address[0])
+
+
 class HealthServer:
     def __init__(self, db: Database, *, host: str, port: int, clock: Callable[[], dt.datetime],
                  traffic: Callable[[], GraphTraffic] | None = None, origin: str = "web.host / web.port") -> None:
         self.db, self.host, self.clock = db, host, clock
         self.registry = metrics_registry(db, traffic)
         try:
-            self._server = ThreadingHTTPServer((host, port), self._handler())
+            self._server = _QuietServer((host, port), self._handler())
         except OSError as exc:
             raise ConfigError(f"the health and metrics endpoint cannot listen on {host}:{port} ({origin}): "
                               f"{exc.strerror or exc}; choose a free port (web.port) or set web.enabled = false"
                               ) from None
-        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
