@@ -37,6 +37,16 @@ class GraphConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class GraphTraffic:
+    """What a Graph client has sent since it was built: every attempt (retries included) by method and the
+    answer's HTTP status, and the client-wide pauses throttling (429 / 503) imposed."""
+
+    requests: dict[tuple[str, int], int] = field(default_factory=dict)  # (method, status) -> attempts
+    throttle_waits: int = 0
+    throttle_wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class DirectoryPage:
     """One page of ``/users/delta`` (or ``/groups/delta`` for teams)."""
 

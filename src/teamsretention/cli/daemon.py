@@ -22,13 +22,15 @@ from zoneinfo import ZoneInfo
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ..bootstrap import build_app, utc_now
+from ..bootstrap import App, build_app, utc_now
 from ..cycle import Cycle
 from ..cycle.run import LOCK_TTL
 from ..domain import RunMode, local_date
 from ..errors import LockBusy, LockLost, TeamsRetentionError
+from ..graph import MsGraphGateway
 from ..settings import Settings
 from ..settings.schedule import build_trigger
+from ..web import HealthServer
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +104,34 @@ class _DaemonState:
     task: asyncio.Task[None] | None = None  # the cycle running now
 
 
+def start_web(settings: Settings, app: App) -> HealthServer | None:
+    """The health and metrics endpoint when ``[web] enabled``; a port that cannot be had is a ConfigError."""
+    web = settings.web
+    if not web.enabled:
+        return None
+    sources = {key: settings.source_of(f"web.{key}") or "default" for key in ("host", "port")}
+    origin = f"web.host from {sources['host']}, web.port from {sources['port']}"
+    # Graph traffic is this process's own: only the production gateway counts it
+    traffic = app.gateway.traffic if isinstance(app.gateway, MsGraphGateway) else None
+    return HealthServer(app.db, host=web.host, port=web.port, clock=utc_now, traffic=traffic, origin=origin).start()
+
+
 async def run_daemon(settings: Settings) -> int:
     app = build_app(settings)
+    try:
+        server = start_web(settings, app)
+    except BaseException:
+        await app.aclose()
+        raise
+    try:
+        return await _run_scheduled(settings, app)
+    finally:
+        if server is not None:
+            server.stop()
+        await app.aclose()
+
+
+async def _run_scheduled(settings: Settings, app: App) -> int:
     tz = settings.schedule.timezone
     mode = RunMode.ENFORCE if settings.policy.enforce else RunMode.DRY_RUN
     stop = asyncio.Event()
@@ -142,5 +170,4 @@ async def run_daemon(settings: Settings) -> int:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         scheduler.shutdown(wait=False)
-    await app.aclose()
     return 0

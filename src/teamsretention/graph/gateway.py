@@ -21,6 +21,7 @@ from ..ports import (
     DirectoryPage,
     DriveRef,
     GraphConnection,
+    GraphTraffic,
     ItemFacets,
     ItemState,
     ListDeltaPage,
@@ -46,10 +47,12 @@ from .throttle import ThrottleGate
 
 class MsGraphGateway:
     def __init__(self, client: GraphServiceClient, *, http_client: httpx.AsyncClient | None = None,
-                 credential: Any = None) -> None:
+                 credential: Any = None, gate: ThrottleGate | None = None) -> None:
         """``client`` from :func:`build_graph_client`. ``http_client`` / ``credential``, when given, are
-        closed by :meth:`aclose` (the gateway owns them)."""
+        closed by :meth:`aclose` (the gateway owns them). ``gate``: the client's throttle gate, whose counts
+        :meth:`traffic` reports."""
         self._client = client
+        self._gate = gate
         self._links = Links(client.request_adapter.base_url)
         self._directory = Directory(client, self._links)
         self._drives = Drives(client, self._links)
@@ -58,6 +61,10 @@ class MsGraphGateway:
         self._credential = credential
         parts = urlsplit(client.request_adapter.base_url)
         self._scope = f"{parts.scheme}://{parts.netloc}/.default"
+
+    def traffic(self) -> GraphTraffic:
+        """What this gateway's client has sent so far (empty without a gate)."""
+        return self._gate.traffic() if self._gate is not None else GraphTraffic()
 
     # --- directory -----------------------------------------------------------------------------
     def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
@@ -146,9 +153,10 @@ def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concur
     """The one-call wiring for ``bootstrap``: client and gateway. The gateway owns (and closes) the
     credential and the HTTP client, including one passed in."""
     http_client = http_client or new_http_client()
+    gate = gate or ThrottleGate(max_concurrency)
     client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
                                 http_client=http_client, gate=gate)
-    return MsGraphGateway(client, http_client=http_client, credential=credential)
+    return MsGraphGateway(client, http_client=http_client, credential=credential, gate=gate)
 
 
 def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = None) -> MsGraphGateway:

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 import httpx
 import structlog
 from kiota_http.middleware import BaseMiddleware
+
+from ..ports import GraphTraffic
 
 THROTTLE_STATUSES = frozenset({429, 503})
 # Graph says to back off when a 429 comes without Retry-After; a short client-wide pause is enough
@@ -46,6 +50,14 @@ class ThrottleGate(BaseMiddleware):
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._open_at = 0.0
         self.pauses: list[float] = []  # every pause decided, for logs and tests
+        # for the metrics endpoint, read from its own thread: hence the lock
+        self._answers: Counter[tuple[str, int]] = Counter()
+        self._waits, self._waited = 0, 0.0
+        self._traffic_lock = threading.Lock()
+
+    def traffic(self) -> GraphTraffic:
+        with self._traffic_lock:
+            return GraphTraffic(dict(self._answers), self._waits, self._waited)
 
     @property
     def closed_for(self) -> float:
@@ -56,6 +68,9 @@ class ThrottleGate(BaseMiddleware):
         seconds = min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
         self._open_at = max(self._open_at, self._clock() + seconds)
         self.pauses.append(seconds)
+        with self._traffic_lock:
+            self._waits += 1
+            self._waited += seconds
 
     async def wait_open(self) -> None:
         while (remaining := self._open_at - self._clock()) > 0:
@@ -67,6 +82,8 @@ class ThrottleGate(BaseMiddleware):
             # The gate may have closed while this request queued for a slot.
             await self.wait_open()
             response = await super().send(request, transport)
+        with self._traffic_lock:
+            self._answers[(request.method, response.status_code)] += 1
         if response.status_code in THROTTLE_STATUSES:
             delay = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_now())
             self.close_for(PAUSE_WITHOUT_RETRY_AFTER_SECONDS if delay is None else delay)

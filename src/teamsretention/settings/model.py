@@ -36,6 +36,7 @@ from .sections import (
     StateSettings,
     TenantSettings,
 )
+from .web import WebSettings
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     __hash__ = BaseSettings.__hash__
     evidence: EvidenceSettings = EvidenceSettings()
     logging: LoggingSettings = LoggingSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -229,7 +231,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 # When a check compares two keys, the message also says where the other one came from.
 _RELATED = {"policy.minimum_notice_days": "policy.warning_days", "graph.auth": "graph.graph_endpoint",
-            "schedule.cron": "schedule.timezone"}
+            "schedule.cron": "schedule.timezone", "web.host": "web.allow_remote"}
 
 
 def validate(data: dict[str, Any], provenance: dict[str, str], problems: list[str]) -> Settings:
