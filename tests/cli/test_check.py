@@ -198,3 +198,29 @@ def test_json_names_each_check_its_status_and_fix_and_the_next_three_cycles(sim,
     assert len(data["nextCycles"]) == 3
     moments = [dt.datetime.fromisoformat(m) for m in data["nextCycles"]]
     assert all(m.hour == 6 and m.weekday() < 5 for m in moments) and moments == sorted(moments)
+
+
+def test_a_read_graph_refuses_is_named_with_the_permission_behind_it(sim, tmp_path):
+    sim.model.knobs.update({"fail_paths": [{"pattern": r"/teams/[^/]+/channels$", "status": 403}]})
+
+    result = invoke(["check"], env_for(sim, tmp_path / "state"))
+
+    assert result.exit_code == 1
+    assert "✗ reading the channel sites of team Sales failed: Graph answered 403" in result.output
+    assert "fix: grant Files.Read.All and Channel.ReadBasic.All" in result.output
+    assert "✓ read the retention label of" in result.output  # the other reads are still tried
+
+
+def test_a_missing_list_or_a_mistyped_column_is_named_and_provision_is_the_fix(sim, tmp_path):
+    sim.model.add_list(sim.model.records_site_id, "Assignments", [
+        {"name": "AssignmentStatus", "displayName": "Status", "text": {}}])
+
+    result = invoke(["check"], env_for(sim, tmp_path / "state", TEAMSRETENTION_LISTS__SITE=SITE))
+
+    assert result.exit_code == 1
+    assert "✗ list 'Assignments'" in result.output
+    assert "AssignmentStatus: it is a text column; it should be Choice" in result.output
+    assert "OpenedOn: missing" in result.output
+    assert "run `teamsretention provision`" in result.output
+    assert f"✗ list 'Retention requests' does not exist in {SITE}" in result.output
+    assert writes(sim) == []
