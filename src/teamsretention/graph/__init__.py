@@ -5,16 +5,18 @@ dataclasses and raises only ``errors.GraphError`` subclasses.
 """
 
 from .client import build_graph_client
-from .credentials import NoCredential, build_credential
+from .credentials import NoCredential, SimulatorToken, build_credential, token_roles
 from .gateway import MsGraphGateway, build_gateway, connect
 from .throttle import ThrottleGate
 
 __all__ = [
     "MsGraphGateway",
     "NoCredential",
+    "SimulatorToken",
     "ThrottleGate",
     "build_credential",
     "build_gateway",
     "build_graph_client",
     "connect",
+    "token_roles",
 ]

@@ -12,6 +12,7 @@ import inspect
 import json
 from typing import Any, get_args
 
+import httpx
 from azure.core.credentials import AccessToken
 from azure.identity.aio import (
     CertificateCredential,
@@ -115,3 +116,24 @@ async def token_roles(credential: Any, scope: str) -> frozenset[str] | None:
         return None
     roles = claims.get("roles") if isinstance(claims, dict) else None
     return frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()
+
+
+class SimulatorToken:
+    """For ``check`` with ``graph.auth = none`` against the simulator on loopback: the JWT-shaped token its
+    ``GET /_simulator/token`` issues, whose ``roles`` claim the scenario sets (knob ``app_roles``). Nothing is
+    ever sent with it: it only stands in for the token a real credential would get, for reading its roles."""
+
+    def __init__(self, endpoint_root: str, http_client: httpx.AsyncClient | None = None) -> None:
+        self.url = endpoint_root.rstrip("/") + "/_simulator/token"
+        self.http_client = http_client
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        client = self.http_client or httpx.AsyncClient(timeout=10)
+        try:
+            answer = await client.get(self.url)
+            answer.raise_for_status()
+            data = answer.json()
+        finally:
+            if self.http_client is None:
+                await client.aclose()
+        return AccessToken(str(data["access_token"]), int(data.get("expires_in", 3600)))

@@ -9,10 +9,14 @@
 - ``GET knobs`` / ``POST knobs`` (a partial update).
 - ``POST items/{drive}/{item}/label`` (``{"name": null}`` removes it); ``POST items/{drive}/{item}/modify``.
 - ``GET state``: counts of users, drives, recordings.
+- ``GET token``: an OAuth2-shaped answer (``token_type``, ``expires_in``, ``access_token``) whose access token is
+  JWT-shaped and unsigned, its ``roles`` claim the knob ``app_roles``: what a client credentials token of the
+  app would carry, for ``teamsretention check`` with ``graph.auth = none``. Graph here never asks for it.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
@@ -185,6 +189,19 @@ async def state(request: Request) -> Response:
     )
 
 
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+async def token(request: Request) -> Response:
+    sim = _sim(request)
+    now = int(sim.now.timestamp())
+    claims = {"aud": "https://graph.microsoft.com", "iss": "teamsretention-simulator", "iat": now,
+              "exp": now + 3600, "roles": list(sim.knobs.app_roles)}
+    access = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    return JSONResponse({"token_type": "Bearer", "expires_in": 3600, "access_token": access})
+
+
 P = "/_simulator"
 ROUTES = [
     Route(f"{P}/clock", clock, methods=["GET", "POST"]),
@@ -198,4 +215,5 @@ ROUTES = [
     Route(f"{P}/items/{{drive_id}}/{{item_id}}/label", item_label, methods=["POST"]),
     Route(f"{P}/items/{{drive_id}}/{{item_id}}/modify", item_modify, methods=["POST"]),
     Route(f"{P}/state", state, methods=["GET"]),
+    Route(f"{P}/token", token, methods=["GET"]),
 ]

@@ -30,6 +30,8 @@ Shapes:
 - ``recordings_special_folder`` (False): a OneDrive's ``/Recordings`` folder carries the ``specialFolder``
   facet ``{"name": "recordings"}``. The special-folder doc lists "recordings" for OneDrive for Business, but
   no documented example shows Teams' Recordings folder marked so: both answers are served.
+- ``app_roles``: the application permissions in the ``roles`` claim of the token ``GET /_simulator/token``
+  issues (default: every permission the product asks for; remove one to see ``teamsretention check`` name it).
 - faults: ``throttle_share`` / ``throttle_retry_after``, ``fail_paths``, ``locked_items`` (423),
   ``forbidden_items`` (403), ``deny_all_deletes``, ``expire_delta_tokens`` (410), ``failing_mail_recipients``.
 """
@@ -42,6 +44,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 UnlabelledLabel = Literal["empty", "absent"]
+# Every application permission the product asks for (README, "Connecting a real tenant"; lists: Sites.Selected).
+FULL_APP_ROLES = ("User.Read.All", "GroupMember.Read.All", "Channel.ReadBasic.All", "Files.ReadWrite.All",
+                  "Mail.Send", "MailboxSettings.Read", "Sites.Selected")
 
 FILES_FOLDER_FAILURE = {"status": 404, "code": "itemNotFound", "message": "Sharepoint folder not found."}
 ALIASES = {"delta_media_facets": "media_facets"}  # old knob names still accepted by update()
@@ -125,6 +130,7 @@ class Knobs:
     send_mail_status: int = 202
     denied_mail_senders: list[str] = field(default_factory=list)  # addresses (lower) -> 403 on sendMail
     recordings_special_folder: bool = False
+    app_roles: list[str] = field(default_factory=lambda: list(FULL_APP_ROLES))
     seed: int = 1
 
     def update(self, data: dict[str, Any]) -> None:
@@ -177,6 +183,7 @@ class Knobs:
             "send_mail_status": self.send_mail_status,
             "denied_mail_senders": list(self.denied_mail_senders),
             "recordings_special_folder": self.recordings_special_folder,
+            "app_roles": list(self.app_roles),
             "seed": self.seed,
         }
 
@@ -197,6 +204,10 @@ def _parse_knob(key: str, value: Any) -> Any:
         return _parse_files_folder_failures(value)
     if key == "migrated_channels":
         return _parse_migrated_channels(value)
+    if key == "app_roles":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("app_roles takes a list of permission names")
+        return list(value)
     if key == "next_link_loops":
         values = [value] if isinstance(value, str) else list(value)
         if not all(isinstance(v, str) for v in values):

@@ -21,6 +21,7 @@ next_link_loops = ["users", "anna"]            # second page links back to the f
 cast_requires_advanced_query = true            # transitiveMembers/microsoft.graph.user needs advanced query
 shares_root_parent_reference = false           # /shares of a drive root: no parentReference
 send_mail_status = 202                         # the 2xx sendMail answers
+app_roles = ["User.Read.All", "Files.Read.All"] # roles claim of GET /_simulator/token (default: all needed)
 
 [[users]]
 key = "anna"
