@@ -7,14 +7,14 @@ only :mod:`teamsretention.errors` GraphErrors (Graph's code and message kept, ne
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..domain import Person
+from ..domain import Person, RecordingRef
 from ..lists import Column
 from ..ports import (
     DeltaPage,
@@ -23,6 +23,7 @@ from ..ports import (
     GraphConnection,
     ItemFacets,
     ItemState,
+    LabelRead,
     ListDeltaPage,
     ListInfo,
     ListItemVersion,
@@ -33,6 +34,7 @@ from ..ports import (
     TeamDrives,
     TeamsPage,
 )
+from .batch import ItemBatches
 from .client import build_graph_client, new_http_client
 from .credentials import NoCredential, build_credential, token_roles
 from .directory import Directory
@@ -40,19 +42,22 @@ from .drives import Drives
 from .lists import Lists
 from .mail import send_mail
 from .paging import Links
+from .raw import RawJson
 from .signin import SignInContext, SignInGuard
 from .throttle import ThrottleGate
 
 
 class MsGraphGateway:
     def __init__(self, client: GraphServiceClient, *, http_client: httpx.AsyncClient | None = None,
-                 credential: Any = None) -> None:
+                 credential: Any = None, gate: ThrottleGate | None = None) -> None:
         """``client`` from :func:`build_graph_client`. ``http_client`` / ``credential``, when given, are
-        closed by :meth:`aclose` (the gateway owns them)."""
+        closed by :meth:`aclose` (the gateway owns them). ``gate``: the throttle gate installed in the client,
+        which a throttled request inside a ``$batch`` closes (the gate only sees the batch's outer answer)."""
         self._client = client
         self._links = Links(client.request_adapter.base_url)
         self._directory = Directory(client, self._links)
         self._drives = Drives(client, self._links)
+        self._batches = ItemBatches(RawJson(client), self._links, gate)
         self._lists = Lists(client, self._links)
         self._http_client = http_client
         self._credential = credential
@@ -90,6 +95,9 @@ class MsGraphGateway:
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         return await self._drives.reread_item(drive_id, item_id)
+
+    async def get_items_with_labels(self, refs: Sequence[RecordingRef]) -> dict[RecordingRef, LabelRead]:
+        return await self._batches.read(refs)
 
     async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
         return await self._drives.read_beta_facets(drive_id, item_id)
@@ -146,9 +154,10 @@ def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concur
     """The one-call wiring for ``bootstrap``: client and gateway. The gateway owns (and closes) the
     credential and the HTTP client, including one passed in."""
     http_client = http_client or new_http_client()
+    gate = gate or ThrottleGate(max_concurrency)
     client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
                                 http_client=http_client, gate=gate)
-    return MsGraphGateway(client, http_client=http_client, credential=credential)
+    return MsGraphGateway(client, http_client=http_client, credential=credential, gate=gate)
 
 
 def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = None) -> MsGraphGateway:
