@@ -34,9 +34,9 @@ from .throttle import PAUSE_WITHOUT_RETRY_AFTER_SECONDS, THROTTLE_STATUSES, Thro
 from .transform import MALFORMED, item_state_from_json
 
 BATCH_LIMIT = 20  # Graph's documented maximum of requests in one JSON batch
-RETRIED_STATUSES = frozenset({429, 503, 504})
+RETRIED_STATUSES = frozenset({429, 503, 504})  # as kiota's RetryHandler retries a single request
 THROTTLED = 429
-FAILED_DEPENDENCY = 424  # as kiota's RetryHandler retries a single request
+FAILED_DEPENDENCY = 424  # what Graph's throttling page says a batch with a throttled request in it answers
 REREAD_QUERY = "$expand=retentionLabel"
 
 _log = structlog.get_logger(__name__)
