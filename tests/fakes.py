@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from teamsretention.domain import DriveKind, LabelStatus, Person, RecordingRef, RetentionLabel
@@ -21,6 +21,7 @@ from teamsretention.ports import (
     ItemChange,
     ItemFacets,
     ItemState,
+    LabelRead,
     ListColumnInfo,
     ListDeltaPage,
     ListInfo,
@@ -99,6 +100,8 @@ class FakeGateway:
         self.lists: dict[str, FakeList] = {}  # display name -> list
         self.list_calls = 0  # requests for shares, groups, sites and lists
         self.delta_identities = False  # True: delta items carry createdBy/lastModifiedBy ids (Graph documents no ids)
+        self.label_batches: list[int] = []  # the size of every get_items_with_labels call
+        self.read_errors: dict[str, GraphError] = {}  # item id -> error its label read ends in
 
     # --- building the tenant -------------------------------------------------------------------
     def add_user(self, uid: str, *, mail: str | None = None, lang: str | None = "en-US", enabled: bool = True,
@@ -185,6 +188,20 @@ class FakeGateway:
         return ItemState(etag=item.etag, name=item.name, label=item.label, parent_id=item.parent_id,
                          parent_path=path, mime_type=None if item.is_folder else "video/mp4",
                          source_application="teams" if facets else None, content_category="meeting" if facets else None)
+
+    async def get_items_with_labels(self, refs: Sequence[RecordingRef]) -> dict[RecordingRef, LabelRead]:
+        """As the gateway's $batch: every ref answered, a failed read as its error (through ``reread_item``, so a
+        test that replaces it is heard here too)."""
+        self.label_batches.append(len(refs))
+        out: dict[RecordingRef, LabelRead] = {}
+        for ref in refs:
+            try:
+                if ref.item_id in self.read_errors:
+                    raise self.read_errors[ref.item_id]
+                out[ref] = await self.reread_item(ref.drive_id, ref.item_id)
+            except GraphError as exc:
+                out[ref] = exc
+        return out
 
     async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
         item = self._find(drive_id, item_id)

@@ -10,11 +10,12 @@ Errors: methods raise :mod:`teamsretention.errors` ``GraphError`` subclasses (ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from .domain import DriveKind, Person, RecordingRef, RetentionLabel
+from .errors import GraphError
 from .lists import Column
 
 AuthMode = Literal["client_secret", "certificate", "managed_identity", "workload_identity", "default", "none"]
@@ -229,6 +230,11 @@ class SharedItem:
     web_url: str | None = None
 
 
+# What one label read (re-read with ``$expand=retentionLabel``) came to: the item's state, None when it is gone,
+# or the error it ended in.
+LabelRead = ItemState | None | GraphError
+
+
 class GraphGateway(Protocol):
     # --- directory -----------------------------------------------------------------------------
     def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]: ...
@@ -269,6 +275,12 @@ class GraphGateway(Protocol):
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         """One request with ``$expand=retentionLabel``; None when the item is gone (404)."""
+        ...
+
+    async def get_items_with_labels(self, refs: Sequence[RecordingRef]) -> dict[RecordingRef, LabelRead]:
+        """``reread_item`` for many items at once (Graph JSON ``$batch``, 20 per request): for each ref its state,
+        None when it is gone (404), or the GraphError its read ended in (a 423, a 403, throttled after the
+        retries, a malformed answer). Never raises for one item's failure; every ref gets an answer."""
         ...
 
     async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:

@@ -399,5 +399,6 @@ age_days = 40
     assert {"drive.delta", "item.get", "item.delete", "mail.send", "group.members", "channel.filesFolder"} <= kinds
     for segment in ("/owners", "/mailboxSettings", "/shares/", "/transitiveMembers/", "/root/delta", "/sendMail"):
         assert any(segment in p for p in paths), segment
-    unresolved = sorted(p for p in paths if csdl.resolve_path(p.removeprefix("/v1.0")) is None)
+    # $batch is OData's batch endpoint, not a path of the schema; the requests inside it are logged (and checked) alone.
+    unresolved = sorted(p for p in paths if p != "/v1.0/$batch" and csdl.resolve_path(p.removeprefix("/v1.0")) is None)
     assert unresolved == []

@@ -8,6 +8,7 @@ reported and the rest is governed.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -16,7 +17,7 @@ import structlog
 
 from ..domain import DriveKind
 from ..errors import GraphError, NotFoundError
-from ..ports import Team
+from ..ports import DriveRef, Team
 from ..store import directory, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditKind
@@ -32,6 +33,8 @@ TEAMS_DELTA_KEY = "teams_delta"
 # A user without a OneDrive may get one later, and channel lists change without any group change:
 # look again after this long rather than on every cycle (each look costs a request per user or team).
 RECHECK_AFTER = dt.timedelta(days=7)
+# OneDrive lookups stored per this many people (one transaction each), looked up concurrently within a batch.
+ONEDRIVE_LOOKUP_BATCH = 100
 
 
 class DirectorySync:
@@ -108,20 +111,44 @@ class DirectorySync:
         return chosen
 
     async def _resolve_onedrives(self, people: list[StoredPerson]) -> set[str]:
+        """Each person's OneDrive: the stored one, or looked up (``GET /users/{id}/drive``) when unknown, or when
+        "no OneDrive" is older than ``RECHECK_AFTER``. Lookups run concurrently (at most ``graph.max_concurrency``
+        at a time) and are stored a batch at a time, in one transaction each."""
         now = self.ctx.clock()
+        stale = [p for p in people if p.drive_id is None and (
+            not p.no_onedrive or p.drive_checked_at is None or now - p.drive_checked_at > RECHECK_AFTER)]
+        fresh = {p.id: p for p in people}
+        gate = asyncio.Semaphore(self.ctx.config.max_concurrency)
+
+        async def look_up(person: StoredPerson) -> DriveRef | None | GraphError:
+            async with gate:
+                try:
+                    return await self.ctx.gateway.get_user_drive(person.person())
+                except GraphError as exc:  # one user's failure must not stop the tenant's cycle
+                    return exc
+
+        for start in range(0, len(stale), ONEDRIVE_LOOKUP_BATCH):
+            if self.ctx.stop.is_set():
+                break
+            batch = stale[start:start + ONEDRIVE_LOOKUP_BATCH]
+            answers = await asyncio.gather(*(look_up(p) for p in batch))
+            looked_up: list[tuple[str, DriveRef | None]] = []
+            for person, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, GraphError):
+                    self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {answer}")
+                    fresh.pop(person.id)  # not known this cycle: neither in scope nor counted without one
+                else:
+                    looked_up.append((person.id, answer))
+            self.ctx.checkpoint()  # still the cycle holding the lock, before writing
+            fresh.update((p.id, p) for p in directory.record_onedrives(self.ctx.db, looked_up, now))
         found: set[str] = set()
         for person in people:
-            recheck = person.drive_checked_at is None or now - person.drive_checked_at > RECHECK_AFTER
-            if person.drive_id is None and (not person.no_onedrive or recheck):
-                try:
-                    drive = await self.ctx.gateway.get_user_drive(person.person())
-                except GraphError as exc:  # one user's failure must not stop the tenant's cycle
-                    self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
-                    continue
-                person = directory.record_onedrive(self.ctx.db, person.id, drive, now)
-            if person.drive_id:
-                found.add(person.drive_id)
-            elif person.no_onedrive:
+            known = fresh.get(person.id)
+            if known is None:
+                continue
+            if known.drive_id:
+                found.add(known.drive_id)
+            elif known.no_onedrive:
                 self.stats.users_without_onedrive += 1
         return found
 

@@ -7,7 +7,6 @@ which prints them) decisions are not kept: the warn and delete steps read this c
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 
@@ -23,7 +22,7 @@ from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, evaluated_from
-from .recheck import recheck
+from .recheck import recheck, reread_all
 
 log = structlog.get_logger(__name__)
 
@@ -94,18 +93,7 @@ class EvaluateStep:
         return rec, facts, evaluate(rec.recording(), facts, self.policy, day)
 
     async def _reread(self, batch: list[StoredRecording]) -> list[ItemState | None | GraphError]:
-        gate = asyncio.Semaphore(self.ctx.config.max_concurrency)
-
-        async def read(rec: StoredRecording) -> ItemState | None | GraphError:
-            async with gate:
-                try:
-                    return await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
-                except GraphError as exc:
-                    log.warning("label.read_failed", recording_id=rec.ref.key, recording=rec.name,
-                                **self.ctx.organizer(rec.organizer_id).log_fields(), error=str(exc))
-                    return exc
-
-        return list(await asyncio.gather(*(read(rec) for rec in batch)))
+        return await reread_all(self.ctx, batch)
 
     def _record(self, rec: StoredRecording, decision: Decision, facts: Facts, names: dict[str, str],
                 events: list[AuditEvent]) -> StoredRecording | None:

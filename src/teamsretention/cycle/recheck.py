@@ -11,19 +11,40 @@ a candidate recognised by folder and name only is confirmed once, before its fir
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import structlog
 
 from ..domain import Evidence, RecordingState
 from ..errors import GraphError
 from ..policy import Location, Verdict, classify, location_from_path
 from ..policy.recognition import SPECIAL_RECORDINGS
-from ..ports import ItemState
+from ..ports import ItemState, LabelRead
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 
 FACETS = (Evidence.TEAMS_FACETS, Evidence.BETA_FACETS)
+
+log = structlog.get_logger(__name__)
+
+
+async def reread_all(ctx: CycleContext, recs: Sequence[StoredRecording]) -> list[LabelRead]:
+    """The fresh read (state and label) of each recording, in order: the gateway batches them (Graph JSON
+    ``$batch``, 20 per request); a read that failed is its GraphError, logged here, and the caller fails closed."""
+    if not recs:
+        return []
+    answers = await ctx.gateway.get_items_with_labels([rec.ref for rec in recs])
+    reads: list[LabelRead] = []
+    for rec in recs:
+        read = answers.get(rec.ref, GraphError(0, "missingAnswer", "the gateway gave no answer for this item"))
+        if isinstance(read, GraphError):
+            log.warning("label.read_failed", recording_id=rec.ref.key, recording=rec.name,
+                        **ctx.organizer(rec.organizer_id).log_fields(), error=str(read))
+        reads.append(read)
+    return reads
 
 
 @dataclass(frozen=True, slots=True)

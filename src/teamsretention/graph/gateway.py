@@ -7,14 +7,14 @@ only :mod:`teamsretention.errors` GraphErrors (Graph's code and message kept, ne
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..domain import Person
+from ..domain import Person, RecordingRef
 from ..lists import Column
 from ..ports import (
     DeltaPage,
@@ -24,6 +24,7 @@ from ..ports import (
     GraphTraffic,
     ItemFacets,
     ItemState,
+    LabelRead,
     ListDeltaPage,
     ListInfo,
     ListItemVersion,
@@ -34,6 +35,7 @@ from ..ports import (
     TeamDrives,
     TeamsPage,
 )
+from .batch import ItemBatches
 from .client import build_graph_client, new_http_client
 from .credentials import NoCredential, build_credential, token_roles
 from .directory import Directory
@@ -41,6 +43,7 @@ from .drives import Drives
 from .lists import Lists
 from .mail import send_mail
 from .paging import Links
+from .raw import RawJson
 from .signin import SignInContext, SignInGuard
 from .throttle import ThrottleGate
 
@@ -50,12 +53,14 @@ class MsGraphGateway:
                  credential: Any = None, gate: ThrottleGate | None = None) -> None:
         """``client`` from :func:`build_graph_client`. ``http_client`` / ``credential``, when given, are
         closed by :meth:`aclose` (the gateway owns them). ``gate``: the client's throttle gate, whose counts
-        :meth:`traffic` reports."""
+        :meth:`traffic` reports and which a throttled request inside a ``$batch`` closes (the gate only sees the
+        batch's outer answer)."""
         self._client = client
         self._gate = gate
         self._links = Links(client.request_adapter.base_url)
         self._directory = Directory(client, self._links)
         self._drives = Drives(client, self._links)
+        self._batches = ItemBatches(RawJson(client), self._links, gate)
         self._lists = Lists(client, self._links)
         self._http_client = http_client
         self._credential = credential
@@ -97,6 +102,9 @@ class MsGraphGateway:
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         return await self._drives.reread_item(drive_id, item_id)
+
+    async def get_items_with_labels(self, refs: Sequence[RecordingRef]) -> dict[RecordingRef, LabelRead]:
+        return await self._batches.read(refs)
 
     async def read_beta_facets(self, drive_id: str, item_id: str) -> ItemFacets | None:
         return await self._drives.read_beta_facets(drive_id, item_id)

@@ -59,6 +59,11 @@ class ThrottleGate(BaseMiddleware):
         with self._traffic_lock:
             return GraphTraffic(dict(self._answers), self._waits, self._waited)
 
+    def count_inner(self, method: str, status: int) -> None:
+        """An answer inside a ``$batch``: Graph serves (and bills) each as a request of its own."""
+        with self._traffic_lock:
+            self._answers[(method, status)] += 1
+
     @property
     def closed_for(self) -> float:
         """Seconds until the gate opens (0 when open)."""

@@ -5,9 +5,9 @@ Build the tenant first (``scenario.load_scenario``, ``build_demo_tenant``, ``bui
 lifespan events: nothing may depend on startup hooks. ``app.state.sim`` is the model, for tests.
 
 Graph paths live under ``/v1.0`` (routes_directory.py, routes_members.py, routes_teams.py, routes_drives.py,
-routes_sites.py, routes_lists.py, routes_mail.py), one beta call under ``/beta`` (routes_beta.py); the
-simulator's own controls under ``/_simulator/`` (controls.py, controls_lists.py). Any other ``/v1.0`` or
-``/beta`` path answers Graph's 400.
+routes_sites.py, routes_lists.py, routes_mail.py; JSON batching in routes_batch.py), one beta call under
+``/beta`` (routes_beta.py); the simulator's own controls under ``/_simulator/`` (controls.py,
+controls_lists.py). Any other ``/v1.0`` or ``/beta`` path answers Graph's 400.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.routing import Route
 from . import (
     controls,
     controls_lists,
+    routes_batch,
     routes_beta,
     routes_directory,
     routes_drives,
@@ -54,6 +55,8 @@ def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
         *controls.ROUTES,
         *controls_lists.ROUTES,
         *GRAPH_ROUTES,
+        # JSON batching: no entity path of the CSDL; its inner requests are served by GRAPH_ROUTES.
+        *routes_batch.ROUTES,
         Route(
             "/v1.0/{rest:path}",
             graph_endpoint("unknown", RU_SINGLE)(routes_beta.unknown_segment),

@@ -149,6 +149,25 @@ def record_onedrive(db: Database, person_id: str, drive: DriveRef | None, checke
         return _person(row)
 
 
+def record_onedrives(db: Database, looked_up: Iterable[tuple[str, DriveRef | None]],
+                     checked_at: dt.datetime) -> list[StoredPerson]:
+    """``record_onedrive`` for a set of people, in one transaction (the directory sync writes per batch, not per
+    user). People not in the store are skipped."""
+    looked_up = list(looked_up)
+    stored: list[StoredPerson] = []
+    with db.session() as s:
+        for person_id, drive in looked_up:
+            row = s.get(PersonRow, person_id)
+            if row is None:
+                continue
+            row.drive_checked_at = checked_at
+            row.no_onedrive = drive is None
+            row.drive_id = drive.id if drive else None
+            stored.append(_person(row))
+        upsert_drives(s, {d.id: d for _, d in looked_up if d is not None}.values())
+    return stored
+
+
 def record_mailbox(db: Database, person_id: str, has_mailbox: bool | None, checked_at: dt.datetime) -> None:
     with db.session() as s:
         row = s.get(PersonRow, person_id)
