@@ -166,10 +166,25 @@ class Database:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def refresh_statistics(self, changed_rows: int) -> bool:
+        """After a large change (a first inventory, a tenant's worth of new recordings): the query planner's
+        statistics of the inventory's tables, so that it picks the indexes that match the per-drive and
+        per-organizer queries. SQLite never gathers them by itself; PostgreSQL's autovacuum does, later. Below
+        ``ANALYZE_AFTER_ROWS`` changed rows nothing is done; returns whether the statistics were refreshed."""
+        if changed_rows < ANALYZE_AFTER_ROWS:
+            return False
+        statements = (["ANALYZE recordings", "ANALYZE folders"] if self.engine.dialect.name == "sqlite"
+                      else ["ANALYZE recordings, folders"])
+        with self.session() as s:
+            for statement in statements:
+                s.execute(text(statement))
+        return True
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+ANALYZE_AFTER_ROWS = 1000  # rows inserted or changed by one cycle that call for fresh planner statistics
 IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
 
