@@ -28,7 +28,7 @@ from ..store import drives as drive_store
 from ..store import recordings
 from ..store.audit import AuditEvent, AuditKind
 from ..store.drives import StoredDrive
-from ..store.recordings import StoredRecording
+from ..store.recordings import Arrival, StoredRecording
 from .config import CycleContext
 
 log = structlog.get_logger(__name__)
@@ -95,27 +95,21 @@ class DriveSync:
     def _locations(self, drive: StoredDrive, parent_ids: Iterable[str]) -> dict[str, Location]:
         """Per parent folder id: where Teams puts recordings (OneDrive: ``/Recordings``; team sites:
         ``/<channel folder>/Recordings``; or the folder Graph marks special "recordings")? UNKNOWN when the
-        folder is not known yet. Three batched reads at most: the parents, their parents, and theirs."""
-        db, wanted = self.ctx.db, list(set(parent_ids))
-        parents = drive_store.folders(db, drive.id, wanted)
-        named = {pid: f for pid, f in parents.items()
-                 if is_recordings_folder_name(f.name, self.recognition) and f.parent_id}
-        grands = drive_store.folders(db, drive.id, (f.parent_id for f in named.values() if f.parent_id))
+        folder is not known yet. One read: each folder with its parent and its parent's parent."""
+        wanted = list(set(parent_ids))
+        chains = drive_store.folder_chains(self.ctx.db, drive.id, wanted) if wanted else {}
         channel = drive.kind is DriveKind.CHANNEL
-        greats = drive_store.folders(db, drive.id, (
-            g.parent_id for g in grands.values() if channel and not g.is_root and g.parent_id))
         answer: dict[str, Location] = {}
         for pid in wanted:
-            parent = parents.get(pid)
+            parent, grand, great = chains.get(pid, (None, None, None))
             if parent is None:
                 answer[pid] = Location.UNKNOWN
             elif (parent.special or "").lower() == SPECIAL_RECORDINGS:
                 answer[pid] = Location.SPECIAL_FOLDER
-            elif pid not in named:
+            elif not (is_recordings_folder_name(parent.name, self.recognition) and parent.parent_id):
                 answer[pid] = Location.ELSEWHERE
             else:
-                grand = grands.get(parent.parent_id or "")
-                great = greats.get(grand.parent_id or "") if grand is not None and channel else None
+                great = great if grand is not None and channel and not grand.is_root else None
                 inside = grand is not None and (grand.is_root or (great is not None and great.is_root))
                 answer[pid] = Location.RECORDINGS_FOLDER if inside else Location.ELSEWHERE
         return answer
@@ -126,9 +120,12 @@ class DriveSync:
         folder (only when not ``final``)."""
         if not items:
             return []
-        known = recordings.in_drive(self.ctx.db, drive.id, [i.id for i in items])
-        videos = [i for i in items if not i.deleted and is_video(i)]
+        videos = [i for i in items if not i.deleted and is_video(i)]  # anything else is no business of ours
+        known = recordings.in_drive(self.ctx.db, drive.id, [i.id for i in items if i.deleted] + [i.id for i in videos])
         where = self._locations(drive, {i.parent_id for i in videos if i.parent_id})
+        moves = recordings.moved_from(self.ctx.db, drive.id, [
+            Arrival(i.id, i.name or "", i.created_at, i.size) for i in videos
+            if i.id not in known and i.created_at is not None]) if videos else {}
         changed: list[StoredRecording] = []
         new: list[StoredRecording] = []
         events: list[AuditEvent] = []
@@ -151,7 +148,7 @@ class DriveSync:
                 self.stats.unsure_videos += 1
             if rec is None:
                 if seen.verdict is not Verdict.NOT_RECORDING and item.created_at is not None:
-                    new.append(self._discovered(drive, item, gen, seen, events))
+                    new.append(self._discovered(drive, item, gen, seen, events, moves.get(item.id)))
             else:
                 updated = self._seen(drive, rec, item, gen, seen, events)
                 if updated is not None:
@@ -160,7 +157,7 @@ class DriveSync:
         return waiting
 
     def _discovered(self, drive: StoredDrive, item: ItemChange, gen: int, seen: Recognition,
-                    events: list[AuditEvent]) -> StoredRecording:
+                    events: list[AuditEvent], moved: StoredRecording | None) -> StoredRecording:
         assert item.created_at is not None
         now = self.ctx.clock()
         unsure = seen.verdict is Verdict.UNSURE
@@ -177,7 +174,6 @@ class DriveSync:
                                          "deleted.", note=seen.note))
             return rec
         self.stats.recordings_new += 1
-        moved = recordings.moved_from(self.ctx.db, drive.id, item.id, rec.name, rec.created_at, rec.size)
         if moved is not None:
             rec = dataclasses.replace(rec, moved_from=moved.ref.key)
             events.append(self.ctx.event(AuditKind.MOVED, rec, reason=f"Has the name, creation time and size of "

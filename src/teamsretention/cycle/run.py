@@ -109,6 +109,8 @@ class Cycle:
         if replacements:
             complete |= await self._sync_drives(ctx, replacements)
             report.inventory.drives += len(replacements)
+        stats = report.inventory
+        self.db.refresh_statistics(stats.recordings_new + stats.recordings_vanished)  # a large change: ANALYZE
         if self.stop.is_set():
             return report.mark_interrupted()
         self.checkpoint(force=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import RecordingRef
@@ -173,13 +173,25 @@ def _canonical(value: Any) -> str:
 
 
 def write(session: Session, events: Iterable[AuditEvent]) -> None:
-    """Add ``events`` to the trail inside the caller's transaction (store modules only)."""
+    """Add ``events`` to the trail inside the caller's transaction (store modules only), in order, in two
+    statements however many there are: the entries, then their personal parts. Each entry's id comes back
+    with its digest, which its random salt makes unique, so no one-row-at-a-time insert is needed to learn
+    them (SQLite, lacking a sentinel column, would otherwise insert row by row)."""
+    entries, parts = [], []
     for e in events:
         part = PersonalPart.of(e)
-        session.add(AuditRow(at=e.at, cycle_date=e.cycle_date, run_id=e.run_id, actor=e.actor, event=e.kind.value,
-                             rule=e.rule, due=e.due, personal_digest=part.digest(),
-                             personal=AuditPersonalRow(salt=part.salt, recording_key=e.recording_key,
-                                                       content=part.content)))
+        digest = part.digest()
+        entries.append({"at": e.at, "cycle_date": e.cycle_date, "run_id": e.run_id, "actor": e.actor,
+                        "event": e.kind.value, "rule": e.rule, "due": e.due, "personal_digest": digest})
+        parts.append((digest, {"salt": part.salt, "recording_key": e.recording_key, "content": part.content}))
+    if not entries:
+        return
+    # SQLite numbers a multi-row INSERT's rows in their order; PostgreSQL is asked to keep it
+    ordered = session.get_bind().dialect.name != "sqlite"
+    returned = session.execute(insert(AuditRow).returning(AuditRow.personal_digest, AuditRow.id,
+                                                          sort_by_parameter_order=ordered), entries)
+    ids: dict[str, int] = dict(returned.all())
+    session.execute(insert(AuditPersonalRow), [{"audit_id": ids[digest], **part} for digest, part in parts])
 
 
 def append(db: Database, *events: AuditEvent) -> None:

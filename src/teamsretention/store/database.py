@@ -166,10 +166,35 @@ class Database:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def refresh_statistics(self, changed_rows: int) -> bool:
+        """After a large change (a first inventory, a tenant's worth of new recordings): the query planner's
+        statistics of the inventory's tables, so that it picks the indexes that match the per-drive and
+        per-organizer queries. SQLite never gathers them by itself; PostgreSQL's autovacuum does, later. Below
+        ``ANALYZE_AFTER_ROWS`` changed rows nothing is done, unless a SQLite store holding recordings has no
+        statistics yet (one upgraded to migration 0006); returns whether the statistics were refreshed."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        if changed_rows < ANALYZE_AFTER_ROWS and not (sqlite and self._sqlite_unanalysed()):
+            return False
+        statements = ["ANALYZE recordings", "ANALYZE folders"] if sqlite else ["ANALYZE recordings, folders"]
+        with self.session() as s:
+            for statement in statements:
+                s.execute(text(statement))
+        return True
+
+    def _sqlite_unanalysed(self) -> bool:
+        """Recordings are stored, and SQLite has no statistics of them."""
+        with self.engine.connect() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM recordings LIMIT 1").first() is None:
+                return False
+            if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() is None:
+                return True
+            return conn.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'recordings'").first() is None
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+ANALYZE_AFTER_ROWS = 1000  # rows inserted or changed by one cycle that call for fresh planner statistics
 IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
 
 

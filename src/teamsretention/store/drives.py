@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from ..domain import DriveKind, RecordingState
 from ..ports import DriveRef, ItemChange
@@ -123,29 +123,43 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
 
 # --- folders ------------------------------------------------------------------------------------------
 def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> set[str]:
-    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction. Returns the
-    known folders whose name, place or special mark changed: what they hold must be classified again."""
+    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction: one read of
+    the page's known folders, then one statement per kind of write. Returns the known folders whose name,
+    place or special mark changed: what they hold must be classified again."""
+    latest = {item.id: item for item in folders}  # listed twice on a page: the last one wins
+    if not latest:
+        return set()
     changed: set[str] = set()
     with db.session() as s:
-        for item in folders:
-            row = s.get(FolderRow, (drive_id, item.id))
+        known: dict[str, FolderRow] = {}
+        for chunk in chunked(sorted(latest)):
+            known |= {r.item_id: r for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
+                                                                              FolderRow.item_id.in_(chunk)))}
+        gone = [i for i, item in latest.items() if item.deleted and i in known]
+        inserts, updates = [], []
+        for item in latest.values():
+            row = known.get(item.id)
             if item.deleted:
-                if row is not None:
-                    s.delete(row)
                 continue
-            if item.is_root:
-                drive_row = s.get(DriveRow, drive_id)
-                if drive_row is not None:
-                    drive_row.root_id = item.id
             if row is None:
-                s.add(FolderRow(drive_id=drive_id, item_id=item.id, name=item.name or "",
-                                parent_id=item.parent_id, is_root=item.is_root, special=item.special_folder))
+                inserts.append({"drive_id": drive_id, "item_id": item.id, "name": item.name or "",
+                                "parent_id": item.parent_id, "is_root": item.is_root, "special": item.special_folder})
                 continue
-            before = (row.name, row.parent_id, row.special)
-            row.name, row.parent_id = item.name or row.name, item.parent_id
-            row.special = item.special_folder
-            if (row.name, row.parent_id, row.special) != before:
+            after = (item.name or row.name, item.parent_id, item.special_folder)
+            if after != (row.name, row.parent_id, row.special):
                 changed.add(item.id)
+                updates.append({"drive_id": drive_id, "item_id": item.id, "name": after[0], "parent_id": after[1],
+                                "special": after[2]})
+        s.expunge_all()  # the writes below are set statements, not changes to these objects
+        for chunk in chunked(sorted(gone)):
+            s.execute(delete(FolderRow).where(FolderRow.drive_id == drive_id, FolderRow.item_id.in_(chunk)))
+        if updates:
+            s.execute(update(FolderRow), updates)
+        if inserts:
+            s.execute(insert(FolderRow), inserts)
+        roots = [item.id for item in latest.values() if item.is_root and not item.deleted]
+        if roots:
+            s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(root_id=roots[-1]))
     return changed
 
 
@@ -167,3 +181,25 @@ def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, Stored
                                                        FolderRow.item_id.in_(chunk))):
                 found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)
     return found
+
+
+def folder_chains(db: Database, drive_id: str,
+                  ids: Iterable[str]) -> dict[str, tuple[StoredFolder, StoredFolder | None, StoredFolder | None]]:
+    """The known folders among ``ids``, each with its parent and its parent's parent when those are known:
+    where a file sits, up to the drive's root as Teams lays recordings out, in one query per chunk."""
+    parent, grand, great = aliased(FolderRow), aliased(FolderRow), aliased(FolderRow)
+    found: dict[str, tuple[StoredFolder, StoredFolder | None, StoredFolder | None]] = {}
+    with db.session() as s:
+        for chunk in chunked(sorted(set(ids))):
+            q = (select(parent, grand, great)
+                 .outerjoin(grand, (grand.drive_id == parent.drive_id) & (grand.item_id == parent.parent_id))
+                 .outerjoin(great, (great.drive_id == grand.drive_id) & (great.item_id == grand.parent_id))
+                 .where(parent.drive_id == drive_id, parent.item_id.in_(chunk)))
+            for p, g, gg in s.execute(q):
+                found[p.item_id] = (_folder(p), _folder(g) if g is not None else None,
+                                    _folder(gg) if gg is not None else None)
+    return found
+
+
+def _folder(r: FolderRow) -> StoredFolder:
+    return StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)

@@ -204,20 +204,38 @@ def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[S
     return found
 
 
-def moved_from(db: Database, drive_id: str, item_id: str, name: str, created_at: dt.datetime,
-               size: int | None) -> StoredRecording | None:
-    """Another recording with this name, creation time and size, not deleted by us: a move to another drive
-    (or back) gives a file a new id, and its holds must follow it. The original may not have been seen leaving
-    yet (drives are read side by side), and a copy matches too: matching only ever adds covers."""
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A file a drive lists that the store does not know yet, as a move is matched by."""
+
+    item_id: str
+    name: str
+    created_at: dt.datetime
+    size: int | None
+
+
+def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[str, StoredRecording]:
+    """For files of one drive the store does not know yet: the recording each was moved from, by item id. That is
+    another recording with its name, creation time and size, not deleted by us, the newest first: a move to
+    another drive (or back) gives a file a new id, and its holds must follow it. The original may not have been
+    seen leaving yet (drives are read side by side), and a copy matches too: matching only ever adds covers.
+    One query per chunk of creation times (``ix_recordings_created_name``)."""
+    wanted = list(found)
     states = (RecordingState.GONE.value, RecordingState.TRACKED.value, RecordingState.UNSURE.value)
-    q = select(RecordingRow).where(RecordingRow.state.in_(states), RecordingRow.name == name,
-                                   RecordingRow.created_at == created_at).order_by(RecordingRow.id.desc())
+    candidates: dict[tuple[str, dt.datetime], list[RecordingRow]] = {}
     with db.session() as s:
-        for row in s.scalars(q):
-            same = row.drive_id == drive_id and row.item_id == item_id
-            if not same and (size is None or row.size is None or row.size == size):
-                return _from_row(row)
-    return None
+        for chunk in chunked(sorted({r.created_at for r in wanted})):
+            for row in s.scalars(select(RecordingRow).where(RecordingRow.created_at.in_(chunk),
+                                                            RecordingRow.state.in_(states))):
+                candidates.setdefault((row.name, row.created_at), []).append(row)
+        answer: dict[str, StoredRecording] = {}
+        for rec in wanted:
+            for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
+                same = row.drive_id == drive_id and row.item_id == rec.item_id
+                if not same and (rec.size is None or row.size is None or row.size == rec.size):
+                    answer[rec.item_id] = _from_row(row)
+                    break
+    return answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,6 @@
 """SQLAlchemy tables for the daemon's state. The schema itself is created by Alembic migrations
 (``store/migrations``); these declarations are what the repository queries against and must match them.
-
-Dates are calendar dates in the policy time zone; timestamps are stored in UTC.
-"""
+Dates are calendar dates in the policy time zone; timestamps are stored in UTC."""
 
 from __future__ import annotations
 
@@ -57,17 +55,20 @@ class Base(DeclarativeBase):
 class RecordingRow(Base):
     __tablename__ = "recordings"
     __table_args__ = (UniqueConstraint("drive_id", "item_id", name="uq_recordings_item"),
-                      Index("ix_recordings_parent", "drive_id", "parent_id"))
+                      Index("ix_recordings_parent", "drive_id", "parent_id"),  # 0006: per drive, organizer, move
+                      Index("ix_recordings_drive_state", "drive_id", "state", "sync_generation"),
+                      Index("ix_recordings_organizer_state", "organizer_id", "state", "action", "decided_on"),
+                      Index("ix_recordings_created_name", "created_at", "name"))
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    drive_id: Mapped[str] = mapped_column(String(200), index=True)
+    drive_id: Mapped[str] = mapped_column(String(200))
     item_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     recorded_on: Mapped[dt.date] = mapped_column(Date)
     etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
     web_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    organizer_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    organizer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     drive_kind: Mapped[str] = mapped_column(String(20), default="onedrive")
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

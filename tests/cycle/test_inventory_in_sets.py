@@ -1,0 +1,105 @@
+"""A delta page is applied in sets: the statements it costs do not grow with the number of items on it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import event
+
+from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
+from teamsretention.cycle.config import CycleContext
+from teamsretention.cycle.drives import DriveSync
+from teamsretention.domain import DriveKind, Person, PolicyConfig, RunMode
+from teamsretention.ports import DeltaPage, DriveRef, ItemChange
+from teamsretention.store import Database, audit, directory, drives, recordings
+from teamsretention.store.audit import AuditKind
+
+from .test_inventory import RECORDINGS, ROOT, WHEN, PagedGateway
+
+CREATED = dt.datetime(2026, 2, 20, 9, 0, tzinfo=dt.UTC)
+
+
+def videos(n: int, etag: str, *, gone: int = 0) -> list[ItemChange]:
+    """``n`` recordings in /Recordings (the first ``gone`` of them deleted), and as many other files."""
+    items = []
+    for i in range(n):
+        at = CREATED + dt.timedelta(minutes=i)
+        items.append(ItemChange(id=f"v{i}", name=f"Weekly-{at:%Y%m%d_%H%M%S}-Meeting Recording.mp4",
+                                parent_id="rec", created_at=at, etag=etag, mime_type="video/mp4", deleted=i < gone))
+        items.append(ItemChange(id=f"doc{i}", name=f"notes-{i}.docx", parent_id="root", created_at=at, etag=etag,
+                                mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
+    return items
+
+
+def statements_per_cycle(tmp_path: Any, n: int) -> tuple[list[int], Database]:
+    """The SQL statements of two syncs of one drive: a full enumeration of ``n`` new recordings on one page,
+    then a page that changes all of them and deletes a tenth."""
+    db = Database(f"sqlite:///{tmp_path}/state-{n}.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    counts = []
+    for pages in ([DeltaPage([ROOT, RECORDINGS, *videos(n, '"1"')], reset=True, delta_link="link-1")],
+                  [DeltaPage([RECORDINGS, *videos(n, '"2"', gone=n // 10)], delta_link="link-2")]):
+        (drive,) = drives.set_in_scope(db, {"d1"})
+        report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+        ctx = CycleContext(db, PagedGateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                           lambda: WHEN, WHEN.date(), report, asyncio.Event())
+        seen: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any, seen: list[str] = seen) -> None:
+            seen.append(statement)  # before_cursor_execute: once per statement sent to the database
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert asyncio.run(DriveSync(ctx).run(drive))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(seen))
+    return counts, db
+
+
+def test_a_page_costs_the_same_statements_for_50_items_as_for_200(tmp_path):
+    small, small_db = statements_per_cycle(tmp_path, 50)
+    large, large_db = statements_per_cycle(tmp_path, 200)
+    assert small == large
+    assert large[0] < 40  # a handful per page and per drive, never one per item
+    # ...and every recording is in the store, with its evidence, as one read per item would have left it
+    for db, n in ((small_db, 50), (large_db, 200)):
+        rows = recordings.list_all(db)
+        assert len(rows) == n
+        assert {(r.state, r.etag) for r in rows} == {("tracked", '"2"'), ("gone", '"1"')}
+        assert sum(r.state == "gone" for r in rows) == n // 10
+        assert len(audit.entries(db, kind=AuditKind.DISCOVERED)) == n
+        assert len(audit.entries(db, kind=AuditKind.VANISHED)) == n // 10
+        db.dispose()
+
+
+def test_a_renamed_folder_and_a_moved_recording_are_applied_from_the_page(tmp_path):
+    """Folder changes arrive in one write per kind; a file moved in from another drive is matched in the
+    same page's single move query."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    for d in ("d1", "d2"):
+        directory.record_onedrive(db, "alice", DriveRef(d, DriveKind.ONEDRIVE, owner_id="alice", name=d), WHEN)
+    item = videos(1, '"1"')[0]
+
+    def run(drive_id: str, pages: list[DeltaPage]) -> None:
+        drive = drives.get(db, drive_id)
+        assert drive is not None
+        report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+        ctx = CycleContext(db, PagedGateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                           lambda: WHEN, WHEN.date(), report, asyncio.Event())
+        assert asyncio.run(DriveSync(ctx).run(drive))
+
+    drives.set_in_scope(db, {"d1", "d2"})
+    run("d1", [DeltaPage([ROOT, RECORDINGS, item], reset=True, delta_link="l1")])
+    run("d2", [DeltaPage([ROOT, RECORDINGS, item], reset=True, delta_link="l2")])
+    moved = recordings.in_drive(db, "d2", ["v0"])["v0"]
+    assert moved.moved_from == "d1/v0"
+    renamed = ItemChange(id="rec", name="Old meetings", is_folder=True, parent_id="root")
+    run("d1", [DeltaPage([renamed], delta_link="l3")])
+    assert recordings.in_drive(db, "d1", ["v0"])["v0"].state == "unsure"  # no longer in a Recordings folder
+    assert drives.folder_chains(db, "d1", ["rec"])["rec"][0].name == "Old meetings"
+    db.dispose()
