@@ -1,9 +1,9 @@
 """Step 4 of the cycle: deletions (design §3).
 
 The blast-radius limit first; pause checked before every deletion; a fresh re-read of item and label (and
-of the store's exemptions) just before each delete, then a delete with If-Match. 423/403 are recorded
-with Graph's code and message and retried after growing gaps; 403 on every attempt is a missing
-permission and fails the cycle.
+of the store's tags and exemptions that may cover it) just before each delete, then a delete with If-Match.
+423/403 are recorded with Graph's code and message and retried after growing gaps; 403 on every attempt is
+a missing permission and fails the cycle.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ class DeleteStep:
     def __init__(self, ctx: CycleContext) -> None:
         self.ctx = ctx
         self.config = ctx.config
+        self._facts: FactIndex | None = None  # loaded once, at the first re-check; refreshed per recording
+
+    def _index(self) -> FactIndex:
+        if self._facts is None:
+            self._facts = FactIndex.load(self.ctx.db)
+        return self._facts
 
     def _audit(self, kind: AuditKind, rec: StoredRecording | None = None, **kw: Any) -> None:
         audit.append(self.ctx.db, self.ctx.event(kind, rec, **kw))
@@ -178,8 +184,8 @@ class DeleteStep:
                             "file is, so it could not be recognised again; it will be looked at again next cycle.")
             return Outcome.SKIPPED
         # Evaluate again with the fresh label and whatever exemption arrived since (fail closed on errors).
-        facts = FactIndex.load(db).facts_for(rec, digests.sent_warnings(db, [rec.id]).get(rec.id, []),
-                                             label=state.label)
+        facts = self._index().refreshed(db, rec).facts_for(rec, digests.sent_warnings(db, [rec.id]).get(rec.id, []),
+                                                           label=state.label)
         decision = evaluate(rec.recording(), facts, cfg.policy, self.ctx.cycle_date)
         if decision.action is not Action.DELETE or decision.needs_label:
             fresh = dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,

@@ -1,11 +1,14 @@
 """Gathering the facts the pure policy needs, for many recordings at once.
 
-Exemptions and assignments are small tables: they are read whole into an index once per cycle (and again
-just before each deletion), then looked up per recording through every target that may cover it.
+Exemptions and assignments are small tables: they are read whole into an index once per step (evaluate,
+delete), then looked up per recording through every target that may cover it. Just before a deletion, what
+may cover that one recording is read again (:meth:`FactIndex.refreshed`): a few indexed queries, not the
+whole index.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -40,15 +43,20 @@ class FactIndex:
 
     @classmethod
     def load(cls, db: Database) -> FactIndex:
-        known = governance.load(db)
-        tags: dict[str, list[AssignmentTag]] = defaultdict(list)
-        for ref, tag in known.tags:
-            tags[ref.key].append(tag)
-        exemptions: dict[tuple[str, str], list[Exemption]] = defaultdict(list)
-        for e in known.exemptions:
-            exemptions[(e.target_kind.value, e.target_id)].append(e)
-        return cls(dict(tags), dict(exemptions), drive_store.teams_of(db), runs.enforced_since(db),
+        """The whole index, once per step that needs it (evaluate, delete): not once per recording."""
+        return cls(*_by_target(governance.load(db)), drive_store.teams_of(db), runs.enforced_since(db),
                    recordings.origins(db))
+
+    def refreshed(self, db: Database, rec: StoredRecording) -> FactIndex:
+        """This index with everything that may cover ``rec`` read again from the store: its tags (and those of
+        the recordings it was moved from) and the exemptions of every target that may cover it. An exemption
+        approved or a tag added since the index was loaded (by an admin in another process) is seen before the
+        recording is deleted. Drives, moves and runs change only in a cycle's own inventory and start, which
+        the cycle lock keeps to this cycle: they are not read again."""
+        lineage = self._lineage(rec)
+        fresh = governance.load_for(db, [key for key, _, _ in lineage], self._targets(lineage, ()))
+        tags, exemptions = _by_target(fresh)
+        return dataclasses.replace(self, tags=tags, exemptions=exemptions)
 
     def _lineage(self, rec: StoredRecording) -> list[tuple[str, str, str | None]]:
         """(key, drive, organizer) of the recording and of every recording it was moved from, oldest last."""
@@ -61,12 +69,10 @@ class FactIndex:
             origin = self.origins.get(origin.moved_from or "")
         return chain
 
-    def facts_for(self, rec: StoredRecording, warnings: list[WarningSent], *, label: RetentionLabel | None = None,
-                  drive_complete: bool = True) -> Facts:
-        # A recording moved to another drive (or back) has a new id: whatever covered it before each move, as a
-        # recording, through its organizer or through its site, covers it still.
-        lineage = self._lineage(rec) if rec.moved_from else [(rec.ref.key, rec.drive_id, rec.organizer_id)]
-        tags = tuple(t for key, _, _ in lineage for t in self.tags.get(key, ()))
+    def _targets(self, lineage: list[tuple[str, str, str | None]],
+                 tags: tuple[AssignmentTag, ...]) -> list[tuple[str, str]]:
+        """Every (target kind, target id) an exemption may name to cover this lineage: each recording, its
+        organizer, its site and team, and the assignments it is tagged to."""
         targets = []
         for key, drive_id, organizer_id in lineage:
             targets.append((TargetKind.RECORDING.value, key))
@@ -76,9 +82,16 @@ class FactIndex:
             team = self.drive_team.get(drive_id)
             if team:
                 targets.append((TargetKind.SITE.value, team))
-        targets += [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags]
+        return targets + [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags]
+
+    def facts_for(self, rec: StoredRecording, warnings: list[WarningSent], *, label: RetentionLabel | None = None,
+                  drive_complete: bool = True) -> Facts:
+        # A recording moved to another drive (or back) has a new id: whatever covered it before each move, as a
+        # recording, through its organizer or through its site, covers it still.
+        lineage = self._lineage(rec) if rec.moved_from else [(rec.ref.key, rec.drive_id, rec.organizer_id)]
+        tags = tuple(t for key, _, _ in lineage for t in self.tags.get(key, ()))
         found: dict[str, Exemption] = {}
-        for target in targets:
+        for target in self._targets(lineage, tags):
             for e in self.exemptions.get(target, ()):
                 found[e.id] = e
         return Facts(
@@ -91,6 +104,18 @@ class FactIndex:
             enforced_since=self.enforced_since,
             unknown=frozenset() if drive_complete else frozenset({"inventory"}),
         )
+
+
+def _by_target(known: governance.Governance) -> tuple[dict[str, list[AssignmentTag]],
+                                                       dict[tuple[str, str], list[Exemption]]]:
+    """Tags by recording key, exemptions by (target kind, target id)."""
+    tags: dict[str, list[AssignmentTag]] = defaultdict(list)
+    for ref, tag in known.tags:
+        tags[ref.key].append(tag)
+    exemptions: dict[tuple[str, str], list[Exemption]] = defaultdict(list)
+    for e in known.exemptions:
+        exemptions[(e.target_kind.value, e.target_id)].append(e)
+    return dict(tags), dict(exemptions)
 
 
 def evaluated_from(rec: StoredRecording, decision: Decision, drive_names: dict[str, str],

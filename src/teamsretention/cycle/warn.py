@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import structlog
 
@@ -21,7 +22,7 @@ from ..ports import OutgoingMail
 from ..store import digests, directory, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
-from ..store.digests import Announcement
+from ..store.digests import Announcement, StoredDigest
 from ..store.directory import StoredPerson
 from ..store.recordings import StoredRecording
 from .config import CycleContext
@@ -42,6 +43,19 @@ _INTENT_EVENTS = {DigestStatus.DRY_RUN: AuditKind.WOULD_WARN, DigestStatus.UNDEL
                   DigestStatus.INTENDED: AuditKind.WARN_INTENDED}
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch of organizers' digests: (key, warnings, receipts) each, and what was recorded today by key."""
+
+    digests: list[tuple[str, list[Evaluated], list[StoredRecording]]]
+    existing: dict[str, StoredDigest]
+
+
+def _still_due(existing: StoredDigest | None, enforce: bool) -> bool:
+    """Not yet handled for this date (or handled in a way that may be done again)."""
+    return existing is None or existing.status in _REPLACEABLE[enforce]
+
+
 class WarnStep:
     def __init__(self, ctx: CycleContext, render: Callable[..., OutgoingMail]) -> None:
         self.ctx, self.render = ctx, render
@@ -52,41 +66,49 @@ class WarnStep:
     async def run(self, enforce: bool) -> None:
         """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
 
-        Reads this cycle's WARN decisions back from the store one organizer at a time, so memory does not
-        grow with the tenant. A refusal that is about the sender (notifications.sender) stops the sending: every
-        other digest would be refused the same way; they are left unsent, for the next cycle."""
-        digests_due = self._digests()
-        for key, items, receipts in digests_due:
-            if self.ctx.stop.is_set():  # checkpoint between digests
-                return
-            self.ctx.checkpoint()
-            await self._send_digest(enforce, key, items, receipts)
-            if self._sender_refused is not None:
-                left = [(i, r) for k, i, r in digests_due if (i or r) and self._still_due(k, enforce)]
-                self._report_sender_refused(self._sender_refused, len(left), sum(len(i) for i, _ in left))
-                return
+        Reads this cycle's WARN decisions back from the store a batch of organizers at a time (one query for
+        the batch's recordings, one for the digests already recorded today), so memory does not grow with the
+        tenant and the queries do not grow with the organizers. A refusal that is about the sender
+        (notifications.sender) stops the sending: every other digest would be refused the same way; they are
+        left unsent, for the next cycle."""
+        batches = self._batches()
+        for batch in batches:
+            for position, (key, items, receipts) in enumerate(batch.digests):
+                if self.ctx.stop.is_set():  # checkpoint between digests
+                    return
+                self.ctx.checkpoint()
+                await self._send_digest(enforce, key, items, receipts, batch.existing.get(key))
+                if self._sender_refused is not None:
+                    rest = [(batch.existing, d) for d in batch.digests[position + 1:]]
+                    rest += [(b.existing, d) for b in batches for d in b.digests]  # the batches not read yet
+                    left = [(i, r) for done, (k, i, r) in rest if (i or r) and _still_due(done.get(k), enforce)]
+                    self._report_sender_refused(self._sender_refused, len(left), sum(len(i) for i, _ in left))
+                    return
 
-    def _digests(self) -> Iterator[tuple[str, list[Evaluated], list[StoredRecording]]]:
-        """(digest key, warnings, receipts) of every digest of this cycle, read from the store as they are needed."""
+    def _batches(self) -> Iterator[_Batch]:
+        """The digests of this cycle, :data:`~..store.digests.DIGEST_BATCH` organizers at a time, read from the
+        store as they are needed."""
         db, day = self.ctx.db, self.ctx.cycle_date
         names = drive_store.names(db)
         teams = drive_store.teams_of(db)
-        for organizer_id in sorted(recordings.digest_organizers(db, day), key=lambda o: o or ""):
-            warn, receipts = recordings.digest_items(db, day, organizer_id)
-            if organizer_id is not None:
-                yield organizer_id, [evaluated_from(r, stored_decision(r), names) for r in warn], receipts
-                continue
-            # No user recorded it (a channel recording made by Teams' own service): its team's owners are
-            # warned, one digest per team; recordings of no known team go to the fallback contact.
-            for team_id in sorted({teams.get(r.drive_id) or "" for r in (*warn, *receipts)}):
-                mine = [r for r in warn if (teams.get(r.drive_id) or "") == team_id]
-                theirs = [r for r in receipts if (teams.get(r.drive_id) or "") == team_id]
-                items = [evaluated_from(r, stored_decision(r), names) for r in mine]
-                yield f"{TEAM_PREFIX}{team_id}" if team_id else "", items, theirs
-
-    def _still_due(self, key: str, enforce: bool) -> bool:
-        existing = digests.find(self.ctx.db, key, self.ctx.cycle_date)
-        return existing is None or existing.status in _REPLACEABLE[enforce]
+        organizers = sorted(recordings.digest_organizers(db, day), key=lambda o: o or "")
+        for start in range(0, len(organizers), digests.DIGEST_BATCH):
+            chunk = organizers[start:start + digests.DIGEST_BATCH]
+            content = digests.content(db, day, chunk)
+            due: list[tuple[str, list[Evaluated], list[StoredRecording]]] = []
+            for organizer_id in chunk:
+                warn, receipts = content.warn.get(organizer_id, []), content.receipts.get(organizer_id, [])
+                if organizer_id is not None:
+                    due.append((organizer_id, [evaluated_from(r, stored_decision(r), names) for r in warn], receipts))
+                    continue
+                # No user recorded it (a channel recording made by Teams' own service): its team's owners are
+                # warned, one digest per team; recordings of no known team go to the fallback contact.
+                for team_id in sorted({teams.get(r.drive_id) or "" for r in (*warn, *receipts)}):
+                    mine = [r for r in warn if (teams.get(r.drive_id) or "") == team_id]
+                    theirs = [r for r in receipts if (teams.get(r.drive_id) or "") == team_id]
+                    items = [evaluated_from(r, stored_decision(r), names) for r in mine]
+                    due.append((f"{TEAM_PREFIX}{team_id}" if team_id else "", items, theirs))
+            yield _Batch(due, digests.existing(db, day, [key for key, _, _ in due]))
 
     def _report_sender_refused(self, exc: SenderRefused, digests_left: int, recordings_left: int) -> None:
         sender, sent = self.ctx.config.sender, self.ctx.report.digests_sent
@@ -101,12 +123,13 @@ class WarnStep:
                   digests_not_attempted=digests_left)
 
     async def _send_digest(self, enforce: bool, organizer_id: str, items: list[Evaluated],
-                           deleted: list[StoredRecording]) -> None:
+                           deleted: list[StoredRecording], existing: StoredDigest | None) -> None:
+        """``existing``: the digest already recorded for this organizer and date (read with its batch)."""
         cfg, db, report, day = self.ctx.config, self.ctx.db, self.ctx.report, self.ctx.cycle_date
         if not enforce:
             deleted = []  # dry run: no receipts to hand out, and none are marked reported
-        existing = digests.find(db, organizer_id, day)
-        if existing is not None and existing.status not in _REPLACEABLE[enforce]:
+        if not _still_due(existing, enforce):
+            assert existing is not None
             if items or deleted:  # handled by an earlier run of this date: said so, never sent twice
                 self._outcome(DigestOutcome(self._who(organizer_id), existing.recipient, False, len(items),
                                             len(deleted), existing.status.value, existing.error, earlier=True))

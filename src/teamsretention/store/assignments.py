@@ -12,14 +12,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ..domain import AssignmentStatus, AssignmentTag, RecordingRef, RecordingState
 from ..errors import ConfigError
 from . import audit
 from .audit import AuditEvent, AuditKind
-from .database import Database
+from .database import Database, chunked
 from .tables import AssignmentRow, AssignmentTagRow, RecordingRow, SyncStateRow
 
 SOURCES = ("cli", "csv", "list", "rule", "cycle")
@@ -142,11 +142,22 @@ def candidates(db: Database) -> list[Candidate]:
         return [Candidate(RecordingRef(d, i), n or "", o) for d, i, n, o in s.execute(q)]
 
 
-def tag_facts(s: Session) -> list[tuple[RecordingRef, AssignmentTag]]:
-    """Every tag as the policy reads it (inside :func:`governance.load`'s session)."""
-    assignments = {a.id: a for a in s.scalars(select(AssignmentRow))}
+def tag_facts(s: Session, items: Sequence[tuple[str, str]] | None = None) -> list[tuple[RecordingRef, AssignmentTag]]:
+    """Every tag as the policy reads it (inside :func:`governance.load`'s session); with ``items``, only the
+    tags of these (drive id, item id) pairs, with their assignments."""
+    if items is None:
+        assignments = {a.id: a for a in s.scalars(select(AssignmentRow))}
+        rows = list(s.scalars(select(AssignmentTagRow).order_by(AssignmentTagRow.id)))
+    else:
+        rows = []
+        for chunk in chunked(sorted(set(items))):
+            rows += s.scalars(select(AssignmentTagRow).where(
+                tuple_(AssignmentTagRow.drive_id, AssignmentTagRow.item_id).in_(chunk)))
+        rows.sort(key=lambda t: t.id)
+        codes = sorted({t.assignment_id for t in rows})
+        assignments = {a.id: a for a in s.scalars(select(AssignmentRow).where(AssignmentRow.id.in_(codes)))}
     found: list[tuple[RecordingRef, AssignmentTag]] = []
-    for t in s.scalars(select(AssignmentTagRow).order_by(AssignmentTagRow.id)):
+    for t in rows:
         a = assignments.get(t.assignment_id)
         if a is None:
             continue

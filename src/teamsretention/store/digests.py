@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, and_, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
 
-from ..domain import DigestStatus, WarningSent
+from ..domain import Action, DigestStatus, RecordingState, WarningSent
 from . import audit
 from .audit import AuditEvent
 from .database import Database, chunked
+from .recordings import StoredRecording
+from .recordings import _from_row as _recording
 from .tables import DigestRow, RecordingRow, WarningRow
+
+DIGEST_BATCH = 200  # organizers whose digests are read from the store in one query
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,51 @@ def find(db: Database, organizer_id: str, cycle_date: dt.date) -> StoredDigest |
         return _digest(row) if row else None
 
 
+def existing(db: Database, cycle_date: dt.date, keys: Iterable[str]) -> dict[str, StoredDigest]:
+    """The digests already recorded for this date under these keys (organizer ids, team keys), by key: one
+    query per chunk of keys (served by the unique index on organizer_id and cycle_date)."""
+    found: dict[str, StoredDigest] = {}
+    with db.session() as s:
+        for chunk in chunked(sorted(set(keys))):
+            for row in s.scalars(select(DigestRow).where(DigestRow.cycle_date == cycle_date,
+                                                         DigestRow.organizer_id.in_(chunk))):
+                found[row.organizer_id] = _digest(row)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """What a batch of organizers hears today, per organizer (None: recordings whose organizer is unknown)."""
+
+    warn: dict[str | None, list[StoredRecording]]  # warnings decided by this cycle, by recording id
+    receipts: dict[str | None, list[StoredRecording]]  # deleted by us, not yet in a receipt, by recording id
+
+
+def content(db: Database, cycle_date: dt.date, organizer_ids: Sequence[str | None]) -> DigestContent:
+    """The recordings of a batch of organizers' digests in one query (at most :data:`DIGEST_BATCH` organizers
+    per call is what it is built for). It filters on ``recordings.organizer_id`` first (IN the batch, or IS
+    NULL), then on ``state``, ``action``, ``decided_on``, ``deletion_reported`` and ``evidence_pruned_on``:
+    an index on ``recordings(organizer_id, ...)`` serves it."""
+    ids = sorted({o for o in organizer_ids if o is not None})
+    who = [RecordingRow.organizer_id.in_(ids)] if ids else []
+    if any(o is None for o in organizer_ids):
+        who.append(RecordingRow.organizer_id.is_(None))
+    warn: dict[str | None, list[StoredRecording]] = defaultdict(list)
+    receipts: dict[str | None, list[StoredRecording]] = defaultdict(list)
+    if not who:
+        return DigestContent({}, {})
+    to_warn = and_(RecordingRow.state == RecordingState.TRACKED.value, RecordingRow.action == Action.WARN.value,
+                   RecordingRow.decided_on == cycle_date)
+    unreported = and_(RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False),
+                      RecordingRow.evidence_pruned_on.is_(None))
+    q = select(RecordingRow).where(or_(*who), or_(to_warn, unreported)).order_by(RecordingRow.id)
+    with db.session() as s:
+        for row in s.scalars(q):
+            rec = _recording(row)
+            (warn if rec.state is RecordingState.TRACKED else receipts)[rec.organizer_id].append(rec)
+    return DigestContent(dict(warn), dict(receipts))
+
+
 def for_date(db: Database, cycle_date: dt.date) -> list[StoredDigest]:
     with db.session() as s:
         return [_digest(r) for r in s.scalars(select(DigestRow).where(DigestRow.cycle_date == cycle_date)
@@ -61,34 +112,37 @@ def record_intent(db: Database, *, replace_id: int | None, run_id: int, organize
     send; returns the digest's id. What proves notice is always kept (when, to whom, which recordings, the
     date announced); the ``subject`` and ``body`` only when the caller passes them
     (``evidence.keep_mail_bodies``): give ``""`` and None to keep no mail text."""
+    values: dict[str, Any] = {"run_id": run_id, "recipient": recipient, "recipient_is_fallback": recipient_is_fallback,
+                              "status": status.value, "language": language, "subject": subject, "body": body,
+                              "error": None}
     with db.session() as s:
         if replace_id is not None:
-            digest = s.get(DigestRow, replace_id)
-            assert digest is not None, f"no digest {replace_id} in the store"
-            digest.status, digest.run_id, digest.error = status.value, run_id, None
-            digest.recipient, digest.recipient_is_fallback = recipient, recipient_is_fallback
-            digest.language, digest.subject, digest.body = language, subject, body
-            for w in s.scalars(select(WarningRow).where(WarningRow.digest_id == replace_id)):
-                s.delete(w)
+            _update_digest(s, replace_id, values)
+            s.execute(delete(WarningRow).where(WarningRow.digest_id == replace_id))
+            digest_id = replace_id
         else:
-            digest = DigestRow(run_id=run_id, organizer_id=organizer_id, recipient=recipient,
-                               recipient_is_fallback=recipient_is_fallback, cycle_date=cycle_date,
-                               status=status.value, language=language, subject=subject, body=body)
+            digest = DigestRow(organizer_id=organizer_id, cycle_date=cycle_date, **values)
             s.add(digest)
-        s.flush()
-        for a in announcements:
-            s.add(WarningRow(digest_id=digest.id, recording_id=a.recording_id, cycle_date=cycle_date,
-                             announced_due=a.announced_due, status=status.value))
+            s.flush()
+            digest_id = digest.id
+        warnings = [{"digest_id": digest_id, "recording_id": a.recording_id, "cycle_date": cycle_date,
+                     "announced_due": a.announced_due, "status": status.value} for a in announcements]
+        if warnings:
+            s.execute(insert(WarningRow), warnings)
         audit.write(s, events)
-        return digest.id
+        return digest_id
+
+
+def _update_digest(s: Session, digest_id: int, values: dict[str, Any]) -> None:
+    """One statement, no read first; a digest that is not there is a bug, not a state to carry on from."""
+    done = s.execute(update(DigestRow).where(DigestRow.id == digest_id).values(**values))
+    assert cast(CursorResult[Any], done).rowcount == 1, f"no digest {digest_id} in the store"
 
 
 def record_unknown(db: Database, digest_id: int, error: str, events: Iterable[AuditEvent]) -> None:
     """The send's outcome is unknown: the digest stays *intended* (never sent again for this date)."""
     with db.session() as s:
-        digest = s.get(DigestRow, digest_id)
-        assert digest is not None, f"no digest {digest_id} in the store"
-        digest.error = f"outcome unknown: {error}"
+        _update_digest(s, digest_id, {"error": f"outcome unknown: {error}"})
         audit.write(s, events)
 
 
@@ -97,16 +151,11 @@ def record_outcome(db: Database, digest_id: int, *, status: DigestStatus, error:
                    receipts_for: Iterable[int] = ()) -> None:
     """Sent or failed, for the digest and each of its warnings; a sent digest's receipts are delivered."""
     with db.session() as s:
-        digest = s.get(DigestRow, digest_id)
-        assert digest is not None, f"no digest {digest_id} in the store"
-        digest.status, digest.error, digest.sent_at = status.value, error, sent_at
-        for w in s.scalars(select(WarningRow).where(WarningRow.digest_id == digest_id)):
-            w.status = status.value
+        _update_digest(s, digest_id, {"status": status.value, "error": error, "sent_at": sent_at})
+        s.execute(update(WarningRow).where(WarningRow.digest_id == digest_id).values(status=status.value))
         if status is DigestStatus.SENT:
-            for rid in receipts_for:
-                row = s.get(RecordingRow, rid)
-                if row is not None:
-                    row.deletion_reported = True
+            for chunk in chunked(sorted(set(receipts_for))):
+                s.execute(update(RecordingRow).where(RecordingRow.id.in_(chunk)).values(deletion_reported=True))
         audit.write(s, events)
 
 

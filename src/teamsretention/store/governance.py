@@ -6,6 +6,7 @@ with its audit event, naming the acting identity, in one transaction (exemptions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from ..domain import (
 )
 from . import assignments
 from .assignments import tag  # noqa: F401  (moved to store.assignments; kept for callers of governance.tag)
-from .database import Database
+from .database import Database, chunked
 from .tables import ExemptionRow
 
 
@@ -36,6 +37,22 @@ def load(db: Database) -> Governance:
     with db.session() as s:
         tags = tuple(assignments.tag_facts(s))
         exemptions = tuple(_exemption(e) for e in s.scalars(select(ExemptionRow).order_by(ExemptionRow.id)))
+    return Governance(tags, exemptions)
+
+
+def load_for(db: Database, keys: Iterable[str], targets: Iterable[tuple[str, str]]) -> Governance:
+    """What may cover one recording, read afresh: the tags of the recordings ``keys`` ("<drive>/<item>": it and
+    those it was moved from) and the exemptions of ``targets`` ((target kind, target id) pairs) and of the
+    assignments those tags name. A few indexed queries, whatever the size of the tables."""
+    items = [(drive, item) for drive, _, item in (k.partition("/") for k in keys)]
+    with db.session() as s:
+        tags = tuple(assignments.tag_facts(s, items))
+        wanted = {*targets, *((TargetKind.ASSIGNMENT.value, t.assignment_id) for _, t in tags)}
+        found: list[ExemptionRow] = []
+        for chunk in chunked(sorted({target_id for _, target_id in wanted})):
+            found += [e for e in s.scalars(select(ExemptionRow).where(ExemptionRow.target_id.in_(chunk)))
+                      if (e.target_kind, e.target_id) in wanted]
+        exemptions = tuple(_exemption(e) for e in sorted(found, key=lambda e: e.id))
     return Governance(tags, exemptions)
 
 
