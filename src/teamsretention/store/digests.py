@@ -17,7 +17,7 @@ from . import audit
 from .audit import AuditEvent
 from .database import Database, chunked
 from .recordings import StoredRecording
-from .recordings import _from_row as _recording
+from .recordings import from_row as _recording
 from .tables import DigestRow, RecordingRow, WarningRow
 
 DIGEST_BATCH = 200  # organizers whose digests are read from the store in one query

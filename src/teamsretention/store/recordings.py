@@ -83,7 +83,7 @@ _COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording)
                  if f.name not in ("id", "restored_on", "restored_at"))
 
 
-def _from_row(row: RecordingRow) -> StoredRecording:
+def from_row(row: RecordingRow) -> StoredRecording:
     values: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
     values["id"] = row.id
     values["drive_kind"] = DriveKind(row.drive_kind)
@@ -111,7 +111,7 @@ def _to_values(rec: StoredRecording) -> dict[str, Any]:
 def get(db: Database, recording_id: int) -> StoredRecording | None:
     with db.session() as s:
         row = s.get(RecordingRow, recording_id)
-        return _from_row(row) if row else None
+        return from_row(row) if row else None
 
 
 def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
@@ -119,7 +119,7 @@ def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
     found: list[StoredRecording] = []
     with db.session() as s:
         for chunk in chunked(sorted(set(ids))):
-            found += [_from_row(r) for r in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk)))]
+            found += [from_row(r) for r in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk)))]
     return sorted(found, key=lambda r: r.id)
 
 
@@ -130,7 +130,7 @@ def in_drive(db: Database, drive_id: str, item_ids: Iterable[str]) -> dict[str, 
         for chunk in chunked(sorted(set(item_ids))):
             for r in s.scalars(select(RecordingRow).where(RecordingRow.drive_id == drive_id,
                                                           RecordingRow.item_id.in_(chunk))):
-                found[r.item_id] = _from_row(r)
+                found[r.item_id] = from_row(r)
     return found
 
 
@@ -145,7 +145,7 @@ def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecordi
     list."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
             RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states),
             RecordingRow.sync_generation < generation))]
 
@@ -153,24 +153,8 @@ def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecordi
 def decided_today(db: Database, cycle_date: dt.date, action: Action) -> list[StoredRecording]:
     """Tracked recordings whose decision, taken by this cycle's evaluation, is ``action``, by id."""
     with db.session() as s:
-        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, action))
+        return [from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, action))
                                                 .order_by(RecordingRow.id))]
-
-
-def digest_items(db: Database, cycle_date: dt.date,
-                 organizer_id: str | None) -> tuple[list[StoredRecording], list[StoredRecording]]:
-    """One organizer's digest (``None``: recordings whose organizer is unknown): the recordings to warn
-    about today, and those deleted by us and not yet in a receipt."""
-    same = (RecordingRow.organizer_id.is_(None) if organizer_id is None
-            else RecordingRow.organizer_id == organizer_id)
-    with db.session() as s:
-        warn = [_from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, Action.WARN), same)
-                                                .order_by(RecordingRow.id))]
-        receipts = [_from_row(r) for r in s.scalars(select(RecordingRow).where(
-            same, RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False),
-            RecordingRow.evidence_pruned_on.is_(None))
-            .order_by(RecordingRow.id))]
-    return warn, receipts
 
 
 def digest_organizers(db: Database, cycle_date: dt.date) -> set[str | None]:
@@ -189,7 +173,7 @@ def governed_in_drive(db: Database, drive_id: str) -> list[StoredRecording]:
     """Tracked and unsure recordings of one drive."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
             RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
 
 
@@ -199,7 +183,7 @@ def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[S
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
         for chunk in chunked(sorted(set(folder_ids))):
-            found += [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+            found += [from_row(r) for r in s.scalars(select(RecordingRow).where(
                 RecordingRow.drive_id == drive_id, RecordingRow.parent_id.in_(chunk), RecordingRow.state.in_(states)))]
     return found
 
@@ -233,7 +217,7 @@ def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[st
             for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
                 same = row.drive_id == drive_id and row.item_id == rec.item_id
                 if not same and (rec.size is None or row.size is None or row.size == rec.size):
-                    answer[rec.item_id] = _from_row(row)
+                    answer[rec.item_id] = from_row(row)
                     break
     return answer
 
@@ -276,7 +260,7 @@ def with_pending_delete(db: Database) -> list[StoredRecording]:
     """Governed recordings with a delete request of ours whose answer was never settled."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
             RecordingRow.delete_attempted_at.is_not(None), RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
 
 
@@ -287,14 +271,14 @@ def count_by(db: Database) -> tuple[dict[str, int], list[StoredRecording]]:
         for evidence, n in s.execute(select(RecordingRow.evidence, func.count()).where(
                 RecordingRow.state == RecordingState.TRACKED.value).group_by(RecordingRow.evidence)):
             counts[evidence or "unknown"] = n
-        unsure = [_from_row(r) for r in s.scalars(select(RecordingRow).where(
+        unsure = [from_row(r) for r in s.scalars(select(RecordingRow).where(
             RecordingRow.state == RecordingState.UNSURE.value).order_by(RecordingRow.name))]
     return counts, unsure
 
 
 def list_all(db: Database) -> list[StoredRecording]:
     with db.session() as s:
-        return [_from_row(r) for r in s.scalars(select(RecordingRow).order_by(RecordingRow.id))]
+        return [from_row(r) for r in s.scalars(select(RecordingRow).order_by(RecordingRow.id))]
 
 
 def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
