@@ -112,3 +112,32 @@ def test_processes_starting_together_on_a_new_postgresql_database(postgres_url):
 def test_processes_taking_the_lock_together_on_a_postgresql_store_that_never_ran_a_cycle(postgres_url):
     url = _migrated_without_lock_row(postgres_url)
     _assert_one_schema_and_one_holder(url, _race(url))
+
+
+def test_switching_a_new_file_to_wal_waits_for_another_process_instead_of_failing(monkeypatch):
+    """SQLite answers "database is locked" at once, without its busy handler, to a journal-mode change while
+    another process holds the file (8 processes opening a brand-new store): the switch waits and retries."""
+    import sqlite3
+
+    from teamsretention.store import database
+
+    class Cursor:
+        def __init__(self) -> None:
+            self.attempts = 0
+
+        def execute(self, sql: str) -> Cursor:
+            self.sql = sql
+            if sql == "PRAGMA journal_mode=WAL":
+                self.attempts += 1
+                if self.attempts < 3:
+                    raise sqlite3.OperationalError("database is locked")
+            return self
+
+        def fetchone(self) -> tuple[str]:
+            return ("delete",)
+
+    waits: list[float] = []
+    monkeypatch.setattr(database.time, "sleep", waits.append)
+    cur = Cursor()
+    database._use_wal(cur)
+    assert cur.attempts == 3 and len(waits) == 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -35,15 +37,32 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA journal_mode=WAL")  # readers (plan, report) do not block a running cycle
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        _use_wal(cur)  # readers (plan, report) do not block a running cycle
         # deleted and rewritten content is overwritten, not left in free pages: pruned personal data is gone
         # from the file, not only from the tables (store.evidence)
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     return engine
+
+
+def _use_wal(cur: Any) -> None:
+    """Switch the file to WAL once (it stays so). Changing the journal mode needs the file to itself and SQLite
+    answers "database is locked" at once, without its busy handler, while another process holds it (several
+    processes opening a brand-new store together): wait for it as the busy timeout would."""
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _make_engine(url: str) -> Engine:
