@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -49,11 +48,6 @@ display_name = "Records"
 """
 SENDER = "dpo@contoso.example"
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -45,11 +44,6 @@ organizer = "anna"
 subject = "Standup"
 age_days = 3
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -38,11 +37,6 @@ organizer = "anna"
 subject = "Quarterly review"
 age_days = 40
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture

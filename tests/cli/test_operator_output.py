@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import typer
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -46,11 +45,6 @@ organizer = "bob"
 subject = "Planning"
 age_days = 25
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 def invoke(args: list[str], env: dict[str, str] | None = None) -> Any:

@@ -8,7 +8,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -29,11 +28,6 @@ display_name = "Anna Berg"
 path = "/sites/records"
 display_name = "Records"
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture

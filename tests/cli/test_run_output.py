@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from kiota_http.middleware import RetryHandler
 from typer.testing import CliRunner
 
 from teamsretention.cli import app
@@ -67,11 +66,6 @@ organizer = "bob"
 subject = "Budget talk"
 age_days = 40
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import stat
 
 import pytest
-from kiota_http.middleware import RetryHandler
 
 from teamsretention.cycle.run import LOCK_TTL, lock_holder
 from teamsretention.domain import RunMode
@@ -60,11 +59,6 @@ organizer = "anna"
 subject = "Standup"
 age_days = 2
 """
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryHandler, "get_delay_time", lambda self, *a, **k: 0)
 
 
 @pytest.fixture
