@@ -45,6 +45,7 @@ class GraphTraffic:
     requests: dict[tuple[str, int], int] = field(default_factory=dict)  # (method, status) -> attempts
     throttle_waits: int = 0
     throttle_wait_seconds: float = 0.0
+    resource_units: float = 0.0  # estimated SharePoint resource units of those requests (graph.throttle)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,15 @@ MAX_PAUSE_SECONDS = 300.0
 
 _log = structlog.get_logger(__name__)
 
+# Graph counts a request against the app's resource units; the documented SharePoint costs are 1 for a
+# single read (a GET), 2 for a write or a delta / multi-item read. A rough estimate, labelled as such.
+RESOURCE_UNITS = {"GET": 1}
+RESOURCE_UNITS_OTHER = 2
+
+
+def estimated_units(method: str) -> int:
+    return RESOURCE_UNITS.get(method, RESOURCE_UNITS_OTHER)
+
 
 class ThrottleGate(BaseMiddleware):
     def __init__(self, max_concurrency: int, *, clock: Callable[[], float] = time.monotonic,
@@ -53,16 +62,18 @@ class ThrottleGate(BaseMiddleware):
         # for the metrics endpoint, read from its own thread: hence the lock
         self._answers: Counter[tuple[str, int]] = Counter()
         self._waits, self._waited = 0, 0.0
+        self._units = 0.0
         self._traffic_lock = threading.Lock()
 
     def traffic(self) -> GraphTraffic:
         with self._traffic_lock:
-            return GraphTraffic(dict(self._answers), self._waits, self._waited)
+            return GraphTraffic(dict(self._answers), self._waits, self._waited, self._units)
 
     def count_inner(self, method: str, status: int) -> None:
         """An answer inside a ``$batch``: Graph serves (and bills) each as a request of its own."""
         with self._traffic_lock:
             self._answers[(method, status)] += 1
+            self._units += estimated_units(method)
 
     @property
     def closed_for(self) -> float:
@@ -89,6 +100,9 @@ class ThrottleGate(BaseMiddleware):
             response = await super().send(request, transport)
         with self._traffic_lock:
             self._answers[(request.method, response.status_code)] += 1
+            # a $batch envelope is not billed: its inner requests are, each counted by count_inner
+            if not request.url.path.endswith("/$batch"):
+                self._units += estimated_units(request.method)
         if response.status_code in THROTTLE_STATUSES:
             delay = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_now())
             self.close_for(PAUSE_WITHOUT_RETRY_AFTER_SECONDS if delay is None else delay)

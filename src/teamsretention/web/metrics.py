@@ -22,12 +22,6 @@ from ..store import health
 from ..store.database import Database
 
 PREFIX = "teamsretention"
-# Graph counts a request against the app's resource units; the documented SharePoint costs are 1 for a
-# single read (a GET), 2 for a write or a delta / multi-item read. A rough estimate, labelled as such.
-RESOURCE_UNITS = {"GET": 1}
-RESOURCE_UNITS_OTHER = 2
-
-
 def _ts(moment: dt.datetime | None) -> float:
     return moment.timestamp() if moment else 0.0
 
@@ -85,17 +79,15 @@ class StoreCollector(Collector):
 def _traffic_metrics(traffic: GraphTraffic) -> Iterator[Metric]:
     requests = CounterMetricFamily(f"{PREFIX}_graph_requests", "Graph requests this process sent, by method and "
                                    "answer status (every attempt, retries included).", labels=["method", "status"])
-    units = 0
     for (method, status), n in sorted(traffic.requests.items()):
         requests.add_metric([method, str(status)], n)
-        units += n * RESOURCE_UNITS.get(method, RESOURCE_UNITS_OTHER)
     yield requests
     yield CounterMetricFamily(f"{PREFIX}_graph_throttle_waits", "Client-wide pauses after a 429 or 503 answer.",
                               value=traffic.throttle_waits)
     yield CounterMetricFamily(f"{PREFIX}_graph_throttle_wait_seconds", "Seconds the client paused for throttling.",
                               value=traffic.throttle_wait_seconds)
     yield CounterMetricFamily(f"{PREFIX}_graph_resource_units_estimated", "Resource units the requests cost, "
-                              "estimated (1 per GET, 2 per other request).", value=units)
+                              "estimated (1 per GET, 2 per other request).", value=traffic.resource_units)
 
 
 def metrics_registry(db: Database, traffic: Callable[[], GraphTraffic] | None = None) -> CollectorRegistry:
