@@ -1,0 +1,237 @@
+"""Benchmark on a tenant that looks like one (issue: scale): OneDrives with other files (200 each by default,
+a third in folders), recordings of every age up to 90 days, organizers who record a lot next to ones who
+rarely do, new recordings arriving every day.
+
+The simulator serves the tenant on loopback in its own process; teamsretention runs in another, enforcing:
+a first cycle, an unchanged cycle at the same moment, then one cycle a day for a week (the clock of the
+simulator moves a day, the day's recordings arrive). Per cycle: CPU seconds and peak RSS of the product
+process, Graph requests and estimated resource units (simulator's cost model), RU per drive, warnings,
+digests and deletions. Then, in-process, what one recording costs over its life (found, warned twice,
+deleted) on its drive: the drive's resource units with the recording minus without it.
+
+    python bench/tenant_bench.py                           # 10,000 recordings
+    python bench/tenant_bench.py --sizes 10000,100000 --out bench/tenant_results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from run_bench import SENDER, _free_port, _wait_for
+
+HERE = Path(__file__).resolve().parent
+CRON, ZONE = "0 6 * * *", "Europe/Stockholm"
+FIRST_DAY = dt.date(2026, 3, 2)
+
+
+def _moment(day: int) -> dt.datetime:
+    from teamsretention.settings.schedule import scheduled_time_on
+
+    return scheduled_time_on(FIRST_DAY + dt.timedelta(days=day), CRON, ZONE)
+
+
+def _serve(recordings: int, files: int, port: int) -> None:
+    from teamsretention.simulator.knobs import Knobs
+    from teamsretention.simulator.server import serve_forever
+    from teamsretention.simulator.tenant_like import TenantShape, build_tenant_like
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - uvicorn's access log would drown the report
+    sys.stdout = sys.stderr = devnull
+    model = build_tenant_like(TenantShape(recordings, files_per_drive=files), _moment(0))
+    model.add_user("Recording governance", SENDER, SENDER, has_onedrive=False)
+    serve_forever(model, port=port, knobs=Knobs(page_size=200, directory_page_size=999))
+
+
+def _settings(graph_url: str, state: str) -> Any:
+    from teamsretention.settings import Settings
+
+    return Settings().with_overrides(
+        graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8},
+        policy={"enforce": True, "max_deletions_per_cycle": 1_000_000, "max_deletion_share": 1.0},
+        notifications={"sender": SENDER, "fallback_contact": SENDER},
+        state={"directory": state})
+
+
+def run_client(graph_url: str, state: str, days: int) -> dict[str, Any]:
+    import httpx
+
+    from teamsretention.bootstrap import build_app, rehearsal_clock
+    from teamsretention.domain import RunMode
+    from teamsretention.logging import configure_logging
+
+    configure_logging(level="error")
+    settings = _settings(graph_url, state)
+    control = httpx.Client(base_url=graph_url, timeout=600)
+    cycles = []
+    for label, day in [("first", 0), ("unchanged", 0), *[(f"day {d}", d) for d in range(1, days + 1)]]:
+        at = _moment(day)
+        if day:
+            control.post("/_simulator/clock", json={"now": at.isoformat()})
+        control.delete("/_simulator/requests")
+        app = build_app(settings)
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        report = asyncio.run(_cycle(app, at, rehearsal_clock(at), RunMode.ENFORCE))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        log = control.get("/_simulator/requests", params={"recent": 0}).json()
+        inv = report.inventory
+        cycles.append({
+            "cycle": label, "day": day, "wall_s": wall, "cpu_s": cpu,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "requests": log["requests"], "resource_units": log["resourceUnits"],
+            "by_kind": {k: v["requests"] for k, v in log["byKind"].items()},
+            "drives": inv.drives, "drives_read": getattr(inv, "drives_read", None),
+            "drives_skipped": getattr(inv, "drives_skipped_idle", None),
+            "tracked": report.tracked, "new": inv.recordings_new, "warned": report.warned,
+            "digests": report.digests_sent, "deleted": report.deleted, "exit_code": report.exit_code})
+    return {"cycles": cycles}
+
+
+async def _cycle(app: Any, at: dt.datetime, clock: Any, mode: Any) -> Any:
+    try:
+        return await app.cycle(clock=clock).run(mode=mode, at=at)
+    finally:
+        await app.aclose()
+
+
+def measure(recordings: int, files: int, days: int) -> dict[str, Any]:
+    port = _free_port()
+    ctx = multiprocessing.get_context("spawn")
+    server = ctx.Process(target=_serve, args=(recordings, files, port), daemon=True)
+    server.start()
+    try:
+        _wait_for(port, timeout=900)
+        with tempfile.TemporaryDirectory() as state:
+            out = subprocess.run([sys.executable, __file__, "--client", f"http://127.0.0.1:{port}", state, str(days)],
+                                 check=True, capture_output=True, text=True)
+        data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.join(10)
+    data.update(recordings=recordings, files_per_drive=files)
+    return data
+
+
+# --- one recording's life, in-process ------------------------------------------------------------------
+def recording_life(files: int, days: int = 40) -> dict[str, Any]:
+    """Daily cycles over one OneDrive with ``files`` other files, with and without one recording made on day 0:
+    the difference in that drive's resource units is what the recording cost from found to deleted."""
+    with_rec, events = _life(files, days, with_recording=True)
+    without, _ = _life(files, days, with_recording=False)
+    return {"ru_with": with_rec, "ru_without": without, "ru_recording": with_rec - without, "events": events}
+
+
+def _life(files: int, days: int, *, with_recording: bool) -> tuple[int, list[str]]:
+    import httpx
+
+    from teamsretention.bootstrap import build_app, rehearsal_clock
+    from teamsretention.domain import RunMode
+    from teamsretention.logging import configure_logging
+    from teamsretention.simulator.app import create_app
+    from teamsretention.simulator.events import MP4, recording_name
+    from teamsretention.simulator.knobs import Knobs
+    from teamsretention.simulator.tenant_like import TenantShape, build_tenant_like
+
+    configure_logging(level="error")
+    model = build_tenant_like(TenantShape(0, files_per_drive=files, per_user=1, arrivals_per_day=0), _moment(0))
+    model.add_user("Recording governance", SENDER, SENDER, has_onedrive=False)
+    user = model.users[model.aliases["user00000"]]
+    assert user.drive_id is not None
+    app = create_app(model, knobs=Knobs(page_size=200))
+    events: list[str] = []
+    ru = 0
+    with tempfile.TemporaryDirectory() as state:
+        settings = _settings("http://127.0.0.1/v1.0", state)
+        for day in range(days):
+            at = _moment(day)
+            model.advance_to(at)
+            if with_recording and day == 0:
+                made = at - dt.timedelta(hours=14)  # yesterday afternoon
+                model.add_file(user.drive_id, ["Recordings"], recording_name("Client review", made), made,
+                               mime_type=MP4, size=50_000_000, created_by=user.id, teams_recording=True)
+            before = model.requests.ru_by_drive[user.drive_id]
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+            built = build_app(settings, http_client=http)
+            report = asyncio.run(_cycle(built, at, rehearsal_clock(at), RunMode.ENFORCE))
+            spent = model.requests.ru_by_drive[user.drive_id] - before
+            ru += spent
+            if report.warned or report.deleted or report.inventory.recordings_new:
+                events.append(f"day {day}: new {report.inventory.recordings_new}, warned {report.warned}, "
+                              f"deleted {report.deleted}, drive RU {spent}")
+    return ru, events
+
+
+# --- the report ------------------------------------------------------------------------------------------
+def write_results(rows: list[dict[str, Any]], life: dict[str, Any], path: Path, command: str) -> str:
+    lines = ["# Tenant-like benchmark", "",
+             f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
+             f"Run on {dt.date.today().isoformat()}.", f"Command: `{command}`", "",
+             "| recordings | files/drive | drives | cycle | new | warned | deleted | requests | RU | RU/drive "
+             "| drives read / skipped | wall s | CPU s | rec per CPU-s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        for c in row["cycles"]:
+            drives = max(1, c["drives"])
+            read = "—" if c["drives_read"] is None else f"{c['drives_read']} / {c['drives_skipped']}"
+            rate = f"{row['recordings'] / c['cpu_s']:.0f}" if c["cycle"] == "first" else ""
+            lines.append(
+                f"| {row['recordings']} | {row['files_per_drive']} | {c['drives']} | {c['cycle']} | {c['new']} | "
+                f"{c['warned']} | {c['deleted']} | {c['requests']} | {c['resource_units']} | "
+                f"{c['resource_units'] / drives:.2f} | {read} | {c['wall_s']:.1f} | {c['cpu_s']:.1f} | {rate} | "
+                f"{c['peak_rss_mib']:.0f} |")
+    lines += ["", "## Figures against the targets", ""]
+    for row in rows:
+        week = [c for c in row["cycles"] if c["day"] > 0]
+        first = row["cycles"][0]
+        if week:
+            per_drive_day = sum(c["resource_units"] for c in week) / len(week) / max(1, first["drives"])
+            lines.append(f"- {row['recordings']} recordings: a week of daily cycles costs {per_drive_day:.2f} RU per "
+                         f"drive per day (all drives, new recordings and deletions included).")
+        lines.append(f"- {row['recordings']} recordings: first cycle {first['cpu_s']:.1f} CPU s = "
+                     f"{1000 * first['cpu_s'] / row['recordings']:.2f} ms per recording "
+                     f"({row['recordings'] / first['cpu_s']:.0f} recordings per CPU-second; target ≥ 2,000), "
+                     f"peak RSS {max(c['peak_rss_mib'] for c in row['cycles']):.0f} MiB (target ≤ 150 at 100k).")
+    if life:
+        lines.append(f"- One recording's life on its drive (found, warned, deleted; {len(life['events'])} days with "
+                     f"work): {life['ru_recording']} RU (drive RU over 40 days {life['ru_with']} with it, "
+                     f"{life['ru_without']} without; target ≤ 4). " + "; ".join(life["events"]) + ".")
+    text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "life": life}, indent=1), encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        print(json.dumps(run_client(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000", help="comma-separated recording counts")
+    parser.add_argument("--files-per-drive", type=int, default=200)
+    parser.add_argument("--days", type=int, default=7, help="daily cycles after the first")
+    parser.add_argument("--no-life", action="store_true", help="skip the one-recording life measurement")
+    parser.add_argument("--out", type=Path, default=HERE / "tenant_results.md")
+    args = parser.parse_args()
+    rows = []
+    for size in [int(x) for x in args.sizes.split(",")]:
+        print(f"measuring {size} recordings, {args.files_per_drive} other files per drive ...", flush=True)
+        rows.append(measure(size, args.files_per_drive, args.days))
+    life = {} if args.no_life else recording_life(args.files_per_drive)
+    command = "python bench/tenant_bench.py " + " ".join(sys.argv[1:])
+    print(write_results(rows, life, args.out, command.strip()))
+
+
+if __name__ == "__main__":
+    main()
