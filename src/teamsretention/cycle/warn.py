@@ -7,6 +7,8 @@ unknown (timeout, 5xx) stays *intended*: not repeated that day, and no notice cl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
@@ -14,26 +16,24 @@ from dataclasses import dataclass
 
 import structlog
 
-from ..domain import DigestStatus, Person
+from ..domain import DigestStatus
 from ..endpoints import tenant_link_problem
 from ..errors import GraphError, SenderRefused, SignInError
 from ..notify.digest import DeletedItem, Digest, DigestItem
 from ..ports import OutgoingMail
-from ..store import digests, directory, recordings
+from ..store import digests, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.digests import Announcement, StoredDigest
-from ..store.directory import StoredPerson
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import evaluated_from, stored_decision
 from .outcome import DigestOutcome, Evaluated, Organizer
+from .recipients import TEAM_PREFIX, Recipients
 from .request_list import list_url
 
 log = structlog.get_logger(__name__)
 
-TEAM_PREFIX = "team:"  # the digest key of a team's owners, for recordings no user made
-MAILBOX_RECHECK = dt.timedelta(days=7)
 
 # Already handled for this date (sent, outcome unknown, undeliverable, or dry-run twice): never twice. A
 # failed send may be tried again, and enforcement switched on after a dry run of the same day sends the
@@ -59,9 +59,12 @@ def _still_due(existing: StoredDigest | None, enforce: bool) -> bool:
 class WarnStep:
     def __init__(self, ctx: CycleContext, render: Callable[..., OutgoingMail]) -> None:
         self.ctx, self.render = ctx, render
-        self._owners: dict[str, list[Person]] = {}  # team id -> owners, read once per cycle
-        self._unverified_noted = False
+        self._recipients = Recipients(ctx)
         self._sender_refused: SenderRefused | None = None  # set by the first refusal about the sender
+        # Until Graph has accepted one digest, digests go one at a time: a sender Graph refuses is refused once,
+        # not once per digest in flight.
+        self._sender_proven = False
+        self._probe = asyncio.Lock()
 
     async def run(self, enforce: bool) -> None:
         """``enforce`` False: a dry run (policy.enforce = false) that records would-be warnings only.
@@ -73,17 +76,48 @@ class WarnStep:
         left unsent, for the next cycle."""
         batches = self._batches()
         for batch in batches:
-            for position, (key, items, receipts) in enumerate(batch.digests):
-                if self.ctx.stop.is_set():  # checkpoint between digests
+            attempted = await self._send_batch(enforce, batch)
+            if self.ctx.stop.is_set():
+                return
+            if self._sender_refused is not None:
+                rest = [(batch.existing, d) for d in batch.digests if d[0] not in attempted]
+                rest += [(b.existing, d) for b in batches for d in b.digests]  # the batches not read yet
+                left = [(i, r) for done, (k, i, r) in rest if (i or r) and _still_due(done.get(k), enforce)]
+                self._report_sender_refused(self._sender_refused, len(left), sum(len(i) for i, _ in left))
+                return
+
+    async def _send_batch(self, enforce: bool, batch: _Batch) -> set[str]:
+        """The batch's digests, up to ``max_concurrency`` at a time (the throttle gate bounds the requests in
+        flight anyway). Each is its own organizer's, recorded as intended before it is sent, so running them
+        side by side changes nothing about "one per organizer per date". No new send starts once the stop
+        signal came or the sender was refused; those already under way finish. Until the first digest is
+        accepted they go one at a time (``_probe``), so a refused sender costs one refusal. The report lists the digests
+        in the batch's order, whatever order they finished in. Returns the keys attempted."""
+        gate = asyncio.Semaphore(max(1, self.ctx.config.max_concurrency))
+        attempted: set[str] = set()
+        first = len(self.ctx.report.digests)
+
+        async def one(key: str, items: list[Evaluated], receipts: list[StoredRecording]) -> None:
+            async with gate, (contextlib.nullcontext() if self._sender_proven else self._probe):
+                if self.ctx.stop.is_set() or self._sender_refused is not None:  # checkpoint between digests
                     return
                 self.ctx.checkpoint()
+                attempted.add(key)
                 await self._send_digest(enforce, key, items, receipts, batch.existing.get(key))
-                if self._sender_refused is not None:
-                    rest = [(batch.existing, d) for d in batch.digests[position + 1:]]
-                    rest += [(b.existing, d) for b in batches for d in b.digests]  # the batches not read yet
-                    left = [(i, r) for done, (k, i, r) in rest if (i or r) and _still_due(done.get(k), enforce)]
-                    self._report_sender_refused(self._sender_refused, len(left), sum(len(i) for i, _ in left))
-                    return
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for key, items, receipts in batch.digests:
+                    group.create_task(one(key, items, receipts))
+        except ExceptionGroup as failures:
+            # A sign-in failure or an unforeseen error: raised as the sequential loop raised it. A send cancelled
+            # with it stays "intended": never repeated today, no notice clock (as an unknown outcome).
+            raise failures.exceptions[0] from failures
+        order = {key: n for n, (key, _, _) in enumerate(batch.digests)}
+        done = self.ctx.report.digests[first:]
+        done.sort(key=lambda o: order.get(o.organizer.id or "", len(order)))
+        self.ctx.report.digests[first:] = done
+        return attempted
 
     def _batches(self) -> Iterator[_Batch]:
         """The digests of this cycle, :data:`~..store.digests.DIGEST_BATCH` organizers at a time, read from the
@@ -134,7 +168,7 @@ class WarnStep:
                 self._outcome(DigestOutcome(self._who(organizer_id), existing.recipient, False, len(items),
                                             len(deleted), existing.status.value, existing.error, earlier=True))
             return
-        organizer, addresses = await self._recipients(organizer_id, items)
+        organizer, addresses = await self._recipients.of(organizer_id, items)
         fallback = not addresses
         recipient = cfg.fallback_contact if fallback else ", ".join(addresses)
         digest = Digest(
@@ -207,6 +241,7 @@ class WarnStep:
             self._record_unknown(digest_id, recipient, items, type(exc).__name__)
             raise
         self._record_outcome(digest_id, recipient, items, deleted, DigestStatus.SENT, None)
+        self._sender_proven = True
         outcome(DigestStatus.SENT.value)
         report.digests_sent += 1
         report.warned += len(items)
@@ -229,62 +264,6 @@ class WarnStep:
             event, run_id=self.ctx.run_id, cycle_date=str(self.ctx.cycle_date), **outcome.organizer.log_fields(),
             recipient=outcome.recipient, fallback=outcome.fallback, warned=outcome.warned, receipts=outcome.receipts,
             status=outcome.status, error=outcome.error)
-
-    async def _recipients(self, organizer_id: str, items: list[Evaluated]) -> tuple[Person, list[str]]:
-        """Who reads this digest: the organizer when reachable (a mailbox Exchange has, an enabled account), the
-        team's owners for a recording no user made; nobody (the fallback contact then) otherwise. When Graph
-        cannot say whether the organizer has a mailbox, the fallback contact is added: notice nobody reads is
-        no notice."""
-        if organizer_id.startswith(TEAM_PREFIX):
-            team_id = organizer_id.removeprefix(TEAM_PREFIX)
-            owners = await self._team_owners(team_id)
-            name = next((e.location.split(" / ")[0] for e in items if e.location), team_id)
-            reachable = []
-            for owner in owners:  # an owner's mail address, like an organizer's, needs a mailbox behind it
-                stored = directory.person(self.ctx.db, owner.id)
-                if owner.reachable and owner.mail and (stored is None or await self._mailbox(stored) is not False):
-                    reachable.append(owner.mail)
-            return Person(id=organizer_id, display_name=f"the owners of {name}",
-                          mail=", ".join(reachable) or None), reachable
-        stored = directory.person(self.ctx.db, organizer_id) if organizer_id else None
-        if stored is None:
-            return Person(id=organizer_id or "unknown", display_name=organizer_id or "unknown organizer"), []
-        organizer = stored.person()
-        if not organizer.reachable or organizer.mail is None:
-            return organizer, []
-        mailbox = await self._mailbox(stored)
-        if mailbox is False:
-            return dataclasses.replace(organizer, mail=None), []
-        if mailbox is None and self.ctx.config.fallback_contact:
-            self._note_unverified(organizer)
-            return organizer, [organizer.mail, self.ctx.config.fallback_contact]
-        return organizer, [organizer.mail]
-
-    async def _mailbox(self, person: StoredPerson) -> bool | None:
-        """Whether the organizer has a mailbox, asked once a week (a mail address alone is no mailbox)."""
-        now = self.ctx.clock()
-        if person.mailbox_checked_at is not None and now - person.mailbox_checked_at < MAILBOX_RECHECK:
-            return person.mailbox
-        found = await self.ctx.gateway.has_mailbox(person.id)
-        directory.record_mailbox(self.ctx.db, person.id, found, now)
-        return found
-
-    def _note_unverified(self, organizer: Person) -> None:
-        if not self._unverified_noted:
-            self._unverified_noted = True
-            self.ctx.report.problems.append(
-                "could not tell whether organizers have a mailbox (Graph answered no mailboxSettings; grant the "
-                "application permission MailboxSettings.Read): their digests also went to "
-                f"notifications.fallback_contact = {self.ctx.config.fallback_contact}")
-
-    async def _team_owners(self, team_id: str) -> list[Person]:
-        if team_id not in self._owners:
-            try:
-                self._owners[team_id] = await self.ctx.gateway.team_owners(team_id)
-            except GraphError as exc:
-                log.warning("team.owners_failed", team_id=team_id, error=str(exc))
-                self._owners[team_id] = []
-        return self._owners[team_id]
 
     def _link(self, e: Evaluated) -> str | None:
         """The recording's link for the mail, only when it points to the tenant's own SharePoint or OneDrive
