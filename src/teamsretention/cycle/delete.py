@@ -18,6 +18,7 @@ import structlog
 from ..domain import Action, LabelStatus, RecordingState, local_date
 from ..errors import ForbiddenError, GraphError, LockedError, NotFoundError, PreconditionFailed
 from ..policy import evaluate
+from ..ports import LabelRead
 from ..store import audit, control, digests, recordings
 from ..store.audit import AuditKind
 from ..store.recordings import StoredRecording
@@ -25,13 +26,14 @@ from .config import CycleContext
 from .facts import FactIndex, stored_decision
 from .limits import DeletionOverride, limit_reason
 from .outcome import DeletionBlocked, DeletionDone
-from .recheck import recheck
+from .recheck import recheck, reread_all
 
 log = structlog.get_logger(__name__)
 
 # Refusals (all 403) in one cycle from which a missing permission is taken for granted, when the token's roles
 # cannot be read.
 PERMISSION_EVIDENCE = 3
+READ_AHEAD = 20  # deletions whose re-reads go in one $batch (Graph's limit per batch)
 DELETE_ROLES = frozenset({"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"})
 PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
                    "not holds. Grant the app registration the Microsoft Graph application permission "
@@ -82,6 +84,7 @@ class DeleteStep:
         attempted = 0
         forbidden: list[int] = []
         deleted_before = report.deleted
+        ahead: dict[int, tuple[StoredRecording, LabelRead]] = {}
         for position, rec_id in enumerate(candidates):
             if self.ctx.stop.is_set():  # checkpoint between actions
                 return
@@ -89,15 +92,17 @@ class DeleteStep:
                 self._hold_back(override, candidates, candidates[position:], report.deleted - deleted_before)
                 break
             self.ctx.checkpoint()
-            rec = recordings.get(self.ctx.db, rec_id)
-            assert rec is not None
+            if rec_id not in ahead:
+                room = None if override is None else override.limit - (report.deleted - deleted_before)
+                ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
+            rec, read = ahead.pop(rec_id)
             pause = control.pause_state(self.ctx.db)
             if pause.paused:
                 self._audit(AuditKind.DELETIONS_PAUSED, reason=f"Deletions are paused: {pause.reason}",
                             pending=len(candidates))
                 report.problems.append(f"deletions paused ({pause.reason})")
                 return
-            outcome = await self._delete_one(rec)
+            outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
             if outcome is Outcome.FORBIDDEN:
                 forbidden.append(rec_id)
@@ -145,15 +150,28 @@ class DeleteStep:
         report.held_back += len(rest)
         report.mark_safety_stop(message)
 
-    async def _delete_one(self, rec: StoredRecording) -> Outcome:
+    async def _read_ahead(self, ids: list[int]) -> dict[int, tuple[StoredRecording, LabelRead]]:
+        """The next deletions' recordings and their fresh reads (item and label). With the recycle bin, in one
+        ``$batch`` for up to :data:`READ_AHEAD` of them: each DELETE carries the eTag read here (If-Match), so a
+        file changed in the seconds between is refused with 412, never deleted. ``permanentDelete`` takes no
+        If-Match: there the read is the only guard, so each item is read alone, just before its deletion."""
+        permanent = self.config.delete_mode == "permanent"
+        found = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids[:1] if permanent else ids)}
+        recs = [found[i] for i in (ids[:1] if permanent else ids)]  # in deletion order (the oldest due first)
+        if permanent:
+            try:
+                return {recs[0].id: (recs[0], await self.ctx.gateway.reread_item(recs[0].drive_id, recs[0].item_id))}
+            except GraphError as exc:
+                return {recs[0].id: (recs[0], exc)}
+        return {rec.id: (rec, read) for rec, read in zip(recs, await reread_all(self.ctx, recs), strict=True)}
+
+    async def _delete_one(self, rec: StoredRecording, state: LabelRead) -> Outcome:
         cfg, report, db = self.config, self.ctx.report, self.ctx.db
         planned = stored_decision(rec)
         key = rec.ref.key
-        try:
-            state = await self.ctx.gateway.reread_item(rec.drive_id, rec.item_id)
-        except GraphError as exc:
-            self._audit(AuditKind.DELETE_FAILED, rec, reason=f"Re-read before deletion failed: {exc}")
-            report.add_problem(f"re-read of {key} failed: {exc.status} {exc.code}")
+        if isinstance(state, GraphError):
+            self._audit(AuditKind.DELETE_FAILED, rec, reason=f"Re-read before deletion failed: {state}")
+            report.add_problem(f"re-read of {key} failed: {state.status} {state.code}")
             return Outcome.SKIPPED
         if state is None:
             if rec.delete_attempted_at is not None:  # our earlier request, whose answer was lost, did it

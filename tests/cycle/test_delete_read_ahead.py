@@ -1,0 +1,71 @@
+"""Before deleting, each recording is read again (item, eTag, label): for the recycle bin in Graph JSON batches
+of up to 20, each DELETE then carrying the eTag read there (If-Match), so a file changed in the seconds between
+is refused (412) and kept; for permanentDelete, which takes no If-Match, one read just before each deletion."""
+
+from __future__ import annotations
+
+import pytest
+
+from teamsretention.cycle import delete
+
+RECORDINGS = "".join(f"""
+[[recordings]]
+key = "r{n:02d}"
+organizer = "{('anna', 'bob')[n % 2]}"
+subject = "Review {n:02d}"
+age_days = 25
+""" for n in range(45))
+
+
+def test_recycle_bin_deletions_are_read_again_in_batches_and_deleted_with_if_match(make_world) -> None:
+    w = make_world(RECORDINGS, max_deletion_share=1.0)
+    w.cycle(0)
+    w.days(1, 6)
+    w.model.requests.reset()
+
+    report = w.cycle(7)
+
+    assert report.deleted == 45
+    kinds = w.model.requests.by_kind
+    assert kinds["item.delete"] == 45
+    # the evaluate step's label reads (45) and the reads just before deleting (45), each in POST /$batch of
+    # 20 + 20 + 5: no single GET
+    assert kinds["batch"] == 6 and kinds["item.get"] == 90
+    deletes = [r for r in w.model.requests.recent if r["kind"] == "item.delete"]
+    assert len(deletes) == 45
+
+
+def test_a_file_changed_after_its_batched_read_is_not_deleted(make_world, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = make_world(RECORDINGS, max_deletion_share=1.0)
+    w.cycle(0)
+    w.days(1, 6)
+    original = delete.DeleteStep._read_ahead
+    changed = w.model.find_item("r07")
+
+    async def read_then_edit(self, ids):  # type: ignore[no-untyped-def]
+        reads = await original(self, ids)
+        if not changed.deleted:
+            w.model.touch_item(changed)  # the organizer edits it a moment after our read
+        return reads
+
+    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", read_then_edit)
+    report = w.cycle(7)
+
+    assert report.deleted == 44
+    assert not changed.deleted
+    skipped = w.audit("delete_skipped", "r07")
+    assert skipped and "412" in skipped[-1].reason
+
+
+def test_permanent_deletions_are_read_one_at_a_time_just_before(make_world) -> None:
+    w = make_world(RECORDINGS, delete_mode="permanent", max_deletion_share=1.0)
+    w.cycle(0)
+    w.days(1, 6)
+    w.model.requests.reset()
+
+    report = w.cycle(7)
+
+    assert report.deleted == 45
+    kinds = w.model.requests.by_kind
+    assert kinds["item.permanentDelete"] == 45
+    assert kinds["batch"] == 3 and kinds["item.get"] == 90  # the evaluate step's in batches, then 45 single GETs
