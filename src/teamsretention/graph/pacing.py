@@ -95,12 +95,6 @@ class RuPacer:
         self._held_released = 0.0
         self.wait_seconds = 0.0  # wall time the head of the queue slept for the budget
 
-    @property
-    def held(self) -> float:
-        """RU counted against the current window: in flight, answered less than 60 s ago, booked."""
-        self._expire(self._clock())
-        return self._in_flight + self._held_released
-
     async def acquire(self, cost: float) -> Ticket:
         """Wait until ``cost`` fits the budget, then hold it. A cost above the whole budget is sent alone."""
         cost = max(0.0, cost)

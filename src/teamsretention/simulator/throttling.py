@@ -96,8 +96,10 @@ class RuBucket:
                 "RateLimit-Reset": str(max(1, math.ceil(left_s)))}
 
     def stats(self) -> dict[str, object]:
-        """Every minute so far: accepted and throttled resource units and requests."""
-        return {"windowSeconds": WINDOW_SECONDS,
+        """Every minute so far (the last one may still be running: ``elapsedSeconds`` says how far the clock is
+        from the first request): accepted and throttled resource units and requests."""
+        elapsed = self._clock() - self._origin if self._origin is not None else 0.0
+        return {"windowSeconds": WINDOW_SECONDS, "elapsedSeconds": elapsed,
                 "minutes": [{"minute": i, "acceptedRu": m.accepted_ru, "throttledRu": m.throttled_ru,
                              "accepted": m.accepted, "throttled": m.throttled}
                             for i, m in sorted(self._minutes.items())]}
