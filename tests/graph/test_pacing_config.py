@@ -83,3 +83,22 @@ def test_a_batch_costs_its_inner_requests_and_nothing_for_the_envelope() -> None
     assert request_units(batch) == 22
     unreadable = httpx.Request("POST", f"{G}/$batch", content=b"not json")
     assert request_units(unreadable) == 40  # as if it held 20 multi-item reads: never underestimated
+
+
+@pytest.mark.anyio
+async def test_unreadable_or_absurd_rate_limit_headers_never_stall_the_client() -> None:
+    from graph_fakes import FakeClock
+
+    from teamsretention.graph.pacing import RuPacer
+
+    clock = FakeClock()
+    pacer = RuPacer(100, clock=clock, sleep=clock.sleep)
+    pacer.observe({"RateLimit-Remaining": "soon", "RateLimit-Reset": "5"})  # unreadable: ignored
+    pacer.observe({"RateLimit-Limit": "0", "RateLimit-Remaining": "0", "RateLimit-Reset": "86400"})  # capped at 60 s
+    assert pacer.budget == 100
+    start = clock.now
+    pacer.release(await pacer.acquire(1))
+    assert clock.now - start == pytest.approx(60)  # Graph's 0 left, believed for at most one minute
+    big = await pacer.acquire(250)  # more than the whole budget: sent alone, never refused for good
+    assert clock.now - start == pytest.approx(120)
+    pacer.release(big)
