@@ -30,6 +30,7 @@ class GraphConnection:
     auth: AuthMode
     user_agent: str
     max_concurrency: int
+    ru_budget_per_minute: int = 0  # graph.ru_budget_per_minute; 0: pacing off
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -46,6 +47,7 @@ class GraphTraffic:
     throttle_waits: int = 0
     throttle_wait_seconds: float = 0.0
     resource_units: float = 0.0  # estimated SharePoint resource units of those requests (graph.throttle)
+    pacing_wait_seconds: float = 0.0  # wall time requests waited for the resource-unit budget (graph.pacing)
 
 
 @dataclass(frozen=True, slots=True)

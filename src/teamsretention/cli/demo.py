@@ -52,7 +52,8 @@ def demo(days: Annotated[int, typer.Option(min=1, max=120, metavar="N", help="Da
 
 def demo_settings(graph_url: str, state_dir: Path, lists_site: str | None = None) -> Settings:
     return Settings().with_overrides(
-        graph={"graph_endpoint": graph_url, "auth": "none", "user_agent_org": "Demo"},
+        # the demo's simulator has no throttling budget: 40 days of cycles are not paced to a real tenant's
+        graph={"graph_endpoint": graph_url, "auth": "none", "user_agent_org": "Demo", "ru_budget_per_minute": 0},
         policy={"enforce": True, "max_deletion_share": 0.8},
         notifications={"sender": f"retention@{DEMO_DOMAIN}", "fallback_contact": DEMO_FALLBACK,
                        "contact": DEMO_FALLBACK, "language": "sv"},

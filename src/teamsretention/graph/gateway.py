@@ -157,11 +157,11 @@ class MsGraphGateway:
 
 def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concurrency: int,
                   http_client: httpx.AsyncClient | None = None,
-                  gate: ThrottleGate | None = None) -> MsGraphGateway:
+                  gate: ThrottleGate | None = None, ru_budget_per_minute: int = 0) -> MsGraphGateway:
     """The one-call wiring for ``bootstrap``: client and gateway. The gateway owns (and closes) the
-    credential and the HTTP client, including one passed in."""
+    credential and the HTTP client, including one passed in. ``ru_budget_per_minute``: see throttle.py."""
     http_client = http_client or new_http_client()
-    gate = gate or ThrottleGate(max_concurrency)
+    gate = gate or ThrottleGate(max_concurrency, ru_budget_per_minute=ru_budget_per_minute)
     client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
                                 http_client=http_client, gate=gate)
     return MsGraphGateway(client, http_client=http_client, credential=credential, gate=gate)
@@ -179,7 +179,8 @@ def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = No
             auth=conn.auth, authority_host=conn.authority_host, tenant_id=conn.tenant_id, client_id=conn.client_id,
             certificate_path=conn.certificate_path))
     return build_gateway(conn.base_url, credential, user_agent=conn.user_agent,
-                         max_concurrency=conn.max_concurrency, http_client=http_client)
+                         max_concurrency=conn.max_concurrency, http_client=http_client,
+                         ru_budget_per_minute=conn.ru_budget_per_minute)
 
 
 async def _close_wrapped_transports(http_client: httpx.AsyncClient) -> None:

@@ -72,6 +72,9 @@ class GraphSettings(_Section):
     certificate_password: SecretStr | None = None
     certificate_password_file: Path | None = None
     max_concurrency: int = 8
+    # SharePoint's per-app per-tenant budget by licences: 1,200 RU/min up to 1k, 2,400 up to 5k, 3,600 up to
+    # 15k, 4,800 up to 50k, 6,000 above (graph-notes.md); 0 turns pacing off (Retry-After still honoured).
+    ru_budget_per_minute: int = 1200
     user_agent_org: str | None = None
 
     _files = field_validator("client_secret_file", "certificate_path", "certificate_password_file")(
@@ -121,6 +124,14 @@ class GraphSettings(_Section):
     def _check_concurrency(cls, value: int) -> int:
         if not 1 <= value <= 64:
             raise ValueError("must be between 1 and 64")
+        return value
+
+    @field_validator("ru_budget_per_minute")
+    @classmethod
+    def _check_ru_budget(cls, value: int) -> int:
+        if value != 0 and not 60 <= value <= 60_000:
+            raise ValueError("must be 0 (pacing off) or between 60 and 60000 resource units per minute; "
+                             "SharePoint's bands are 1200, 2400, 3600, 4800 and 6000 by licence count")
         return value
 
 

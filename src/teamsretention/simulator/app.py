@@ -12,6 +12,9 @@ controls_lists.py). Any other ``/v1.0`` or ``/beta`` path answers Graph's 400.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -27,6 +30,7 @@ from . import (
     routes_members,
     routes_sites,
     routes_teams,
+    throttling,
 )
 from .endpoint import graph_endpoint
 from .knobs import Knobs
@@ -47,13 +51,16 @@ GRAPH_ROUTES: list[Route] = [
 ]
 
 
-def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
-    """An app serving ``model``; ``knobs`` replaces the model's knobs when given."""
+def create_app(model: TenantModel, *, knobs: Knobs | None = None,
+               ru_clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """An app serving ``model``; ``knobs`` replaces the model's knobs when given. ``ru_clock``: the clock of
+    the throttling model (knob ``ru_per_minute``), real time unless a test passes its own."""
     if knobs is not None:
         model.set_knobs(knobs)
     routes = [
         *controls.ROUTES,
         *controls_lists.ROUTES,
+        *throttling.ROUTES,
         *GRAPH_ROUTES,
         # JSON batching: no entity path of the CSDL; its inner requests are served by GRAPH_ROUTES.
         *routes_batch.ROUTES,
@@ -66,4 +73,5 @@ def create_app(model: TenantModel, *, knobs: Knobs | None = None) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.sim = model
+    app.state.ru_bucket = throttling.RuBucket(ru_clock)
     return app

@@ -2,7 +2,8 @@
 
 Handlers raise :class:`GraphFault` for any error answer; :func:`graph_endpoint` turns it into Graph's
 error body (``{"error": {"code", "message", "innerError": {...}}}``), adds ``Retry-After`` to 429/503
-and records the request with its resource-unit cost.
+and records the request with its resource-unit cost. With the knob ``ru_per_minute`` each request is charged
+to the app's per-minute bucket first (throttling.py): one that does not fit answers 429 without being served.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .model import TenantModel
+from .throttling import RuBucket
 from .wire import error_body
 
 DEFAULT_CODES = {
@@ -85,11 +87,21 @@ def graph_endpoint(kind: str, ru: int) -> Callable[[Handler], Callable[[Request]
         async def endpoint(request: Request) -> Response:
             sim: TenantModel = request.app.state.sim
             ctx = Ctx(sim, kind, ru, request.path_params.get("drive_id"))
+            bucket: RuBucket = request.app.state.ru_bucket
+            budget = sim.knobs.ru_per_minute
             try:
+                if budget > 0 and ru > 0:
+                    charge = bucket.charge(ru, budget)
+                    if charge.throttled:
+                        raise GraphFault(429, retry_after=charge.retry_after)
                 inject_faults(ctx, request)
                 response = await handler(request, ctx)
+                if budget > 0 and ctx.ru != ru:
+                    bucket.adjust(ctx.ru - ru)  # the handler knows better (a delta with a token: 1 RU)
             except GraphFault as fault:
                 response = error_response(request, sim, fault)
+            if budget > 0:
+                response.headers.update(bucket.rate_limit_headers(budget))
             sim.requests.record(
                 method=request.method,
                 path=request.url.path,

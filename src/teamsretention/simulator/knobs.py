@@ -32,6 +32,8 @@ Shapes:
   no documented example shows Teams' Recordings folder marked so: both answers are served.
 - ``app_roles``: the application permissions in the ``roles`` claim of the token ``GET /_simulator/token``
   issues (default: every permission the product asks for; remove one to see ``teamsretention check`` name it).
+- ``ru_per_minute`` (0: off): the throttling model (throttling.py), a per-minute resource-unit bucket for the
+  app; a request that does not fit answers 429 with ``Retry-After``, RateLimit-* headers from 80% used.
 - faults: ``throttle_share`` / ``throttle_retry_after``, ``fail_paths``, ``locked_items`` (423),
   ``forbidden_items`` (403), ``deny_all_deletes``, ``expire_delta_tokens`` (410), ``failing_mail_recipients``.
 """
@@ -121,6 +123,7 @@ class Knobs:
     repeat_items: bool = False
     throttle_share: float = 0.0
     throttle_retry_after: float = 1
+    ru_per_minute: int = 0
     fail_paths: list[FailRule] = field(default_factory=list)
     locked_items: dict[str, ItemBlock] = field(default_factory=dict)  # item id -> 423 on delete
     forbidden_items: dict[str, ItemBlock] = field(default_factory=dict)  # item id -> 403 on delete
@@ -147,6 +150,8 @@ class Knobs:
             raise ValueError("page sizes must be positive")
         if not 200 <= self.send_mail_status <= 299:
             raise ValueError("send_mail_status must be a 2xx status")
+        if self.ru_per_minute < 0:
+            raise ValueError("ru_per_minute must be 0 (no throttling model) or a positive budget")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Knobs:
@@ -171,6 +176,7 @@ class Knobs:
             "repeat_items": self.repeat_items,
             "throttle_share": self.throttle_share,
             "throttle_retry_after": self.throttle_retry_after,
+            "ru_per_minute": self.ru_per_minute,
             "fail_paths": [
                 {k: getattr(r, k) for k in ("pattern", "status", "count", "share", "method", "retry_after")}
                 for r in self.fail_paths
@@ -213,7 +219,7 @@ def _parse_knob(key: str, value: Any) -> Any:
         if not all(isinstance(v, str) for v in values):
             raise ValueError("next_link_loops takes a list of scope names")
         return values
-    if key in ("page_size", "directory_page_size", "seed", "send_mail_status"):
+    if key in ("page_size", "directory_page_size", "seed", "send_mail_status", "ru_per_minute"):
         return int(value)
     if key in ("throttle_share", "throttle_retry_after"):
         return float(value)

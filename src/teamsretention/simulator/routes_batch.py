@@ -23,7 +23,8 @@ from .endpoint import Ctx, GraphFault, graph_endpoint, json_response
 MAX_REQUESTS = 20
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # Headers of an inner answer worth handing back (Graph sends its own set; these are what clients read).
-_KEPT_HEADERS = ("content-type", "retry-after", "location", "etag")
+_KEPT_HEADERS = ("content-type", "retry-after", "location", "etag", "ratelimit-limit", "ratelimit-remaining",
+                 "ratelimit-reset")
 
 
 async def batch(request: Request, ctx: Ctx) -> Response:

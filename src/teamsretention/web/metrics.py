@@ -87,7 +87,11 @@ def _traffic_metrics(traffic: GraphTraffic) -> Iterator[Metric]:
     yield CounterMetricFamily(f"{PREFIX}_graph_throttle_wait_seconds", "Seconds the client paused for throttling.",
                               value=traffic.throttle_wait_seconds)
     yield CounterMetricFamily(f"{PREFIX}_graph_resource_units_estimated", "Resource units the requests cost, "
-                              "estimated (1 per GET, 2 per other request).", value=traffic.resource_units)
+                              "estimated (1 per single read, 2 per delta, list or write; a $batch its requests).",
+                              value=traffic.resource_units)
+    yield CounterMetricFamily(f"{PREFIX}_graph_pacing_wait_seconds", "Seconds requests waited for the resource-unit "
+                              "budget (graph.ru_budget_per_minute), apart from throttling pauses.",
+                              value=traffic.pacing_wait_seconds)
 
 
 def metrics_registry(db: Database, traffic: Callable[[], GraphTraffic] | None = None) -> CollectorRegistry:
