@@ -71,7 +71,8 @@ def run_client(graph_url: str, state: str, at_iso: str) -> dict[str, object]:
 
     configure_logging(level="error")
     settings = Settings().with_overrides(
-        graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8},
+        graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8,
+               "ru_budget_per_minute": 0},  # the simulator here does not throttle: CPU, not pacing, is measured
         policy={"enforce": True, "max_deletions_per_cycle": 100_000, "max_deletion_share": 1.0},
         notifications={"sender": SENDER, "fallback_contact": SENDER},
         state={"directory": state})

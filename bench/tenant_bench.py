@@ -59,7 +59,8 @@ def _settings(graph_url: str, state: str) -> Any:
     from teamsretention.settings import Settings
 
     return Settings().with_overrides(
-        graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8},
+        graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8,
+               "ru_budget_per_minute": 0},  # the simulator here does not throttle: CPU, not pacing, is measured
         policy={"enforce": True, "max_deletions_per_cycle": 1_000_000, "max_deletion_share": 1.0},
         notifications={"sender": SENDER, "fallback_contact": SENDER},
         state={"directory": state})
