@@ -8,38 +8,31 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
 from teamsretention.settings import load_settings
+from teamsretention.web import HealthServer
+
+from ..cycle.simworld import SimWorld, no_retry_delay
+from ..cycle.test_cycle import at
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 
-class _Endpoint(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-        code = 200 if self.path == "/healthz" else 503
-        self.send_response(code)
-        self.end_headers()
-        self.wfile.write(b"ok\n" if code == 200 else b"not ready\n")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def endpoint() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The daemon's own endpoint (the product's HealthServer on its store), on a free port."""
+    no_retry_delay(monkeypatch)
+    world = SimWorld(tmp_path, "")
+    try:
+        with HealthServer(world.db, host="127.0.0.1", port=0, clock=lambda: at(0)) as server:
+            yield server.url
+    finally:
+        world.db.dispose()
 
 
 def probe(url: str) -> subprocess.CompletedProcess[str]:
@@ -50,8 +43,8 @@ def probe(url: str) -> subprocess.CompletedProcess[str]:
 def test_the_health_probe_passes_on_200_and_fails_otherwise_in_one_line(endpoint: str) -> None:
     healthy = probe(f"{endpoint}/healthz")
     assert healthy.returncode == 0 and healthy.stdout.startswith("healthy:")
-    answered = probe(f"{endpoint}/readyz")
-    assert answered.returncode == 1 and "answered 503" in answered.stdout
+    answered = probe(f"{endpoint}/nothing-here")
+    assert answered.returncode == 1 and "answered 404" in answered.stdout
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # bound, not listening: nothing answers there
