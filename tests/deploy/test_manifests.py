@@ -155,3 +155,15 @@ def test_every_manifest_is_in_a_kustomization() -> None:
         listed |= {(kustomization.parent / r).resolve() for r in doc(kustomization)["resources"]}
     manifests = {p.resolve() for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml"}
     assert manifests <= listed
+
+
+def test_the_build_context_holds_what_the_dockerfile_copies_and_nothing_else() -> None:
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    rules = [line for line in ignore if line and not line.startswith("#")]
+    assert rules[0] == "*"  # everything out, then what the image is built from back in
+    allowed = {line[1:].rstrip("/") for line in rules if line.startswith("!")}
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copied = {src for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.MULTILINE)
+              for src in line.split()[:-1]}
+    assert copied == allowed
+    assert not any("secrets" in a or a.startswith(".") for a in allowed)
