@@ -49,6 +49,7 @@ AtOpt = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="An ISO 
 
 class _Options:
     debug = False  # --debug: errors show what the libraries said, logs go down to DEBUG
+    quiet = False  # --quiet: also no live progress display
 
 
 options = _Options()
@@ -73,11 +74,12 @@ def _global_options(
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level (over logging.level).")]
         = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only (over "
-                                            "logging.level); the command's own output still prints.")] = False,
+                                            "logging.level) and show no live progress; the command's own output "
+                                            "still prints.")] = False,
         ) -> None:
     """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
     global _log_level_flag
-    options.debug = debug
+    options.debug, options.quiet = debug, quiet
     if verbose and quiet:
         raise fail(2, "--verbose and --quiet contradict each other: give one of them")
     _log_level_flag = "debug" if verbose else "warning" if quiet else None
