@@ -10,7 +10,9 @@ import signal
 
 import pytest
 from structlog.testing import capture_logs
+from typer.testing import CliRunner
 
+from teamsretention.cli import app
 from teamsretention.cli.progress import STOPPING, ProgressView, progress_lines, run_interruptible
 from teamsretention.cycle import CycleReport
 from teamsretention.cycle.progress import CycleProgress
@@ -134,3 +136,12 @@ def test_a_second_ctrl_c_or_the_shutdown_timeout_stops_at_once_and_says_so(capsy
     assert "intent recorded first" in rep.problems[0] and "not sent again" in rep.problems[0]
     err = capsys.readouterr().err.splitlines()
     assert err == ([STOPPING, "stopping at once"] if second == "ctrl-c" else [STOPPING])
+
+
+def test_a_negative_progress_interval_is_a_configuration_error_naming_the_key_and_its_source(tmp_path):
+    result = CliRunner().invoke(app, ["plan"], env={"TEAMSRETENTION_LOGGING__PROGRESS_INTERVAL_SECONDS": "-1",
+                                                    "TEAMSRETENTION_STATE__DIRECTORY": str(tmp_path)})
+    assert result.exit_code == 2
+    assert ("logging.progress_interval_seconds = -1 (from environment variable "
+            "TEAMSRETENTION_LOGGING__PROGRESS_INTERVAL_SECONDS): must be at least 0") in result.output
+    assert list(tmp_path.iterdir()) == []  # no side effects: no store was created
