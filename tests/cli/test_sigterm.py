@@ -58,6 +58,7 @@ def test_sigterm_while_warning_stops_at_a_checkpoint_and_the_next_run_sends_each
         assert proc.returncode == 1, err.decode()  # interrupted: the cycle did not fully succeed
         assert STOPPING in err.decode() and "Traceback" not in err.decode()
         assert "interrupted, exit 1" in out.decode()
+        assert "run `teamsretention run --once` again" in err.decode()
         run_records, stored, trail = store_state(tmp_path)
         assert [r.status for r in run_records] == [RunStatus.INTERRUPTED]
         assert "stopped at a checkpoint by a shutdown request" in (run_records[0].message or "")

@@ -1,8 +1,9 @@
 """What every command shares: the Typer app, common options, loading settings, and errors as one line.
 
 Exit codes (design §5): 0 ok; 1 the cycle did not fully succeed (also when Ctrl-C or SIGTERM stopped it; or
-the state store failed at run time: locked, damaged, unreachable); 2 bad usage or configuration, detected before any Graph call (also a state
-store that is missing for a command that never creates one, or that cannot be used where it is configured);
+the state store failed at run time: locked, damaged, unreachable); 2 bad usage or configuration, detected
+before any Graph call (also a state store that is missing for a command that never creates one, or that
+cannot be used where it is configured);
 3 a safety limit stopped deletions (some or all due deletions were held back).
 """
 

@@ -68,6 +68,10 @@ def run(config: ConfigOpt = None,
     else:
         echo_lines(cycle_lines(report))
         echo_lines(problem_lines(report), err=True)
+        if report.status is RunStatus.INTERRUPTED:
+            typer.echo(f"the cycle was interrupted (state store {report.store}): run `teamsretention run --once` "
+                       "again, or let the daemon's next cycle, finish it; nobody is warned twice for a date.",
+                       err=True)
     raise typer.Exit(report.exit_code)
 
 
