@@ -39,13 +39,14 @@ def read_pty(master: int, proc: subprocess.Popen[bytes]) -> bytes:
     return screen
 
 
-def test_plan_on_a_terminal_shows_live_progress_then_prints_the_plan_cleanly(tmp_path):
+def on_terminal(tmp_path, *args: str) -> bytes:
+    """Run ``teamsretention ARGS`` against a slow tenant with stdout and stderr on a pseudo-terminal: the screen."""
     with slow_tenant(USERS, LATENCY) as sim:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 180, 0, 0))
         env = cli_env(sim, tmp_path, TERM="xterm-256color")
         env.pop("NO_COLOR", None)
-        proc = subprocess.Popen(cli("plan"), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+        proc = subprocess.Popen(cli(*args), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
         os.close(slave)
         try:
             screen = read_pty(master, proc)
@@ -54,6 +55,11 @@ def test_plan_on_a_terminal_shows_live_progress_then_prints_the_plan_cleanly(tmp
             os.close(master)
             if proc.poll() is None:
                 proc.kill()
+    return screen
+
+
+def test_plan_on_a_terminal_shows_live_progress_then_prints_the_plan_cleanly(tmp_path):
+    screen = on_terminal(tmp_path, "plan")
     text = plain(screen)
     done = [int(n) for n in re.findall(rf"drives (\d+)/{USERS} · ", text)]
     assert done and done == sorted(done) and done[-1] == USERS  # drives done of total, counting up
@@ -88,3 +94,10 @@ def test_plan_on_a_pipe_logs_progress_lines_at_the_configured_interval(tmp_path)
         assert key in progress[0]
     assert b"\x1b[" not in proc.stderr  # no live display off a terminal
     assert f"{USERS} recordings tracked: warn {USERS}.".encode() in proc.stdout
+
+
+def test_quiet_shows_no_live_progress_on_a_terminal(tmp_path):
+    screen = on_terminal(tmp_path, "--quiet", "plan")
+    text = plain(screen)
+    assert "drives " not in text and "throttled" not in text and b"\x1b[" not in screen
+    assert text.startswith("Plan for today's cycle") and f"{USERS} recordings tracked: warn {USERS}." in text
