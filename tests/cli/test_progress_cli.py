@@ -76,7 +76,8 @@ def test_plan_on_a_terminal_shows_live_progress_then_prints_the_plan_cleanly(tmp
 
 
 def test_plan_on_a_pipe_logs_progress_lines_at_the_configured_interval(tmp_path):
-    with slow_tenant(USERS, LATENCY) as sim:
+    slower = {**LATENCY, r"/drives/[^/]+/root/delta": 0.8}  # an inventory of 3 s or more: several lines
+    with slow_tenant(USERS, slower) as sim:
         env = cli_env(sim, tmp_path, TEAMSRETENTION_LOGGING__PROGRESS_INTERVAL_SECONDS="1")
         proc = subprocess.run(cli("plan"), stdin=subprocess.DEVNULL, capture_output=True, env=env,
                               timeout=DEADLINE, check=False)

@@ -20,7 +20,7 @@ from teamsretention.store import Database, runs
 from .live_tenant import cli_env, slow_tenant
 
 USERS = 30
-LATENCY = {r"/drives/[^/]+/root/delta": 0.5, r"^/v1\.0/": 0.03}  # a cycle of several seconds
+LATENCY = {r"/drives/[^/]+/root/delta": 1.0, r"^/v1\.0/": 0.03}  # an inventory of 4 s or more
 DEADLINE = 120
 
 
