@@ -135,8 +135,11 @@ class ProgressView:
 
 
 def show_progress(progress: CycleProgress, interval: float, *, quiet: bool) -> ProgressView:
-    """For ``run --once`` and ``plan``: live on a terminal unless ``--quiet``, log lines otherwise."""
-    return ProgressView(progress, live=sys.stderr.isatty() and not quiet, interval=interval)
+    """For ``run --once`` and ``plan``: live on a terminal unless ``--quiet``, log lines otherwise. A terminal
+    that cannot move its cursor (``TERM=dumb``) gets the log lines instead: live frames would pile up there."""
+    console = Console(stderr=True)
+    live = sys.stderr.isatty() and not console.is_dumb_terminal and not quiet
+    return ProgressView(progress, live=live, interval=interval, console=console)
 
 
 async def run_interruptible(cycle: Callable[[], Awaitable[CycleReport]], stop: asyncio.Event,
