@@ -88,3 +88,28 @@ def test_sigterm_while_warning_stops_at_a_checkpoint_and_the_next_run_sends_each
     assert len(warned) == ORGANIZERS and len({e.recording_key for e in warned}) == ORGANIZERS
     rest = ORGANIZERS - sum(first.values())
     assert f"{rest} digest{'s' if rest != 1 else ''} sent" in again.stdout.decode()
+
+
+def test_ctrl_c_during_plan_stops_at_a_checkpoint_and_says_the_plan_is_partial(tmp_path):
+    with slow_tenant(ORGANIZERS * 3, {r"/drives/[^/]+/root/delta": 1.0, r"^/v1\.0/": 0.01}) as sim:
+        env = cli_env(sim, tmp_path, TEAMSRETENTION_LOGGING__PROGRESS_INTERVAL_SECONDS="1")
+        proc = subprocess.Popen(cli("plan"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        try:
+            assert proc.stderr is not None
+            deadline, line = time.monotonic() + DEADLINE, b""
+            while b'"cycle.progress"' not in line:  # the inventory is under way
+                assert time.monotonic() < deadline and proc.poll() is None, "no progress line came"
+                line = proc.stderr.readline()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=DEADLINE)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 1
+    assert STOPPING in err.decode() and "Traceback" not in err.decode()
+    assert out.decode().startswith("INTERRUPTED: plan stopped before it had read and evaluated everything")
+    assert "stopped at a checkpoint by a shutdown request" in err.decode()
+    assert sim.model.mail_log == []
+    [run] = store_state(tmp_path)[0]
+    assert run.status is RunStatus.INTERRUPTED
