@@ -12,6 +12,7 @@ import httpx
 
 from . import __version__
 from .cycle import Cycle, CycleConfig, ScopeRules
+from .cycle.progress import CycleProgress
 from .errors import ConfigError
 from .graph import connect
 from .logging import register_secret
@@ -97,8 +98,9 @@ class App:
     gateway: GraphGateway
     config: CycleConfig
 
-    def cycle(self, clock: Callable[[], dt.datetime] = utc_now, stop: asyncio.Event | None = None) -> Cycle:
-        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop)
+    def cycle(self, clock: Callable[[], dt.datetime] = utc_now, stop: asyncio.Event | None = None,
+              progress: CycleProgress | None = None) -> Cycle:
+        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop, progress=progress)
 
     async def aclose(self) -> None:
         await self.gateway.aclose()

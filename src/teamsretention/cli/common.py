@@ -1,8 +1,9 @@
 """What every command shares: the Typer app, common options, loading settings, and errors as one line.
 
-Exit codes (design §5): 0 ok; 1 the cycle did not fully succeed (or the state store failed at run time:
-locked, damaged, unreachable); 2 bad usage or configuration, detected before any Graph call (also a state
-store that is missing for a command that never creates one, or that cannot be used where it is configured);
+Exit codes (design §5): 0 ok; 1 the cycle did not fully succeed (also when Ctrl-C or SIGTERM stopped it; or
+the state store failed at run time: locked, damaged, unreachable); 2 bad usage or configuration, detected
+before any Graph call (also a state store that is missing for a command that never creates one, or that
+cannot be used where it is configured);
 3 a safety limit stopped deletions (some or all due deletions were held back).
 """
 
@@ -49,6 +50,7 @@ AtOpt = Annotated[str | None, typer.Option("--at", metavar="WHEN", help="An ISO 
 
 class _Options:
     debug = False  # --debug: errors show what the libraries said, logs go down to DEBUG
+    quiet = False  # --quiet: also no live progress display
 
 
 options = _Options()
@@ -73,11 +75,12 @@ def _global_options(
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at debug level (over logging.level).")]
         = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only (over "
-                                            "logging.level); the command's own output still prints.")] = False,
+                                            "logging.level) and show no live progress; the command's own output "
+                                            "still prints.")] = False,
         ) -> None:
     """Governs Microsoft Teams meeting recordings through Microsoft Graph."""
     global _log_level_flag
-    options.debug = debug
+    options.debug, options.quiet = debug, quiet
     if verbose and quiet:
         raise fail(2, "--verbose and --quiet contradict each other: give one of them")
     _log_level_flag = "debug" if verbose else "warning" if quiet else None

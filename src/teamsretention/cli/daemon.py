@@ -31,6 +31,7 @@ from ..graph import MsGraphGateway
 from ..settings import Settings
 from ..settings.schedule import build_trigger
 from ..web import HealthServer
+from .progress import ProgressView, new_progress
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +137,7 @@ async def _run_scheduled(settings: Settings, app: App) -> int:
     mode = RunMode.ENFORCE if settings.policy.enforce else RunMode.DRY_RUN
     stop = asyncio.Event()
     state = _DaemonState()
+    progress = new_progress(app)  # a `cycle.progress` line every [logging] progress_interval_seconds
 
     async def cycle_job() -> None:
         now = utc_now()
@@ -146,7 +148,7 @@ async def _run_scheduled(settings: Settings, app: App) -> int:
         state.last_date = day
         state.task = asyncio.current_task()  # shutdown lets it reach a checkpoint (or end its wait)
         try:
-            if not await run_day_cycle(lambda: app.cycle(stop=stop), mode=mode, at=now, stop=stop):
+            if not await run_day_cycle(lambda: app.cycle(stop=stop, progress=progress), mode=mode, at=now, stop=stop):
                 state.last_date = None  # the lock stayed busy: a later fire may try this date again
         finally:
             state.task = None
@@ -155,6 +157,7 @@ async def _run_scheduled(settings: Settings, app: App) -> int:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
     scheduler.add_job(cycle_job, build_trigger(settings.schedule.cron, tz), id="cycle")
     with stop_on_signals(stop):
+        view = ProgressView(progress, live=False, interval=settings.logging.progress_interval_seconds).start()
         scheduler.start()
         job = scheduler.get_job("cycle")
         log.info("daemon.started", store=app.db.location, cron=settings.schedule.cron, timezone=tz, mode=mode.value,
@@ -170,4 +173,5 @@ async def _run_scheduled(settings: Settings, app: App) -> int:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         scheduler.shutdown(wait=False)
+        await view.stop()
     return 0

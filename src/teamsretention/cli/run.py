@@ -1,32 +1,33 @@
 """``run`` (the daemon, or one cycle with ``--once``) and ``plan`` (what the next cycle would do).
 
-SIGTERM (and SIGINT) set the cycle's stop event: it stops at the next checkpoint (between drives, between
-actions). If it has not reached one within ``schedule.shutdown_timeout_seconds`` the task is cancelled;
-every record is written in its own transaction, so nothing is half-recorded either way.
+With ``--once`` and for ``plan``, the first SIGTERM or Ctrl-C (SIGINT) sets the cycle's stop event: it stops
+at the next checkpoint (between drives, batches, digests and deletions), the summary says interrupted and the
+command exits 1. A second one, or ``schedule.shutdown_timeout_seconds`` without reaching a checkpoint, stops
+it at once; every record is written in its own transaction and every action's intent before the action, so
+nothing is half-recorded either way (see :mod:`.progress`). Both show their progress (live on a terminal).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import getpass
 import json
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
 
 from ..bootstrap import App, build_app, rehearsal_clock, utc_now
 from ..cycle import CycleReport, DeletionOverride
-from ..domain import RunMode, local_date
+from ..domain import RunMode, RunStatus, local_date
 from ..errors import ConfigError
 from ..reports.cycle import cycle_lines, plan_data, plan_lines, problem_lines, run_data
 from ..settings import Settings
 from ..settings.schedule import parse_at
 from ..store import Database, runs
-from .common import AtOpt, ConfigOpt, app, echo_lines, guard, load
-from .daemon import run_daemon, stop_on_signals
+from .common import AtOpt, ConfigOpt, app, echo_lines, guard, load, options
+from .daemon import run_daemon
+from .progress import new_progress, run_interruptible, show_progress
 
 ALLOW_HELP = ("With --once: this cycle deletes at most N recordings, the oldest due first, in place of the "
               "configured safety limits; the rest stay due, are listed and audited, and the run exits 3 (a limit "
@@ -51,7 +52,10 @@ def run(config: ConfigOpt = None,
     """Run the daemon (one cycle per schedule), or one cycle with --once.
 
     Exit codes: 0 ok; 1 the cycle did not fully succeed; 2 configuration; 3 a safety limit (the configured
-    one, or --allow-deletions N) held due deletions back."""
+    one, or --allow-deletions N) held due deletions back.
+
+    With --once: live progress on a terminal (not with --quiet); Ctrl-C or SIGTERM stops the cycle at the
+    next checkpoint (exit 1, the summary says interrupted), a second Ctrl-C stops it at once."""
     settings = load(config, prints_report=once)
     if not once:
         if at or allow_deletions is not None or as_json:
@@ -64,6 +68,10 @@ def run(config: ConfigOpt = None,
     else:
         echo_lines(cycle_lines(report))
         echo_lines(problem_lines(report), err=True)
+        if report.status is RunStatus.INTERRUPTED:
+            typer.echo(f"the cycle was interrupted (state store {report.store}): run `teamsretention run --once` "
+                       "again, or let the daemon's next cycle, finish it; nobody is warned twice for a date.",
+                       err=True)
     raise typer.Exit(report.exit_code)
 
 
@@ -84,33 +92,21 @@ def plan(config: ConfigOpt = None, at: AtOpt = None,
          as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
          show_all: Annotated[bool, typer.Option("--all", help="Also list recordings that are simply kept.")]
          = False) -> None:
-    """Show what the next cycle would do (or the cycle at --at), changing nothing in the tenant."""
+    """Show what the next cycle would do (or the cycle at --at), changing nothing in the tenant.
+
+    Exit codes: 0 shown; 1 the inventory was incomplete or Ctrl-C / SIGTERM stopped it (what it shows is
+    partial); 2 configuration. On a terminal it shows its progress live (not with --quiet)."""
     settings = load(config, prints_report=True)
     report = asyncio.run(run_plan(settings, at=at, keep_all=show_all or as_json))
     if as_json:
         typer.echo(json.dumps(plan_data(report, enforce=settings.policy.enforce), indent=2, ensure_ascii=False))
     else:
+        if report.status is RunStatus.INTERRUPTED:
+            typer.echo("INTERRUPTED: plan stopped before it had read and evaluated everything; what follows is "
+                       "partial. Run `teamsretention plan` again for the whole picture.")
         echo_lines(plan_lines(report, timezone=settings.schedule.timezone, enforce=settings.policy.enforce))
         echo_lines(problem_lines(report, indent=""), err=True)
     raise typer.Exit(1 if report.exit_code == 1 else 0)
-
-
-async def run_with_deadline(cycle_coro: Callable[[], Awaitable[CycleReport]], stop: asyncio.Event,
-                            timeout: float) -> CycleReport:
-    """Run the cycle; after a stop request give it ``timeout`` seconds to reach a checkpoint, then cancel."""
-    task = asyncio.ensure_future(cycle_coro())
-    stopper = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    if task not in done:
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            raise
-    stopper.cancel()
-    return task.result()
 
 
 def rehearsal_moment(settings: Settings, at: str, db: Database) -> dt.datetime:
@@ -136,11 +132,11 @@ async def run_once(settings: Settings, *, at: str | None, deletion_override: Del
     try:
         moment = rehearsal_moment(settings, at, app.db) if at else utc_now()
         clock = rehearsal_clock(moment) if at else utc_now
-        stop = asyncio.Event()
-        cycle = app.cycle(clock=clock, stop=stop)
-        with stop_on_signals(stop):
-            return await run_with_deadline(
-                lambda: cycle.run(mode=mode, at=moment, deletion_override=deletion_override), stop,
+        stop, progress = asyncio.Event(), new_progress(app)
+        cycle = app.cycle(clock=clock, stop=stop, progress=progress)
+        async with show_progress(progress, settings.logging.progress_interval_seconds, quiet=options.quiet):
+            return await run_interruptible(
+                lambda: cycle.run(mode=mode, at=moment, deletion_override=deletion_override), stop, progress,
                 settings.schedule.shutdown_timeout_seconds)
     finally:
         await app.aclose()
@@ -156,8 +152,12 @@ async def run_plan(settings: Settings, *, at: str | None, keep_all: bool, app: A
             raise ConfigError(f"--at {at}: plan looks ahead; that date is in the past")
     app = app or build_app(settings)
     try:
-        cycle = app.cycle(clock=utc_now)
-        report = await cycle.run(mode=RunMode.PLAN, at=now, keep_all=keep_all, project_until=until)
+        stop, progress = asyncio.Event(), new_progress(app)
+        cycle = app.cycle(clock=utc_now, stop=stop, progress=progress)
+        async with show_progress(progress, settings.logging.progress_interval_seconds, quiet=options.quiet):
+            report = await run_interruptible(
+                lambda: cycle.run(mode=RunMode.PLAN, at=now, keep_all=keep_all, project_until=until), stop,
+                progress, settings.schedule.shutdown_timeout_seconds)
         report.plan_at = moment
         return report
     finally:

@@ -15,6 +15,7 @@ from ..store import directory
 from ..store.audit import AuditEvent, AuditKind, Subject
 from ..store.database import Database
 from .outcome import CycleReport, Organizer
+from .progress import CycleProgress
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class CycleContext:
     report: CycleReport
     stop: asyncio.Event
     checkpoint: Callable[[], None] = lambda: None  # the cycle's: keeps its lock alive, stops if it was lost
+    progress: CycleProgress = field(default_factory=CycleProgress)  # how far it has come, for whoever watches
     shared: dict[str, Any] = field(default_factory=dict)  # per-cycle caches shared by steps (the roles)
     _organizers: dict[str, Organizer] = field(default_factory=dict)  # read once per cycle, as needed
 

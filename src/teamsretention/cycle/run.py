@@ -36,6 +36,7 @@ from .evidence import EvidenceStep
 from .governance import GovernanceStep
 from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
 from .outcome import CycleReport
+from .progress import CycleProgress
 from .warn import WarnStep
 
 log = structlog.get_logger(__name__)
@@ -65,9 +66,10 @@ def busy_message(db: Database) -> str:
 class Cycle:
     def __init__(self, db: Database, gateway: GraphGateway, config: CycleConfig,
                  render: Callable[..., OutgoingMail], clock: Callable[[], dt.datetime],
-                 stop: asyncio.Event | None = None) -> None:
+                 stop: asyncio.Event | None = None, progress: CycleProgress | None = None) -> None:
         self.db, self.gateway, self.config, self.render, self.clock = db, gateway, config, render, clock
         self.stop = stop or asyncio.Event()
+        self.progress = progress or CycleProgress()
         self._holder, self._refreshed = "", 0.0
 
     async def run(self, *, mode: RunMode, at: dt.datetime, deletion_override: DeletionOverride | None = None,
@@ -80,11 +82,12 @@ class Cycle:
             raise LockBusy(busy_message(self.db))
         report = CycleReport(run_id=None, cycle_date=cycle_date, mode=mode, keep_mails=keep_mails,
                              store=self.db.location, graph_endpoint=self.config.graph_endpoint)
+        self.progress.begin(report)
         try:
             report.run_id = runs.start(self.db, mode=mode, at=at, cycle_date=cycle_date, started_at=self.clock(),
                                        config=self.config.config_snapshot)
             ctx = CycleContext(self.db, self.gateway, self.config, self.clock, cycle_date, report, self.stop,
-                               self.checkpoint)
+                               self.checkpoint, self.progress)
             await self._run_steps(ctx, mode, deletion_override, keep_all, project_until)
         except asyncio.CancelledError:
             report.mark_interrupted(None)
@@ -93,6 +96,7 @@ class Cycle:
             report.mark_failed(f"cycle failed: {type(exc).__name__}: {exc}")
             raise
         finally:
+            self.progress.enter("done")
             self._finish_run(report)
             control.release_lock(self.db, holder)
             log.info("cycle.summary", **report.summary())
@@ -102,6 +106,7 @@ class Cycle:
                          project_until: dt.date | None) -> None:
         report = ctx.report
         directory = DirectorySync(ctx)
+        self.progress.enter("directory")
         drives = await directory.run()
         complete = await self._sync_drives(ctx, drives)
         failed = [d for d in drives if d.id in report.inventory.drives_incomplete]
@@ -114,6 +119,7 @@ class Cycle:
         if self.stop.is_set():
             return report.mark_interrupted()
         self.checkpoint(force=True)
+        self.progress.enter("evaluate")
         if mode is not RunMode.PLAN:
             self._apply_new_recognition(ctx, [d for d in [*drives, *replacements] if d.id in complete])
             await DeleteStep(ctx).settle_pending()
@@ -127,13 +133,17 @@ class Cycle:
         if mode is RunMode.PLAN:
             report.outlook = self._outlook(report, project_until or ctx.cycle_date)
         if mode is not RunMode.PLAN:
+            self.progress.enter("warn")
             await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
         if mode is RunMode.ENFORCE and not self.stop.is_set():
+            self.progress.enter("digest")
             await DpoDigestStep(ctx).run()
         if mode is RunMode.ENFORCE and not self.stop.is_set():
+            self.progress.enter("delete")
             await DeleteStep(ctx).run(override)
         if self.stop.is_set():
             return report.mark_interrupted()
+        self.progress.enter("evidence")
         EvidenceStep(ctx).run(mode)
         if report.send_failures:
             report.mark_incomplete()
@@ -174,6 +184,8 @@ class Cycle:
         complete: set[str] = set()
         gate = asyncio.Semaphore(self.config.max_concurrency)
         sync = DriveSync(ctx)
+        self.progress.enter("inventory")
+        self.progress.add_drives(len(drives))
 
         async def one(drive: StoredDrive) -> None:
             async with gate:
@@ -182,6 +194,7 @@ class Cycle:
                 self.checkpoint()
                 if await sync.run(drive):
                     complete.add(drive.id)
+                self.progress.drive_done()
 
         # A TaskGroup cancels the other drives if one fails unexpectedly: nothing keeps writing after
         # the cycle has ended and released its lock.

@@ -323,3 +323,6 @@ class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] | None = None
     format: Literal["auto", "console", "json"] = "auto"  # auto: console on a terminal, JSON lines otherwise
     personal_data: bool = True  # false: log lines carry ids and rule codes, no names, titles or addresses
+    progress_interval_seconds: int = 60  # a `cycle.progress` line this often off a terminal; 0: none
+
+    _progress = _at_least(0, "progress_interval_seconds")
