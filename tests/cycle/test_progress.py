@@ -57,12 +57,13 @@ def test_progress_reads_the_cycle_its_report_and_the_traffic_since_the_cycle_beg
         clock.now += 2
         progress.drive_done()
     rep.inventory.recordings_new = 12
-    traffic = GraphTraffic(requests={("GET", 200): 90, ("GET", 429): 2}, resource_units=95, throttle_wait_seconds=7.5)
+    traffic = GraphTraffic(requests={("GET", 200): 90, ("GET", 429): 2}, resource_units=95, throttle_wait_seconds=7.5,
+                           pacing_wait_seconds=12.0)
     s = progress.snapshot()
     assert (s.phase, s.drives_done, s.drives_total, s.recordings_found) == ("inventory", 5, 20, 12)
     assert (s.graph_requests, s.resource_units, s.throttle_wait_seconds) == (52, 55, 4.5)
     assert s.elapsed_seconds == 15 and s.eta_seconds == pytest.approx(30)  # 2 s a drive, 15 to go
-    assert s.fields()["drives_done"] == 5 and "pacing_wait_seconds" not in s.fields()
+    assert s.fields()["drives_done"] == 5 and s.fields()["pacing_wait_seconds"] == 12.0  # waiting on the RU budget
 
     progress.enter("evaluate")
     rep.tracked, rep.actions["keep"], rep.actions["warn"] = 12, 2, 1

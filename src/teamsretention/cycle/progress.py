@@ -49,7 +49,7 @@ class ProgressSnapshot:
     throttle_wait_seconds: float
     elapsed_seconds: float
     eta_seconds: float | None  # None: not enough done yet to estimate (or no phase with a known amount of work)
-    pacing_wait_seconds: float | None = None  # when the gateway paces requests and reports the wait
+    pacing_wait_seconds: float = 0.0  # waiting for the resource-unit budget (graph.ru_budget_per_minute)
 
     @property
     def estimating(self) -> bool:
@@ -61,8 +61,6 @@ class ProgressSnapshot:
                     "pacing_wait_seconds"):
             if data[key] is not None:
                 data[key] = round(data[key], 1)
-        if data["pacing_wait_seconds"] is None:
-            del data["pacing_wait_seconds"]
         return data
 
 
@@ -121,7 +119,6 @@ class CycleProgress:
         traffic = self._read_traffic()
         evaluated = sum(report.actions.values()) if report else 0
         tracked = report.tracked if report else 0
-        pacing = getattr(traffic, "pacing_wait_seconds", None)  # a gateway that paces may report its waits
         if phase == "inventory":
             eta = estimate(done, total, now - since)
         elif phase == "evaluate":
@@ -138,8 +135,7 @@ class CycleProgress:
             resource_units=traffic.resource_units - baseline.resource_units,
             throttle_wait_seconds=traffic.throttle_wait_seconds - baseline.throttle_wait_seconds,
             elapsed_seconds=now - started, eta_seconds=eta,
-            pacing_wait_seconds=(float(pacing) - float(getattr(baseline, "pacing_wait_seconds", 0.0))
-                                 if isinstance(pacing, int | float) else None))
+            pacing_wait_seconds=traffic.pacing_wait_seconds - baseline.pacing_wait_seconds)
 
     def _read_traffic(self) -> GraphTraffic:
         return self.traffic() if self.traffic is not None else GraphTraffic()
