@@ -17,12 +17,17 @@ age_days = 25
 """ for n in range(45))
 
 
-def test_recycle_bin_deletions_are_read_again_in_batches_and_deleted_with_if_match(make_world) -> None:
-    w = make_world(RECORDINGS, max_deletion_share=1.0)
+def _warned_a_week_ago(make_world, **config):  # type: ignore[no-untyped-def]
+    """45 recordings 25 days old warned on day 0: the notice floor makes day 7 their deletion day."""
+    w = make_world(RECORDINGS, max_deletion_share=1.0, **config)
     w.cycle(0)
     w.days(1, 6)
     w.model.requests.reset()
+    return w
 
+
+def test_recycle_bin_deletions_are_read_again_in_batches_and_deleted_with_if_match(make_world) -> None:
+    w = _warned_a_week_ago(make_world)
     report = w.cycle(7)
 
     assert report.deleted == 45
@@ -36,9 +41,7 @@ def test_recycle_bin_deletions_are_read_again_in_batches_and_deleted_with_if_mat
 
 
 def test_a_file_changed_after_its_batched_read_is_not_deleted(make_world, monkeypatch: pytest.MonkeyPatch) -> None:
-    w = make_world(RECORDINGS, max_deletion_share=1.0)
-    w.cycle(0)
-    w.days(1, 6)
+    w = _warned_a_week_ago(make_world)
     original = delete.DeleteStep._read_ahead
     changed = w.model.find_item("r07")
 
@@ -58,11 +61,7 @@ def test_a_file_changed_after_its_batched_read_is_not_deleted(make_world, monkey
 
 
 def test_permanent_deletions_are_read_one_at_a_time_just_before(make_world) -> None:
-    w = make_world(RECORDINGS, delete_mode="permanent", max_deletion_share=1.0)
-    w.cycle(0)
-    w.days(1, 6)
-    w.model.requests.reset()
-
+    w = _warned_a_week_ago(make_world, delete_mode="permanent")
     report = w.cycle(7)
 
     assert report.deleted == 45
