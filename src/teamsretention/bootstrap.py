@@ -98,7 +98,8 @@ class App:
     config: CycleConfig
 
     def cycle(self, clock: Callable[[], dt.datetime] = utc_now, stop: asyncio.Event | None = None) -> Cycle:
-        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop)
+        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop,
+                     lease=dt.timedelta(seconds=self.settings.ha.lease_seconds))
 
     async def aclose(self) -> None:
         await self.gateway.aclose()
