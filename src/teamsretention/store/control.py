@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from ..errors import StoreError
 from . import audit
 from .audit import AuditEvent, AuditKind
-from .database import CYCLE_LOCK, Database
+from .database import CYCLE_LOCK as CYCLE_LOCK  # re-exported: where the store's other modules look
+from .database import Database
 from .tables import LockRow, PauseRow
 
 
