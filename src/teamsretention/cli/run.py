@@ -55,13 +55,13 @@ def run(config: ConfigOpt = None,
 
     Exit codes: 0 ok; 1 the cycle did not fully succeed; 2 configuration; 3 a safety limit (the configured
     one, or --allow-deletions N) held due deletions back."""
+    if once and now:
+        raise ConfigError("--now goes with the daemon (`run` without --once): --once already runs one cycle now")
     settings = load(config, prints_report=once)
     if not once:
         if at or allow_deletions is not None or as_json:
             raise ConfigError("--at, --allow-deletions and --json go with --once")
         raise typer.Exit(asyncio.run(run_daemon(settings, now=now)))
-    if now:
-        raise ConfigError("--now goes with the daemon (`run` without --once): --once already runs one cycle now")
     override = deletion_override(allow_deletions, reason, actor)
     report = asyncio.run(run_once(settings, at=at, deletion_override=override))
     if as_json:  # the problems are in the data: stdout is one JSON document
