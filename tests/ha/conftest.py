@@ -4,6 +4,7 @@ and starts it; the session's shared cluster stays untouched), the Graph simulato
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -228,10 +229,8 @@ standby_retry_seconds = 1
         lines = []
         for line in self.log.read_text(errors="replace").splitlines():
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(json.JSONDecodeError):  # a line being written
                     lines.append(json.loads(line))
-                except json.JSONDecodeError:  # a line being written
-                    pass
         return lines
 
     def logged(self, event: str) -> list[dict[str, Any]]:
