@@ -97,7 +97,8 @@ def test_a_killed_leader_is_taken_over_after_its_lease(ha, simulator):
     wait_for("the standby's cycle", lambda: standby.logged("daemon.cycle_done"), timeout=45)
 
     abandoned, done = _store(ha.url)[0]
-    assert abandoned.status is RunStatus.RUNNING and f"process {leader.pid}" in abandoned.holder  # killed
+    assert abandoned.status is RunStatus.FAILED and f"process {leader.pid}" in abandoned.holder  # killed...
+    assert "abandoned" in abandoned.message and f"process {standby.pid}" in abandoned.message  # ...closed by the standby
     assert done.status is RunStatus.OK and f"process {standby.pid}" in done.holder
     assert abandoned.cycle_date == done.cycle_date
     assert _mail_to(simulator) == ORGANIZERS  # each digest once
@@ -123,9 +124,10 @@ def test_a_stopped_leader_writes_nothing_after_it_wakes_up(ha, simulator):
     after = _store(ha.url)
     assert after == before  # no run, audit or digest row of the old leader after the takeover
     stale, done = after[0]
-    assert stale.status is RunStatus.RUNNING and f"process {leader.pid}" in stale.holder
+    assert stale.status is RunStatus.FAILED and f"process {leader.pid}" in stale.holder  # closed by the standby
     assert done.status is RunStatus.OK and f"process {standby.pid}" in done.holder
-    assert not [a for a in after[1] if a.run_id == stale.id]
+    [closed] = [a for a in after[1] if a.run_id == stale.id]  # the standby's entry, nothing of the old leader
+    assert closed.kind == AuditKind.RUN_FINISHED and "abandoned" in closed.reason
     assert _mail_to(simulator) == ORGANIZERS
     assert leader.proc.poll() is None  # it lives on, for the next date's cycle
 
@@ -144,7 +146,6 @@ def test_the_daemons_survive_a_database_restart(ha, simulator, cluster):
     assert all(d.proc.poll() is None for d in daemons)  # both still running
     cycles = _store(ha.url)[0]
     today = cycles[-1].cycle_date
-    assert [r.status for r in cycles if r.status is not RunStatus.RUNNING and r.status is not RunStatus.FAILED] == [
-        RunStatus.OK]
+    assert [r.status for r in cycles if r.status is not RunStatus.FAILED] == [RunStatus.OK]
     assert all(r.cycle_date == today for r in cycles) and today == dt.datetime.now(dt.UTC).date()
     assert _mail_to(simulator) == ORGANIZERS

@@ -122,3 +122,22 @@ def test_a_cycle_that_lost_its_lease_records_nothing_more(tmp_path):
         assert "writes nothing more" in lost["message"] or "rolled back" in lost["message"]
     finally:
         w.db.dispose()
+
+
+def test_a_run_left_running_by_a_process_that_lost_the_lock_is_closed_by_the_next_cycle(tmp_path):
+    w = World(tmp_path)
+    w.gw.add_user("alice")
+    try:
+        assert control.acquire_lock(w.db, "a cycle on host-a", at(0), LEASE)
+        abandoned = runs.start(w.db, mode=RunMode.ENFORCE, at=at(0), cycle_date=DAY0, started_at=at(0), config={},
+                               holder="a cycle on host-a")  # then host-a froze
+        later = at(0) + LEASE + dt.timedelta(seconds=1)
+        report = asyncio.run(Cycle(w.db, w.gw, w.config, render_digest, clock=lambda: later, lease=LEASE)
+                             .run(mode=RunMode.ENFORCE, at=at(0)))
+        closed, done = runs.list_all(w.db)
+        assert (closed.id, closed.status, done.id) == (abandoned, RunStatus.FAILED, report.run_id)
+        assert "a cycle on host-a" in closed.message and "took over" in closed.message
+        [entry] = [a for a in audit.entries(w.db) if a.run_id == abandoned]
+        assert entry.kind == "run_finished" and "abandoned" in entry.reason
+    finally:
+        w.db.dispose()

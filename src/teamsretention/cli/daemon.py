@@ -5,8 +5,10 @@ with ``wait=True``, so we track the cycle task ourselves and let it reach a chec
 scheduler down; and a job can fire twice around a DST change, so the daemon never runs two cycles for the
 same cycle date. SIGTERM: stop at the next checkpoint within the configured timeout, then exit 0.
 
-When the cycle lock is held elsewhere (a ``plan``, a ``run --once``) the daemon waits and tries again
-rather than skip the day: those are short, and with a daily cron the next fire is tomorrow.
+When the cycle lock is held elsewhere (a ``plan``, a ``run --once``, another daemon sharing the store) the
+daemon waits as a standby and tries again rather than skip the day: with a daily cron the next fire is
+tomorrow. Once it has the lock it runs the date's cycle unless another process completed it already; a
+leader that died or hangs loses its lease and a standby takes the date over ([ha], store.control).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import structlog
 
-from ..domain import Action, RunMode, local_date
+from ..domain import Action, RunMode, RunStatus, local_date
 from ..errors import LockBusy, LockLost, StoreError, TeamsRetentionError
 from ..ports import GraphGateway, OutgoingMail
 from ..store import control, recordings, runs
@@ -108,6 +108,7 @@ class Cycle:
             with self.db.fenced(holder):  # every write of this cycle (and of its tasks) checks the lease
                 heartbeat = asyncio.create_task(self._heartbeat())
                 try:
+                    self._close_abandoned_runs()
                     report.run_id = runs.start(self.db, mode=mode, at=at, cycle_date=cycle_date,
                                                started_at=self.clock(), config=self.config.config_snapshot,
                                                holder=holder)
@@ -291,6 +292,19 @@ class Cycle:
             raise
         except StoreError as exc:  # e.g. the database restarted under the cycle: the run stays "running"
             log.error("cycle.finish_not_recorded", run_id=report.run_id, store=self.db.location, error=str(exc))
+
+    def _close_abandoned_runs(self) -> None:
+        """Runs left "running" by a process that died or hung (it lost the lock: we hold it now) are recorded as
+        failed, with who took over, so the run records and their metrics do not show them running forever."""
+        for stale in runs.unfinished(self.db):
+            why = (f"abandoned: its process ({stale.holder or 'unknown'}) stopped renewing the cycle lock (it died, "
+                   f"hung or lost the state store) and {self._holder} took over")
+            log.warning("cycle.abandoned_run_closed", run_id=stale.id, cycle_date=stale.cycle_date.isoformat(),
+                        reason=why)
+            runs.finish(self.db, stale.id, finished_at=self.clock(), status=RunStatus.FAILED, exit_code=1,
+                        stats=stale.stats, message=why,
+                        event=AuditEvent(AuditKind.RUN_FINISHED, at=self.clock(), cycle_date=stale.cycle_date,
+                                         run_id=stale.id, reason=f"{stale.mode.value} cycle failed: {why}"))
 
     def _record_finish(self, report: CycleReport) -> None:
         assert report.run_id is not None

@@ -43,6 +43,14 @@ def finish(db: Database, run_id: int, *, finished_at: dt.datetime, status: RunSt
         audit.write(s, [event])
 
 
+def unfinished(db: Database) -> list[StoredRun]:
+    """Runs still recorded as running. Called holding the cycle lock, none of them is running any more: their
+    process died or hung and lost the lock (or the store stopped answering before their outcome was written)."""
+    with db.session() as s:
+        return [_stored(r) for r in s.scalars(select(RunRow).where(RunRow.status == RunStatus.RUNNING.value)
+                                              .order_by(RunRow.id))]
+
+
 def last_run_at(db: Database) -> dt.datetime | None:
     """The moment the latest cycle (not a plan) stood for: time in the store only moves forward."""
     with db.session() as s:
