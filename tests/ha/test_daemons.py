@@ -69,7 +69,7 @@ def _mail_to(simulator) -> list[str]:
 
 
 def test_two_daemons_run_one_cycle_per_date(ha, simulator):
-    first, second = ha("a", "b")
+    first, second = ha("a", "b", stall=4)  # long enough for the other one to find the lock held
     leader = _leader([first, second])
     other = second if leader is first else first
     wait_for("the leader's cycle", lambda: leader.logged("daemon.cycle_done"), timeout=45)

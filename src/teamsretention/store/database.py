@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, literal, make_url, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..errors import LockLost, StoreError
@@ -123,6 +123,18 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_WRITES = "teamsretention_writes"  # Session.info: this transaction sent an INSERT, UPDATE or DELETE
+
+
+def _note_statement_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WRITES] = True
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_WRITES] = True
+
+
 class Database:
     """The store: a migrated engine and a session factory. Only the store's own modules open sessions;
     everything else calls their named functions (``store.recordings``, ``store.audit``, ...).
@@ -159,6 +171,8 @@ class Database:
             self._dispose_quietly()
             raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "do_orm_execute", _note_statement_writes)
+        event.listen(self._sessions, "after_flush", _note_flush)
         event.listen(self._sessions, "before_commit", self._check_fence)
 
     @contextmanager
@@ -181,6 +195,8 @@ class Database:
         fence = _FENCE.get()
         if fence is None or fence[0] is not self:
             return
+        if not (session.new or session.dirty or session.deleted or session.info.get(_WRITES)):
+            return  # a transaction that only read commits nothing: nothing to fence
         session.flush()
         query = select(literal(1)).select_from(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == fence[1])
         if self.engine.dialect.name == "postgresql":
