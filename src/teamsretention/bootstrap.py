@@ -100,7 +100,8 @@ class App:
 
     def cycle(self, clock: Callable[[], dt.datetime] = utc_now, stop: asyncio.Event | None = None,
               progress: CycleProgress | None = None) -> Cycle:
-        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop, progress=progress)
+        return Cycle(self.db, self.gateway, self.config, render_digest, clock=clock, stop=stop, progress=progress,
+                     lease=dt.timedelta(seconds=self.settings.ha.lease_seconds))
 
     async def aclose(self) -> None:
         await self.gateway.aclose()

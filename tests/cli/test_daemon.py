@@ -8,6 +8,7 @@ between attempts is passed in.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from structlog.testing import capture_logs
 
@@ -16,7 +17,7 @@ from teamsretention.cli.daemon import LOCK_RETRIES, LOCK_RETRY_SECONDS, run_day_
 from teamsretention.cycle import Cycle
 from teamsretention.cycle.run import LOCK_TTL
 from teamsretention.domain import RunMode
-from teamsretention.errors import LockLost
+from teamsretention.errors import LockLost, StoreError
 from teamsretention.notify.render import render_digest
 from teamsretention.store import control, runs
 
@@ -58,8 +59,10 @@ def test_a_plan_holding_the_lock_delays_the_days_cycle_instead_of_skipping_it(tm
         [waiting] = [e for e in logs if e["event"] == "daemon.cycle_waiting"]
         assert f"another cycle holds the cycle lock ({OTHER} since " in waiting["reason"]
         assert waiting["retry_in_seconds"] == LOCK_RETRY_SECONDS
-        assert [e["event"] for e in logs if e["event"].startswith("daemon.")] == ["daemon.cycle_waiting",
-                                                                                  "daemon.cycle_done"]
+        assert [e["event"] for e in logs if e["event"].startswith("daemon.")] == [
+            "daemon.standby", "daemon.cycle_waiting", "daemon.leader", "daemon.cycle_done", "daemon.idle"]
+        [standby] = [e for e in logs if e["event"] == "daemon.standby"]
+        assert OTHER in standby["reason"]
     finally:
         w.db.dispose()
 
@@ -124,3 +127,53 @@ def test_the_default_wait_ends_as_soon_as_the_daemon_is_stopped():
         await asyncio.wait_for(daemon.wait_unless_stopped(stop, 86400), timeout=60)
 
     asyncio.run(main())
+
+
+def test_a_date_whose_cycle_another_daemon_completed_is_not_run_again(tmp_path):
+    w = _world(tmp_path)
+    try:
+        stop = asyncio.Event()
+        other = Cycle(w.db, w.gw, w.config, render_digest, clock=lambda: at(0), stop=stop)
+        asyncio.run(other.run(mode=RunMode.ENFORCE, at=at(0)))  # the daemon on another host
+        [first] = runs.list_all(w.db)
+
+        async def no_wait(stop_: asyncio.Event, seconds: float) -> None:
+            raise AssertionError("nothing to wait for")
+
+        with capture_logs() as logs:
+            assert _run(_cycles(w, stop), stop, no_wait)
+        assert [r.id for r in runs.list_all(w.db)] == [first.id]
+        [skipped] = [e for e in logs if e["event"] == "daemon.cycle_already_ran"]
+        assert skipped["run_id"] == first.id and skipped["ran_by"] == first.holder
+        assert f"process {os.getpid()}" in skipped["ran_by"] and "not running it again" in skipped["reason"]
+        assert control.lock_state(w.db).holder is None  # the lock taken to look was given back
+    finally:
+        w.db.dispose()
+
+
+def test_a_store_that_did_not_answer_is_tried_again_for_the_same_date(tmp_path):
+    w = _world(tmp_path)
+    try:
+        stop, waits, attempts = asyncio.Event(), [], []
+        real = _cycles(w, stop)
+
+        class StoreDown:
+            async def run(self, **_kw):
+                raise StoreError("state store x: the database server did not answer")
+
+        def make():
+            attempts.append(1)
+            return StoreDown() if len(attempts) == 1 else real()
+
+        async def restarted(stop_: asyncio.Event, seconds: float) -> None:
+            waits.append(seconds)
+
+        with capture_logs() as logs:
+            assert _run(make, stop, restarted)
+        assert waits == [LOCK_RETRY_SECONDS] and len(attempts) == 2
+        [run] = runs.list_all(w.db)
+        assert run.cycle_date == DAY0 and run.status.value == "ok"
+        [failed] = [e for e in logs if e["event"] == "daemon.cycle_failed"]
+        assert "did not answer" in failed["error"] and failed["retry_in_seconds"] == LOCK_RETRY_SECONDS
+    finally:
+        w.db.dispose()

@@ -5,8 +5,10 @@ with ``wait=True``, so we track the cycle task ourselves and let it reach a chec
 scheduler down; and a job can fire twice around a DST change, so the daemon never runs two cycles for the
 same cycle date. SIGTERM: stop at the next checkpoint within the configured timeout, then exit 0.
 
-When the cycle lock is held elsewhere (a ``plan``, a ``run --once``) the daemon waits and tries again
-rather than skip the day: those are short, and with a daily cron the next fire is tomorrow.
+When the cycle lock is held elsewhere (a ``plan``, a ``run --once``, another daemon sharing the store) the
+daemon waits as a standby and tries again rather than skip the day: with a daily cron the next fire is
+tomorrow. Once it has the lock it runs the date's cycle unless another process completed it already; a
+leader that died or hangs loses its lease and a standby takes the date over ([ha], store.control).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -24,9 +27,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ..bootstrap import App, build_app, utc_now
 from ..cycle import Cycle
-from ..cycle.run import LOCK_TTL
+from ..cycle.run import LOCK_TTL, AlreadyRan
 from ..domain import RunMode, local_date
-from ..errors import LockBusy, LockLost, TeamsRetentionError
+from ..errors import LockBusy, LockLost, StoreError, TeamsRetentionError
 from ..graph import MsGraphGateway
 from ..settings import Settings
 from ..settings.schedule import build_trigger
@@ -37,8 +40,9 @@ log = structlog.get_logger(__name__)
 
 # A cycle that missed its time by less than this (the host slept, the daemon restarted) still runs.
 MISFIRE_GRACE_SECONDS = 3600
-# While another process holds the cycle lock: try again this often, for at most the lock's TTL (a holder
-# that crashed loses the lock by then anyway; a live one that still holds it is not a short plan).
+# While another process holds the cycle lock, or the store does not answer: try again this often ([ha]
+# standby_retry_seconds), for at most LOCK_TTL (a holder that died loses its lease long before; one that still
+# holds it then runs a long cycle, and a later fire tries again).
 LOCK_RETRY_SECONDS = 60
 LOCK_RETRIES = int(LOCK_TTL.total_seconds() // LOCK_RETRY_SECONDS)
 
@@ -51,31 +55,67 @@ async def wait_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
+@dataclass
+class Role:
+    """Leader (running the cycle) or standby (another process holds the cycle lock): each change is logged once,
+    so an operator following several daemons' logs sees which one runs the cycle and which ones wait."""
+
+    now: str = "starting"
+
+    def become(self, role: str, **detail: object) -> None:
+        if role != self.now:
+            self.now = role
+            log.info(f"daemon.{role}", **detail)
+
+
+def _leading(role: Role, at: dt.datetime, holder: str) -> None:
+    role.become("leader", holder=holder, scheduled_at=at.isoformat())
+
+
 async def run_day_cycle(make_cycle: Callable[[], Cycle], *, mode: RunMode, at: dt.datetime, stop: asyncio.Event,
-                        wait: Wait = wait_unless_stopped) -> bool:
+                        wait: Wait = wait_unless_stopped, retry_seconds: float = LOCK_RETRY_SECONDS,
+                        role: Role | None = None) -> bool:
     """The cycle for ``at``'s date, waiting its turn while another process holds the cycle lock. Every
-    attempt stands for the scheduled moment ``at``, so a cycle that had to wait is still that day's cycle.
+    attempt stands for the scheduled moment ``at``, so a cycle that had to wait is still that day's cycle. A
+    cycle of that date completed by another process sharing the store (a daemon on another host) is not
+    run again. A store that does not answer (a database restart) is tried again the same way.
 
     False when no cycle ran because the lock stayed busy (or SIGTERM came while waiting): a later fire
     may try this date again. True otherwise, also when the cycle failed (logged here, never raised).
     ``wait`` is the pause between attempts (tests pass one that does not sleep)."""
-    waits = 0
+    role = role or Role()
+    waits, max_waits = 0, max(1, int(LOCK_TTL.total_seconds() // retry_seconds))
     while True:
         try:
-            report = await make_cycle().run(mode=mode, at=at)
+            report = await make_cycle().run(mode=mode, at=at, once_per_date=True, on_lease=functools.partial(
+                _leading, role, at))
             log.info("daemon.cycle_done", exit_code=report.exit_code, status=report.status.value)
+            role.become("idle", reason="cycle finished, lock released")
+            return True
+        except AlreadyRan as exc:
+            done = exc.run
+            log.info("daemon.cycle_already_ran", cycle_date=done.cycle_date.isoformat(), run_id=done.id,
+                     status=done.status.value, ran_by=done.holder or "unknown",
+                     reason=f"{exc}: another process sharing the store ran this date's cycle; not running it again")
+            role.become("idle", reason="this date's cycle ran elsewhere")
             return True
         except LockLost as exc:  # this cycle was running and another took over: retrying cannot help
             log.error("daemon.cycle_failed", error=str(exc))
+            role.become("standby", reason="lost the cycle lock to another process")
             return True
-        except LockBusy as exc:
-            if waits == LOCK_RETRIES:
-                log.warning("daemon.cycle_skipped", reason=str(exc), waited_seconds=waits * LOCK_RETRY_SECONDS)
+        except (LockBusy, StoreError) as exc:
+            busy = isinstance(exc, LockBusy)
+            if busy:
+                role.become("standby", reason=str(exc))
+            else:
+                log.error("daemon.cycle_failed", error=str(exc), retry_in_seconds=retry_seconds)
+            if waits == max_waits:
+                log.warning("daemon.cycle_skipped", reason=str(exc), waited_seconds=waits * retry_seconds)
                 return False
             waits += 1
-            log.info("daemon.cycle_waiting", reason=str(exc), retry_in_seconds=LOCK_RETRY_SECONDS, wait=waits,
-                     max_waits=LOCK_RETRIES, scheduled_at=at.isoformat())
-            await wait(stop, LOCK_RETRY_SECONDS)
+            log.info("daemon.cycle_waiting", reason=str(exc) if busy else "the state store did not answer",
+                     retry_in_seconds=retry_seconds, wait=waits, max_waits=max_waits, scheduled_at=at.isoformat())
+            await wait(stop, retry_seconds)
             if stop.is_set():
                 log.info("daemon.cycle_not_started", reason="stopping while waiting for the cycle lock")
                 return False
@@ -117,7 +157,8 @@ def start_web(settings: Settings, app: App) -> HealthServer | None:
     return HealthServer(app.db, host=web.host, port=web.port, clock=utc_now, traffic=traffic, origin=origin).start()
 
 
-async def run_daemon(settings: Settings) -> int:
+async def run_daemon(settings: Settings, *, now: bool = False) -> int:
+    """``now``: the first cycle at start (``run --now``), then on the schedule."""
     app = build_app(settings)
     try:
         server = start_web(settings, app)
@@ -125,43 +166,47 @@ async def run_daemon(settings: Settings) -> int:
         await app.aclose()
         raise
     try:
-        return await _run_scheduled(settings, app)
+        return await _run_scheduled(settings, app, now=now)
     finally:
         if server is not None:
             server.stop()
         await app.aclose()
 
 
-async def _run_scheduled(settings: Settings, app: App) -> int:
+async def _run_scheduled(settings: Settings, app: App, *, now: bool) -> int:
     tz = settings.schedule.timezone
     mode = RunMode.ENFORCE if settings.policy.enforce else RunMode.DRY_RUN
     stop = asyncio.Event()
-    state = _DaemonState()
+    state, role = _DaemonState(), Role()
     progress = new_progress(app)  # a `cycle.progress` line every [logging] progress_interval_seconds
 
     async def cycle_job() -> None:
-        now = utc_now()
-        day = local_date(now, tz)
+        moment = utc_now()
+        day = local_date(moment, tz)
         if state.last_date == day:  # DST: the same wall-clock time can come twice
             log.info("daemon.skip_same_date", cycle_date=day.isoformat())
             return
         state.last_date = day
         state.task = asyncio.current_task()  # shutdown lets it reach a checkpoint (or end its wait)
         try:
-            if not await run_day_cycle(lambda: app.cycle(stop=stop, progress=progress), mode=mode, at=now, stop=stop):
+            if not await run_day_cycle(lambda: app.cycle(stop=stop, progress=progress), mode=mode, at=moment,
+                                       stop=stop, retry_seconds=settings.ha.standby_retry_seconds, role=role):
                 state.last_date = None  # the lock stayed busy: a later fire may try this date again
         finally:
             state.task = None
 
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(tz), job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
-    scheduler.add_job(cycle_job, build_trigger(settings.schedule.cron, tz), id="cycle")
+    # --now: the cron job's first fire is at start; the next ones follow the schedule
+    first = {"next_run_time": dt.datetime.now(ZoneInfo(tz))} if now else {}
+    scheduler.add_job(cycle_job, build_trigger(settings.schedule.cron, tz), id="cycle", **first)
     with stop_on_signals(stop):
         view = ProgressView(progress, live=False, interval=settings.logging.progress_interval_seconds).start()
         scheduler.start()
         job = scheduler.get_job("cycle")
         log.info("daemon.started", store=app.db.location, cron=settings.schedule.cron, timezone=tz, mode=mode.value,
-                 next_run=str(job.next_run_time) if job else None)
+                 next_run=str(job.next_run_time) if job else None, lease_seconds=settings.ha.lease_seconds,
+                 standby_retry_seconds=settings.ha.standby_retry_seconds)
         await stop.wait()
         log.info("daemon.stopping")
         task = state.task

@@ -38,6 +38,9 @@ ALLOW_HELP = ("With --once: this cycle deletes at most N recordings, the oldest 
 @guard
 def run(config: ConfigOpt = None,
         once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
+        now: Annotated[bool, typer.Option("--now", help="The daemon: the first cycle at start (today's, unless a "
+                                          "process sharing the store ran it already), then on the schedule.")
+                       ] = False,
         at: AtOpt = None,
         allow_deletions: Annotated[int | None, typer.Option(
             "--allow-deletions", min=0, metavar="N", help=ALLOW_HELP)] = None,
@@ -56,11 +59,13 @@ def run(config: ConfigOpt = None,
 
     With --once: live progress on a terminal (not with --quiet); Ctrl-C or SIGTERM stops the cycle at the
     next checkpoint (exit 1, the summary says interrupted), a second Ctrl-C stops it at once."""
+    if once and now:
+        raise ConfigError("--now goes with the daemon (`run` without --once): --once already runs one cycle now")
     settings = load(config, prints_report=once)
     if not once:
         if at or allow_deletions is not None or as_json:
             raise ConfigError("--at, --allow-deletions and --json go with --once")
-        raise typer.Exit(asyncio.run(run_daemon(settings)))
+        raise typer.Exit(asyncio.run(run_daemon(settings, now=now)))
     override = deletion_override(allow_deletions, reason, actor)
     report = asyncio.run(run_once(settings, at=at, deletion_override=override))
     if as_json:  # the problems are in the data: stdout is one JSON document

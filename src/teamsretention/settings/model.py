@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from ..ports import GraphConnection
 from ..store.urls import mask_database_url, password_of
 from .governance import ApproverSettings, AssignmentSettings, ListSettings
+from .ha import HaSettings
 from .sections import (
     SECRET_KEYS,
     DatabaseSettings,
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     logging: LoggingSettings = LoggingSettings()
     web: WebSettings = WebSettings()
+    ha: HaSettings = HaSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

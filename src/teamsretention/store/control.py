@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 from ..errors import StoreError
 from . import audit
 from .audit import AuditEvent, AuditKind
+from .database import CYCLE_LOCK as CYCLE_LOCK  # re-exported: where the store's other modules look
 from .database import Database
 from .tables import LockRow, PauseRow
 
-CYCLE_LOCK = "cycle"
-
 
 # --- the cycle lock ---------------------------------------------------------------------------------
+# A lease: taken for ``ttl``, renewed by its holder while its cycle runs, taken over by another process once
+# it has run out. Every holder string is unique (a random suffix): it is also the fencing token every write
+# of a cycle is checked against (Database.fenced), so a holder that lost the lease cannot write any more.
 def acquire_lock(db: Database, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """Take the lock for ``holder`` unless another holder has it and it has not expired."""
     with db.session() as s:

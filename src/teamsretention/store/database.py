@@ -7,24 +7,30 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, literal, make_url, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from ..errors import StoreError
+from ..errors import LockLost, StoreError
 from .opening import check_integrity, location_of, prepare_sqlite, require_schema, store_error
+from .tables import LockRow
 
 BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for another process's write (or migration) to end
 # The key of the PostgreSQL advisory lock that serialises migrations: any constant other applications
 # sharing the database are unlikely to use ("teamsret" in ASCII).
 MIGRATION_LOCK_KEY = 0x7465616D73726574
+CYCLE_LOCK = "cycle"  # the name of the cycle lock's row (store.control)
+# The lease a task's writes are fenced by: (the store, the lease holder). Set by a cycle for itself and the
+# tasks it starts (they inherit it); every other caller (commands, the web endpoint's thread) has none.
+_FENCE: ContextVar[tuple[Database, str] | None] = ContextVar("teamsretention_fence", default=None)
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -117,6 +123,18 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_WRITES = "teamsretention_writes"  # Session.info: this transaction sent an INSERT, UPDATE or DELETE
+
+
+def _note_statement_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WRITES] = True
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_WRITES] = True
+
+
 class Database:
     """The store: a migrated engine and a session factory. Only the store's own modules open sessions;
     everything else calls their named functions (``store.recordings``, ``store.audit``, ...).
@@ -153,6 +171,40 @@ class Database:
             self._dispose_quietly()
             raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "do_orm_execute", _note_statement_writes)
+        event.listen(self._sessions, "after_flush", _note_flush)
+        event.listen(self._sessions, "before_commit", self._check_fence)
+
+    @contextmanager
+    def fenced(self, holder: str) -> Iterator[None]:
+        """Within the block (and in the tasks started from it), every transaction on this store commits only
+        while ``holder`` still holds the cycle lock: see :meth:`_check_fence`."""
+        token = _FENCE.set((self, holder))
+        try:
+            yield
+        finally:
+            _FENCE.reset(token)
+
+    def _check_fence(self, session: Session) -> None:
+        """Before a fenced transaction commits: its pending writes are flushed, then the lock row is read in
+        the same transaction, and if it no longer names the holder (the lease expired and another process
+        took it over) LockLost rolls the whole transaction back. On PostgreSQL the row is read FOR SHARE: a
+        takeover's UPDATE waits until this transaction has ended, so no write of a fenced process can commit
+        after the takeover. SQLite lets one writer at a time: once this transaction has written, no takeover
+        can commit before it ends. The holder string is the fencing token; no clock is involved."""
+        fence = _FENCE.get()
+        if fence is None or fence[0] is not self:
+            return
+        if not (session.new or session.dirty or session.deleted or session.info.get(_WRITES)):
+            return  # a transaction that only read commits nothing: nothing to fence
+        session.flush()
+        query = select(literal(1)).select_from(LockRow).where(LockRow.name == CYCLE_LOCK, LockRow.holder == fence[1])
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        if session.execute(query).first() is None:
+            raise LockLost(f"state store {self.location}: this cycle no longer holds the cycle lock (its lease ran "
+                           "out and another process took it over); what it was about to record was rolled back "
+                           "and it stops without writing anything more")
 
     def _dispose_quietly(self) -> None:
         engine = getattr(self, "engine", None)

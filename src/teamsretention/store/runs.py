@@ -14,12 +14,17 @@ from .audit import AuditEvent
 from .database import Database
 from .tables import RunRow
 
+# A run's stats also name the cycle-lock holder that ran it (host, process), kept when the run finishes.
+HOLDER_KEY = "lock_holder"
+# The outcomes of a cycle that did its day's work: a failed or interrupted one did not, and may be run again.
+COMPLETED = (RunStatus.OK, RunStatus.INCOMPLETE, RunStatus.SAFETY_STOP)
+
 
 def start(db: Database, *, mode: RunMode, at: dt.datetime, cycle_date: dt.date, started_at: dt.datetime,
-          config: dict[str, Any]) -> int:
+          config: dict[str, Any], holder: str | None = None) -> int:
     with db.session() as s:
         run = RunRow(mode=mode.value, at=at, cycle_date=cycle_date, started_at=started_at,
-                     status=RunStatus.RUNNING.value, config=config, stats={})
+                     status=RunStatus.RUNNING.value, config=config, stats={HOLDER_KEY: holder} if holder else {})
         s.add(run)
         s.flush()
         return run.id
@@ -33,8 +38,17 @@ def finish(db: Database, run_id: int, *, finished_at: dt.datetime, status: RunSt
         if run is None:
             return
         run.finished_at, run.status, run.exit_code = finished_at, status.value, exit_code
-        run.stats, run.message = stats, message
+        holder = (run.stats or {}).get(HOLDER_KEY)
+        run.stats, run.message = ({HOLDER_KEY: holder, **stats} if holder else stats), message
         audit.write(s, [event])
+
+
+def unfinished(db: Database) -> list[StoredRun]:
+    """Runs still recorded as running. Called holding the cycle lock, none of them is running any more: their
+    process died or hung and lost the lock (or the store stopped answering before their outcome was written)."""
+    with db.session() as s:
+        return [_stored(r) for r in s.scalars(select(RunRow).where(RunRow.status == RunStatus.RUNNING.value)
+                                              .order_by(RunRow.id))]
 
 
 def last_run_at(db: Database) -> dt.datetime | None:
@@ -55,6 +69,16 @@ def enforced_since(db: Database) -> dt.datetime | None:
         return first.started_at if first is not None else None
 
 
+def completed_cycle(db: Database, cycle_date: dt.date, mode: RunMode) -> StoredRun | None:
+    """The latest cycle of ``mode`` for ``cycle_date`` that completed (:data:`COMPLETED`), if any: a daemon
+    does not run that date's cycle again (another daemon sharing the store already did)."""
+    with db.session() as s:
+        row = s.scalar(select(RunRow).where(RunRow.mode == mode.value, RunRow.cycle_date == cycle_date,
+                                            RunRow.status.in_([c.value for c in COMPLETED]))
+                       .order_by(RunRow.id.desc()).limit(1))
+        return _stored(row) if row is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRun:
     id: int
@@ -66,9 +90,21 @@ class StoredRun:
     config: dict[str, Any]
     stats: dict[str, Any]
     message: str | None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def holder(self) -> str | None:
+        """Who ran it, as its cycle named itself in the cycle lock (None for runs recorded before)."""
+        value = self.stats.get(HOLDER_KEY)
+        return value if isinstance(value, str) else None
+
+
+def _stored(r: RunRow) -> StoredRun:
+    return StoredRun(r.id, RunMode(r.mode), r.at, r.cycle_date, RunStatus(r.status), r.exit_code, dict(r.config),
+                     dict(r.stats), r.message, r.started_at, r.finished_at)
 
 
 def list_all(db: Database) -> list[StoredRun]:
     with db.session() as s:
-        return [StoredRun(r.id, RunMode(r.mode), r.at, r.cycle_date, RunStatus(r.status), r.exit_code, dict(r.config),
-                          dict(r.stats), r.message) for r in s.scalars(select(RunRow).order_by(RunRow.id))]
+        return [_stored(r) for r in s.scalars(select(RunRow).order_by(RunRow.id))]
