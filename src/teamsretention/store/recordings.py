@@ -61,6 +61,9 @@ class StoredRecording:
     due: dt.date | None = None
     episode_start: dt.date | None = None
     decided_on: dt.date | None = None
+    # the first cycle date on which evaluating it again could change its decision by time alone; None: its
+    # facts changed since (every write but the evaluation's own clears it), or it was never evaluated
+    review_on: dt.date | None = None
     label_name: str | None = None
     # deletion refused (423/403): Graph's code and message, and when to try again
     blocked_code: str | None = None
@@ -138,6 +141,40 @@ def tracked_ids(db: Database) -> list[int]:
     with db.session() as s:
         return list(s.scalars(select(RecordingRow.id).where(RecordingRow.state == RecordingState.TRACKED.value)
                               .order_by(RecordingRow.id)))
+
+
+def due_for_evaluation(db: Database, cycle_date: dt.date, drive_ids: Iterable[str] = ()) -> list[int]:
+    """Tracked recordings a cycle of ``cycle_date`` must evaluate, by id: never evaluated or changed since
+    (``review_on`` NULL), due for review by time (``review_on`` on or before the date: this includes every
+    decision that warns, deletes or fails closed), or in one of ``drive_ids`` (drives whose completeness
+    changed). Read through ``ix_recordings_review``, not the whole table."""
+    tracked = RecordingRow.state == RecordingState.TRACKED.value
+    with db.session() as s:
+        found = set(s.scalars(select(RecordingRow.id).where(
+            tracked, RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= cycle_date))))
+        for chunk in chunked(sorted(set(drive_ids))):
+            found |= set(s.scalars(select(RecordingRow.id).where(tracked, RecordingRow.drive_id.in_(chunk))))
+    return sorted(found)
+
+
+def drives_with_work(db: Database, until: dt.date) -> set[str]:
+    """Drives holding a tracked recording whose decision may change on or before ``until`` (a warning, a
+    deletion, a cover ending, facts not yet evaluated): those drives are read every cycle."""
+    with db.session() as s:
+        return set(s.scalars(select(RecordingRow.drive_id).where(
+            RecordingRow.state == RecordingState.TRACKED.value,
+            RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= until)).distinct()))
+
+
+def decision_counts(db: Database) -> tuple[dict[str, int], dict[str, int]]:
+    """Tracked recordings per stored action and per stored rule (what the cycle's summary counts)."""
+    tracked = RecordingRow.state == RecordingState.TRACKED.value
+    with db.session() as s:
+        actions = {a or Action.KEEP.value: n for a, n in s.execute(
+            select(RecordingRow.action, func.count()).where(tracked).group_by(RecordingRow.action))}
+        rules = {r or "": n for r, n in s.execute(
+            select(RecordingRow.rule, func.count()).where(tracked).group_by(RecordingRow.rule))}
+    return actions, rules
 
 
 def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
@@ -288,11 +325,13 @@ def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
 
 # --- writes -------------------------------------------------------------------------------------------
 def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable[StoredRecording] = (),
-         events: Iterable[AuditEvent] = ()) -> None:
+         events: Iterable[AuditEvent] = (), evaluated: bool = False) -> None:
     """Write changed recordings (by id), insert new ones, and append their audit events: one transaction,
-    one statement per kind of write."""
-    updates = [{"id": r.id, **_to_values(r)} for r in changed]
-    inserts = [_to_values(r) for r in new]
+    one statement per kind of write. Every write but the evaluation's own (``evaluated``) marks the recording
+    for evaluation by the next cycle (``review_on`` None): whatever changed about it is looked at again."""
+    updates = [{"id": r.id, **_to_values(r if evaluated else dataclasses.replace(r, review_on=None))}
+               for r in changed]
+    inserts = [_to_values(r if evaluated else dataclasses.replace(r, review_on=None)) for r in new]
     with db.session() as s:
         if updates:
             s.execute(update(RecordingRow), updates)
