@@ -69,9 +69,13 @@ def test_recordings_near_their_warnings_are_evaluated_every_cycle(world):
     _young(world, 2)
     world.gw.add_recording("alice", "near", created(-20))  # warned on day 3, due day 10
     world.days(0, 0)
-    for day in range(1, 9):
+    writes = Writes(world)
+    world.days(1, 2)
+    assert writes.count == 0  # evaluated on days 1 and 2, its decision unchanged: nothing written
+    for day in range(3, 9):
         assert world.cycle(day).reevaluated == 1  # the near one, never the young ones
-    assert warned_on(world, "near") == [3, 9][:1]
+    assert all(world.reports[d].reevaluated == 1 for d in (1, 2))
+    assert warned_on(world, "near") == [3] and writes.count > 0  # the warning day stamps its decision
 
 
 def test_a_changed_recording_is_evaluated_again(world):

@@ -171,3 +171,15 @@ def test_max_poll_interval_days_is_bounded_by_the_first_warning(tmp_path: Path):
     with pytest.raises(ConfigError) as zero:
         load_settings(environ={**env, "TEAMSRETENTION_POLICY__MAX_POLL_INTERVAL_DAYS": "0"})
     assert "policy.max_poll_interval_days = 0" in str(zero.value) and "at least 1" in str(zero.value)
+
+
+def test_a_drive_that_comes_back_into_scope_is_read_at_its_next_cycle(world):
+    world.gw.add_user("erin", lang="en-US")
+    world.days(0, 1)
+    erin, alice = world.gw.onedrive["erin"], world.gw.onedrive["alice"]
+    everyone = {d.id for d in drive_store.in_scope(world.db)}
+    drive_store.set_in_scope(world.db, everyone - {erin})  # erin left the scope for a while...
+    drive_store.set_in_scope(world.db, everyone)  # ...and is back
+    back, stayed = drive_store.get(world.db, erin), drive_store.get(world.db, alice)
+    assert back is not None and back.polled_on is None and must_read(back, DAY0 + dt.timedelta(days=2), P, set())
+    assert stayed is not None and stayed.polled_on is not None

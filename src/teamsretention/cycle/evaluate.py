@@ -150,7 +150,9 @@ class EvaluateStep:
         same = (rec.action, rec.rule, rec.reason, rec.due, rec.episode_start) == (
             decision.action, decision.rule, decision.reason, decision.due, decision.episode_start)
         acting = decision.action is not Action.KEEP  # stamped today: the warn and delete steps act on it
+        review = review_on(rec.created_at, facts, self.policy, day, decision)
+        if review <= day and rec.review_on is not None and rec.review_on <= day:
+            review = rec.review_on  # due at every cycle either way: no write just to say so again
         return dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
                                    due=decision.due, episode_start=decision.episode_start,
-                                   decided_on=rec.decided_on if same and not acting else day,
-                                   review_on=review_on(rec.created_at, facts, self.policy, day, decision))
+                                   decided_on=rec.decided_on if same and not acting else day, review_on=review)
