@@ -9,8 +9,21 @@ import datetime as dt
 import pytest
 from sqlalchemy import event
 
-from teamsretention.domain import Exemption, ExemptionKind, ExemptionStatus, RunMode
-from teamsretention.store import exemptions
+from teamsretention.cycle.facts import FactIndex
+from teamsretention.cycle.selection import TARGETS_KEY, covered, governance_targets
+from teamsretention.domain import (
+    AssignmentTag,
+    Exemption,
+    ExemptionKind,
+    ExemptionStatus,
+    RecordingRef,
+    RunMode,
+    TargetKind,
+)
+from teamsretention.store import assignments, exemptions
+from teamsretention.store import directory as directory_store
+from teamsretention.store.assignments import Acting, Fields
+from teamsretention.store.evaluation import Covers
 
 from .test_cycle import DAY0, World, at, created, warned_on
 
@@ -88,18 +101,67 @@ def test_a_changed_recording_is_evaluated_again(world):
     assert world.recording("y1").name.startswith("Renamed") and world.recording("new").rule == "young"
 
 
-def test_a_governance_change_evaluates_every_recording(world):
+def _hold(world: World, target_kind: TargetKind, target_id: str, n: int = 1) -> None:
+    hold = Exemption(id=f"EX-{n}", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
+                     requested_on=DAY0, target_id=target_id, target_kind=target_kind, decided_on=DAY0,
+                     review_on=DAY0 + dt.timedelta(days=90))
+    exemptions.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(1), day=DAY0, note="hold")
+
+
+def _rules(world: World) -> list[str]:
+    return [world.recording(f"y{i}").rule for i in range(4)]
+
+
+@pytest.mark.parametrize(("target_kind", "target_id", "held"), [
+    (TargetKind.ORGANIZER, "alice", [1, 3]),
+    (TargetKind.RECORDING, "drive-bob/y2", [2]),
+    (TargetKind.SITE, "drive-bob", [0, 2]),
+])
+def test_a_governance_change_evaluates_the_recordings_it_may_cover(world, target_kind, target_id, held):
     _young(world)
     world.days(0, 1)
-    hold = Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
-                     requested_on=DAY0, target_id="alice", target_kind=exemptions.TargetKind.ORGANIZER,
-                     decided_on=DAY0, review_on=DAY0 + dt.timedelta(days=90))
-    exemptions.record_exemption(world.db, hold, actor="dpo@contoso.example", at=at(1), day=DAY0, note="hold")
+    _hold(world, target_kind, target_id)
     report = world.cycle(2)
-    assert report.reevaluated == 4
-    assert sorted(r.rule for r in map(world.recording, ["y0", "y1", "y2", "y3"])) == [
-        "legal_hold", "legal_hold", "young", "young"]
+    assert report.reevaluated == len(held)  # alice's, or that one, or bob's drive's: not every recording
+    assert _rules(world) == ["legal_hold" if i in held else "young" for i in range(4)]
     assert world.cycle(3).reevaluated == 0  # and the day after, nothing again
+
+
+def test_an_assignment_tag_and_its_closing_evaluate_the_tagged_recordings(world):
+    _young(world)
+    world.days(0, 1)
+    acting = Acting("it-help@contoso.example", "cli", at(1), DAY0 + dt.timedelta(days=1))
+    assignments.create(world.db, Fields("A-1", "Case", None, DAY0), acting)
+    assignments.tag(world.db, "A-1", RecordingRef("drive-alice", "y3"), tagged_on=DAY0, actor="it",
+                    at=at(1), day=DAY0 + dt.timedelta(days=1))
+    assert world.cycle(2).reevaluated == 1 and world.recording("y3").rule == "assignment"
+    _hold(world, TargetKind.ASSIGNMENT, "A-1")  # an exemption of the assignment covers what is tagged to it
+    assert world.cycle(3).reevaluated == 1 and world.recording("y3").rule == "legal_hold"
+    assert _rules(world)[:3] == ["young"] * 3
+
+
+def test_without_the_last_fingerprints_a_governance_change_evaluates_every_recording(world):
+    _young(world)
+    world.days(0, 1)
+    directory_store.set_sync_state(world.db, TARGETS_KEY, None)
+    _hold(world, TargetKind.ORGANIZER, "alice")
+    assert world.cycle(2).reevaluated == 4
+    _hold(world, TargetKind.ORGANIZER, "bob", n=2)
+    assert world.cycle(3).reevaluated == 2  # the fingerprints are back: only bob's
+
+
+def test_what_a_governance_change_may_cover():
+    tag = AssignmentTag("A-1", "Case", True, DAY0)
+    index = FactIndex(tags={"d1/i1": [tag]}, drive_team={"d1": "team-1", "d2": "team-1", "d3": None})
+    before = governance_targets(index)
+    assert covered(index, before, before) == Covers()  # nothing changed: nothing more to evaluate
+    grown = FactIndex(tags={"d1/i1": [tag], "d3/i9": [tag]}, drive_team=index.drive_team,
+                      exemptions={("site", "team-1"): [], ("assignment", "A-1"): []})
+    found = covered(grown, before, governance_targets(grown))
+    assert found == Covers(keys=frozenset({"d1/i1", "d3/i9"}), drives=frozenset({"team-1", "d1", "d2"}),
+                           moved=True)
+    later = dataclasses.replace(index, enforced_since=at(3))
+    assert covered(later, before, governance_targets(later)) is None  # enforcement back on: everything
 
 
 def test_a_configuration_change_evaluates_every_recording(world):

@@ -22,7 +22,7 @@ from ..errors import GraphError
 from ..policy import evaluate, project
 from ..policy.review import review_on
 from ..ports import ItemState
-from ..store import digests, recordings
+from ..store import digests, evaluation, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
@@ -48,21 +48,22 @@ class EvaluateStep:
         index = FactIndex.load(db)
         names = drive_store.names(db)
         basis = basis_of(self.ctx.config, self.mode, index, self.ctx.cycle_date)
-        ids, why = select(db, basis, self.mode, [d for d in report.inventory.drives_incomplete if d not in complete])
+        failed = [d for d in report.inventory.drives_incomplete if d not in complete]
+        ids, why = select(db, basis, self.mode, failed, index)
         report.reevaluated = len(ids)
         log.info("evaluate.selected", run_id=self.ctx.run_id, recordings=len(ids), all=why is not None, why=why)
         await self._evaluate(ids, complete, index, names)
         if self.mode is RunMode.PLAN:
             report.tracked = len(ids)
             return
-        actions, rules = recordings.decision_counts(db)  # every tracked recording, by its standing decision
+        actions, rules = evaluation.decision_counts(db)  # every tracked recording, by its standing decision
         report.tracked = sum(actions.values())
         report.actions.clear()
         report.actions.update(actions)
         report.rules.clear()
         report.rules.update(rules)
         if not self.ctx.stop.is_set():
-            record(db, basis)
+            record(db, basis, index)
 
     async def _evaluate(self, ids: list[int], complete: set[str], index: FactIndex, names: dict[str, str]) -> None:
         db = self.ctx.db

@@ -27,7 +27,7 @@ import zlib
 
 from ..domain import RecognitionConfig
 from ..store import directory as directory_store
-from ..store import recordings
+from ..store import evaluation
 from ..store.database import Database
 from ..store.drives import StoredDrive
 
@@ -59,7 +59,7 @@ def split_idle(db: Database, drives: list[StoredDrive], cycle_date: dt.date, int
     """(drives to read, idle drives skipped this cycle), each in the order given."""
     if interval <= 1 or directory_store.sync_state(db, RECOGNITION_KEY) != recognition_fingerprint(recognition):
         return list(drives), []
-    busy = recordings.drives_with_work(db, cycle_date + dt.timedelta(days=interval))
+    busy = evaluation.drives_with_work(db, cycle_date + dt.timedelta(days=interval))
     read = [d for d in drives if must_read(d, cycle_date, interval, busy)]
     chosen = {d.id for d in read}
     return read, [d for d in drives if d.id not in chosen]

@@ -143,40 +143,6 @@ def tracked_ids(db: Database) -> list[int]:
                               .order_by(RecordingRow.id)))
 
 
-def due_for_evaluation(db: Database, cycle_date: dt.date, drive_ids: Iterable[str] = ()) -> list[int]:
-    """Tracked recordings a cycle of ``cycle_date`` must evaluate, by id: never evaluated or changed since
-    (``review_on`` NULL), due for review by time (``review_on`` on or before the date: this includes every
-    decision that warns, deletes or fails closed), or in one of ``drive_ids`` (drives whose completeness
-    changed). Read through ``ix_recordings_review``, not the whole table."""
-    tracked = RecordingRow.state == RecordingState.TRACKED.value
-    with db.session() as s:
-        found = set(s.scalars(select(RecordingRow.id).where(
-            tracked, RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= cycle_date))))
-        for chunk in chunked(sorted(set(drive_ids))):
-            found |= set(s.scalars(select(RecordingRow.id).where(tracked, RecordingRow.drive_id.in_(chunk))))
-    return sorted(found)
-
-
-def drives_with_work(db: Database, until: dt.date) -> set[str]:
-    """Drives holding a tracked recording whose decision may change on or before ``until`` (a warning, a
-    deletion, a cover ending, facts not yet evaluated): those drives are read every cycle."""
-    with db.session() as s:
-        return set(s.scalars(select(RecordingRow.drive_id).where(
-            RecordingRow.state == RecordingState.TRACKED.value,
-            RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= until)).distinct()))
-
-
-def decision_counts(db: Database) -> tuple[dict[str, int], dict[str, int]]:
-    """Tracked recordings per stored action and per stored rule (what the cycle's summary counts)."""
-    tracked = RecordingRow.state == RecordingState.TRACKED.value
-    with db.session() as s:
-        actions = {a or Action.KEEP.value: n for a, n in s.execute(
-            select(RecordingRow.action, func.count()).where(tracked).group_by(RecordingRow.action))}
-        rules = {r or "": n for r, n in s.execute(
-            select(RecordingRow.rule, func.count()).where(tracked).group_by(RecordingRow.rule))}
-    return actions, rules
-
-
 def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
     """Tracked and unsure recordings of a drive that a full enumeration of generation ``generation`` did not
     list."""
