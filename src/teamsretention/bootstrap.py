@@ -54,6 +54,7 @@ def cycle_config(settings: Settings) -> CycleConfig:
         lists_site=settings.lists.site, requests_list=settings.lists.requests,
         dpo_digest_weekday=WEEKDAYS.index(n.dpo_digest_weekday), dpo_digest_to=tuple(n.dpo_digest_to),
         max_items_per_digest=n.max_items_per_digest, max_concurrency=settings.graph.max_concurrency,
+        max_poll_interval_days=p.max_poll_interval_days,
         cloud=settings.graph.cloud, sharepoint_tenant=n.sharepoint_tenant,
         keep_years=settings.evidence.keep_years, keep_mail_bodies=settings.evidence.keep_mail_bodies,
         assignments_list=settings.lists.assignments,

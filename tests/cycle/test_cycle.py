@@ -7,6 +7,7 @@ notice: mail sent, files deleted, what was kept and why, and the audit trail.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -257,6 +258,9 @@ def test_interrupted_cycle_rerun_sends_no_duplicate_warning_and_loses_no_audit_e
 
 
 def test_recording_restored_after_deletion_starts_a_new_episode(world):
+    # A restore is seen when the drive is read: here every drive daily (an idle drive, one with nothing due,
+    # is read every max_poll_interval_days: test_idle_polling.py shows a restore found within that).
+    world.config = dataclasses.replace(world.config, max_poll_interval_days=1)
     world.gw.add_recording("alice", "r1", created(-30))
     world.days(0, 7)
     assert world.deleted_ids() == ["r1"]
@@ -287,6 +291,7 @@ def test_second_cycle_is_locked_out_while_one_runs(world):
 
 
 def test_delete_whose_answer_was_lost_is_settled_by_a_reread_and_a_restore_starts_fresh_warnings(world):
+    world.config = dataclasses.replace(world.config, max_poll_interval_days=1)  # the restore seen the next day
     world.gw.add_recording("alice", "r1", created(-30))
     world.gw.lost_answers.add("r1")  # Graph deletes it, but the answer never arrives (timeout)
     world.days(0, 7)

@@ -37,6 +37,8 @@ time = "09:30"
 
 
 def test_late_recording_is_warned_first_and_deleted_only_after_minimum_notice(make_world):
+    # An old file arriving is found when its drive is read: here every drive daily (an idle drive is read every
+    # max_poll_interval_days, so such a file may be found, and warned about, up to that many days later).
     w = make_world("""
 [[events]]
 day = 2
@@ -46,7 +48,7 @@ key = "late"
 organizer = "bob"
 subject = "Board prep"
 age_days = 35
-""")
+""", max_poll_interval_days=1)
     w.days(0, 12)
     assert w.day_of(w.audit("warned", "late")) == [3, 9]
     assert w.day_of(w.audit("deleted", "late")) == [10]  # first warning + 7 days, not "already overdue"
@@ -219,13 +221,14 @@ age_days = 25
 
 
 def test_restored_recording_starts_a_new_episode(make_world):
+    # the restore is seen when the drive is read: every drive daily here (idle drives: test_idle_polling.py)
     w = make_world("""
 [[recordings]]
 key = "r"
 organizer = "anna"
 subject = "Retro"
 age_days = 30
-""")
+""", max_poll_interval_days=1)
     w.days(0, 7)
     assert w.day_of(w.audit("deleted", "r")) == [7]
     drive = w.model.item_drive[w.key("r")]
@@ -251,12 +254,14 @@ subject = "Young"
 age_days = 2
 """)
     w.cycle(0)
-    w.model.requests.reset()
-    w.cycle(1)
-    drives = w.reports[1].inventory.drives
-    log = w.model.requests
-    assert drives == 4  # anna, bob, the team site, the private channel
-    assert log.total_requests == drives + 2, dict(log.by_kind)  # a delta per drive + users and groups deltas
+    for day in range(1, 8):
+        w.model.requests.reset()
+        w.cycle(day)
+        inventory, log = w.reports[day].inventory, w.model.requests
+        assert inventory.drives == 4  # anna, bob, the team site, the private channel
+        # a delta per drive read + users and groups deltas; nothing is due, so each drive is idle: read once a week
+        assert log.total_requests == inventory.drives_read + 2, dict(log.by_kind)
+    assert sum(w.reports[day].inventory.drives_read for day in range(1, 8)) == 4
 
 
 def test_throttling_is_absorbed_and_the_cycle_completes(make_world):
@@ -300,7 +305,8 @@ age_days = 50
 
 
 def test_expired_delta_token_resyncs_without_losing_or_inventing_recordings(make_world):
-    w = make_world("""
+    w = make_world(  # both drives read on day 1, idle or not: the resync is what is under test
+        """
 [[recordings]]
 key = "kept"
 organizer = "anna"
@@ -312,7 +318,7 @@ key = "removed"
 organizer = "bob"
 subject = "Removed"
 age_days = 4
-""")
+""", max_poll_interval_days=1)
     w.cycle(0)
     drive = w.model.item_drive[w.key("removed")]
     w.model.delete_item(w.model.get_item(drive, w.key("removed")), by="user")

@@ -275,6 +275,8 @@ age_days = 42
 
 
 def test_a_re_provisioned_onedrive_is_picked_up_and_the_old_one_let_go(make_world):
+    # the replacement is noticed when the old drive is read (404): here daily; an idle drive within
+    # max_poll_interval_days, and a fresh recording in the new drive is still found before its first warning
     w = make_world("""
 [[recordings]]
 key = "old"
@@ -292,7 +294,7 @@ kind = "add_recording"
 key = "new"
 organizer = "anna"
 age_days = 25
-""")
+""", max_poll_interval_days=1)
     w.days(0, 6)
     assert w.reports[3].exit_code == 0 and w.reports[6].exit_code == 0
     assert rec(w, "old").state == RecordingState.GONE and "replaced" in w.audit("vanished", "old")[0].reason

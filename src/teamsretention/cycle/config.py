@@ -53,6 +53,7 @@ class CycleConfig:
     dpo_digest_to: tuple[str, ...] = ()
     max_items_per_digest: int = 50
     max_concurrency: int = 8
+    max_poll_interval_days: int = 7  # [policy]: an idle drive is read this often (cycle.polling); 1: daily
     cloud: str = "global"  # endpoints.CLOUDS: whose SharePoint hosts links in mails may point to
     sharepoint_tenant: str | None = None  # <tenant>.sharepoint.com: links only to the tenant's own hosts
     keep_years: int = 7  # [evidence]: how long the evidence of a deleted recording is kept

@@ -88,7 +88,8 @@ class DriveSync:
         self._apply_files(drive, list(pending.values()), generation, final=True)
         if full:
             self._forget_unlisted(drive, generation)
-        drive_store.mark_complete(db, drive.id, delta_link=final_link, generation=generation, at=self.ctx.clock())
+        drive_store.mark_complete(db, drive.id, delta_link=final_link, generation=generation, at=self.ctx.clock(),
+                                 on=self.ctx.cycle_date)
         return True
 
     # --- recognition --------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Step 2 of the cycle: evaluate every tracked recording with the pure policy, and store each decision.
+"""Step 2 of the cycle: evaluate the tracked recordings with the pure policy, and store each decision.
+
+Only the recordings whose decision may have changed are evaluated (``cycle.selection``): an unchanged cycle
+costs what changed and what is near, not the tenant. A decision that did not change writes nothing, except
+that a decision to warn or delete is stamped with the cycle's date (``decided_on``): the warn and delete
+steps act only on decisions taken this cycle, on facts read this cycle.
 
 Memory stays flat on large tenants: one batch of recordings is in memory at a time, labels are read for
 that batch only (and only where the decision would warn or delete, design §3.2), and (except for ``plan``,
@@ -15,14 +20,16 @@ import structlog
 from ..domain import Action, Decision, DriveKind, Facts, LabelStatus, RetentionLabel, Rule, RunMode
 from ..errors import GraphError
 from ..policy import evaluate, project
+from ..policy.review import review_on
 from ..ports import ItemState
-from ..store import digests, recordings
+from ..store import digests, evaluation, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, evaluated_from
 from .recheck import recheck, reread_all
+from .selection import basis_of, record, select
 
 log = structlog.get_logger(__name__)
 
@@ -40,8 +47,26 @@ class EvaluateStep:
         db, report = self.ctx.db, self.ctx.report
         index = FactIndex.load(db)
         names = drive_store.names(db)
-        ids = recordings.tracked_ids(db)
-        report.tracked = len(ids)
+        basis = basis_of(self.ctx.config, self.mode, index, self.ctx.cycle_date)
+        failed = [d for d in report.inventory.drives_incomplete if d not in complete]
+        ids, why = select(db, basis, self.mode, failed, index)
+        report.reevaluated = len(ids)
+        log.info("evaluate.selected", run_id=self.ctx.run_id, recordings=len(ids), all=why is not None, why=why)
+        await self._evaluate(ids, complete, index, names)
+        if self.mode is RunMode.PLAN:
+            report.tracked = len(ids)
+            return
+        actions, rules = evaluation.decision_counts(db)  # every tracked recording, by its standing decision
+        report.tracked = sum(actions.values())
+        report.actions.clear()
+        report.actions.update(actions)
+        report.rules.clear()
+        report.rules.update(rules)
+        if not self.ctx.stop.is_set():
+            record(db, basis, index)
+
+    async def _evaluate(self, ids: list[int], complete: set[str], index: FactIndex, names: dict[str, str]) -> None:
+        db = self.ctx.db
         for start in range(0, len(ids), EVALUATE_BATCH):
             if self.ctx.stop.is_set():
                 return
@@ -49,6 +74,7 @@ class EvaluateStep:
             batch = recordings.get_many(db, ids[start:start + EVALUATE_BATCH])
             warnings = digests.sent_warnings(db, [r.id for r in batch])
             first: list[tuple[StoredRecording, Facts, Decision]] = []
+            stored = {rec.id: rec for rec in batch}
             for rec in batch:
                 facts = index.facts_for(rec, warnings.get(rec.id, []), drive_complete=rec.drive_id in complete)
                 first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
@@ -61,10 +87,10 @@ class EvaluateStep:
                 if rec.id in fresh:
                     rec, facts, decision = await self._with_fresh_read(rec, facts, decision, fresh[rec.id], events)
                 recorded = self._record(rec, decision, facts, names, events)
-                if recorded is not None:
-                    changed.append(recorded)
+                if recorded is not None and (recorded != stored[rec.id] or decision.action is not Action.KEEP):
+                    changed.append(recorded)  # unchanged and not acting: nothing is written
             if self.mode is not RunMode.PLAN:
-                recordings.save(db, changed, events=events)
+                recordings.save(db, changed, events=events, evaluated=True)
 
     async def _with_fresh_read(self, rec: StoredRecording, facts: Facts, decision: Decision,
                                read: ItemState | None | GraphError, events: list[AuditEvent]
@@ -122,5 +148,12 @@ class EvaluateStep:
             log.debug("recording.decision", run_id=self.ctx.run_id, recording_id=rec.ref.key, recording=rec.name,
                       **self.ctx.organizer(rec.organizer_id).log_fields(), action=decision.action.value,
                       rule=decision.rule, due=str(decision.due) if decision.due else None, previous_rule=rec.rule)
+        same = (rec.action, rec.rule, rec.reason, rec.due, rec.episode_start) == (
+            decision.action, decision.rule, decision.reason, decision.due, decision.episode_start)
+        acting = decision.action is not Action.KEEP  # stamped today: the warn and delete steps act on it
+        review = review_on(rec.created_at, facts, self.policy, day, decision)
+        if review <= day and rec.review_on is not None and rec.review_on <= day:
+            review = rec.review_on  # due at every cycle either way: no write just to say so again
         return dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
-                                   due=decision.due, episode_start=decision.episode_start, decided_on=day)
+                                   due=decision.due, episode_start=decision.episode_start,
+                                   decided_on=rec.decided_on if same and not acting else day, review_on=review)

@@ -31,6 +31,9 @@ class InventoryStats:
     users_in_scope: int = 0
     users_without_onedrive: int = 0
     drives: int = 0
+    drives_read: int = 0  # read with delta this cycle
+    drives_idle: int = 0  # skipped: idle, read every poll_interval_days (cycle.polling)
+    poll_interval_days: int = 1
     drives_incomplete: list[str] = field(default_factory=list)
     directory_errors: list[str] = field(default_factory=list)
     recordings_new: int = 0
@@ -166,6 +169,7 @@ class CycleReport:
     status: RunStatus = RunStatus.OK
     exit_code: int = EXIT_OK
     tracked: int = 0
+    reevaluated: int = 0  # tracked recordings evaluated this cycle (the others' decisions stood: policy.review)
     actions: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
     warned: int = 0
@@ -237,6 +241,8 @@ class CycleReport:
                 "deleted": self.deleted, "blocked": self.blocked, "held_back": self.held_back,
                 "actions": dict(self.actions),
                 "rules": dict(self.rules), "drives": self.inventory.drives,
+                "drives_read": self.inventory.drives_read, "drives_skipped_idle": self.inventory.drives_idle,
+                "poll_interval_days": self.inventory.poll_interval_days, "evaluated": self.reevaluated,
                 "drives_incomplete": len(self.inventory.drives_incomplete),
                 "users_without_onedrive": self.inventory.users_without_onedrive,
                 "unsure_videos": self.inventory.unsure_videos, "recognised_by": dict(self.inventory.evidence),

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
-import json
 import os
 import socket
 import time
@@ -37,6 +35,7 @@ from .evidence import EvidenceStep
 from .governance import GovernanceStep
 from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
 from .outcome import CycleReport
+from .polling import RECOGNITION_KEY, recognition_fingerprint, split_idle
 from .progress import CycleProgress
 from .warn import WarnStep
 
@@ -47,9 +46,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_LEASE = dt.timedelta(seconds=300)
 LOCK_TTL = dt.timedelta(hours=2)  # how long a cycle may wait for the lock, and the floor of "stuck" (/readyz)
 LOCK_REFRESH_SECONDS = 60  # a checkpoint renews the lease at most this often (and at least every third of it)
-RECOGNITION_KEY = "recognition_settings"
 # the summary's lists of sentences and names stay in the run's record (pruned with it), not in the trail
-_NOT_IN_TRAIL = ("problems", "unsure")  # the [recognition] settings the stored inventory was classified with
+_NOT_IN_TRAIL = ("problems", "unsure")
 
 
 def lock_holder(mode: RunMode) -> str:
@@ -145,12 +143,18 @@ class Cycle:
         directory = DirectorySync(ctx)
         self.progress.enter("directory")
         drives = await directory.run()
-        complete = await self._sync_drives(ctx, drives)
+        # idle drives are read every max_poll_interval_days (cycle.polling); their recordings stay as last read
+        read, idle = split_idle(self.db, drives, ctx.cycle_date, self.config.max_poll_interval_days,
+                                self.config.recognition)
+        report.inventory.drives_read, report.inventory.drives_idle = len(read), len(idle)
+        report.inventory.poll_interval_days = self.config.max_poll_interval_days
+        complete = await self._sync_drives(ctx, read) | {d.id for d in idle}
         failed = [d for d in drives if d.id in report.inventory.drives_incomplete]
         replacements = await directory.replace_lost_onedrives(failed) if failed else []
         if replacements:
             complete |= await self._sync_drives(ctx, replacements)
             report.inventory.drives += len(replacements)
+            report.inventory.drives_read += len(replacements)
         stats = report.inventory
         self.db.refresh_statistics(stats.recordings_new + stats.recordings_vanished)  # a large change: ANALYZE
         if self.stop.is_set():
@@ -199,7 +203,7 @@ class Cycle:
     def _apply_new_recognition(self, ctx: CycleContext, drives: list[StoredDrive]) -> None:
         """When the [recognition] settings differ from those the inventory was classified with, what is stored
         is classified again (an admin adding a suffix expects the videos plan listed to be governed now)."""
-        fingerprint = json.dumps(dataclasses.asdict(self.config.recognition), sort_keys=True)
+        fingerprint = recognition_fingerprint(self.config.recognition)
         if directory_store.sync_state(self.db, RECOGNITION_KEY) == fingerprint:
             return
         sync = DriveSync(ctx)

@@ -34,6 +34,19 @@ def check_minimum_notice(days: int, warning_days: Sequence[int] | None) -> str |
     return None
 
 
+def check_poll_interval(days: int, retention_days: int | None, warning_days: Sequence[int] | None) -> str | None:
+    """At least 1; at most retention - the largest warning offset - 1, so that a recording arriving in a drive
+    read that seldom is still found before its first warning is due."""
+    if days < 1:
+        return "must be at least 1 (1: every drive is read daily)"
+    if retention_days and warning_days:
+        most = retention_days - max(warning_days) - 1
+        if days > most:
+            return (f"must be at most policy.retention_days - max(policy.warning_days) - 1 = {max(most, 1)}, so "
+                    "that a new recording is found before its first warning is due")
+    return None
+
+
 def check_timezone(name: str) -> str | None:
     try:
         ZoneInfo(name)

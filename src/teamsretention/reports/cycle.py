@@ -4,8 +4,9 @@
 "digests": [...]}``. ``summary`` holds the counts (the keys of ``CycleReport.summary()``: ``cycle_date``,
 ``mode``, ``status``, ``exit_code``, ``tracked``, ``warned``, ``digests_sent``, ``deleted``, ``blocked``,
 ``send_failures``, ``would_warn``, ``would_digest``, ``would_delete``, ``actions``, ``rules``, ``problems``,
-...). Each deletion: ``recording_id``, ``name``, ``organizer`` (``id``, ``name``, ``upn``), ``rule``, ``mode``
-(recycle | permanent), ``restore_until``. Each blocked deletion: ``recording_id``, ``name``, ``organizer``,
+``drives_read``, ``drives_skipped_idle``, ``poll_interval_days``, ``evaluated``, ...). Each deletion:
+``recording_id``, ``name``, ``organizer`` (``id``, ``name``, ``upn``), ``rule``, ``mode`` (recycle |
+permanent), ``restore_until``. Each blocked deletion: ``recording_id``, ``name``, ``organizer``,
 ``rule``, ``status``, ``code``, ``message`` (Graph's), ``attempts``, ``attempted_this_cycle``,
 ``next_attempt_on``. Each digest: ``organizer``, ``recipient``, ``fallback``, ``warned``, ``receipts``,
 ``status`` (sent | failed | outcome_unknown | undeliverable | dry_run; with ``earlier_today`` true, the
@@ -59,13 +60,24 @@ def _who(o: Organizer) -> str:
     return o.name or o.upn or o.id or "no organizer known"
 
 
+def polling_lines(report: CycleReport, indent: str = "  ") -> list[str]:
+    """How many drives were read and how many skipped as idle (said when any was skipped)."""
+    inv = report.inventory
+    if not inv.drives_idle:
+        return []
+    return [f"{indent}drives: {inv.drives_read:,} read, {inv.drives_idle:,} skipped as idle (nothing due within "
+            f"{inv.poll_interval_days} days: each is read every {inv.poll_interval_days} days); "
+            f"recordings evaluated {report.reevaluated:,} of {report.tracked:,}"]
+
+
 def cycle_lines(report: CycleReport) -> list[str]:
     """What ``run --once`` prints: the counts, then every deletion, blocked deletion and digest."""
     s = report.summary()
     dry = report.mode is RunMode.DRY_RUN
     mode = (f"{s['mode']}: policy.enforce = false, nothing was sent or deleted" if dry else s["mode"])
     lines = [*inventory_lines(report), f"Cycle {s['cycle_date']} ({mode}): {s['status']}, exit {s['exit_code']}",
-             f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}"]
+             f"  drives {s['drives']} ({s['drives_incomplete']} incomplete), recordings tracked {s['tracked']}",
+             *polling_lines(report)]
     if dry:
         lines.append(f"  would warn {_n(s['would_warn'], 'recording')} in {_n(s['would_digest'], 'digest')}, "
                      f"would delete {s['would_delete']}")
@@ -256,5 +268,6 @@ def plan_lines(report: CycleReport, *, timezone: str = "Europe/Stockholm", enfor
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items()))
     unsure = "" if report.inventory.complete else f" (inventory {report.inventory_state}: not the whole tenant)"
     lines.append(f"{report.tracked} recordings tracked{unsure}: {counts or 'none'}.")
+    lines += polling_lines(report, indent="")
     return (lines + outlook_lines(report.outlook, enforce=enforce) + recognition_lines(report)
             + governance_lines(report) + evidence_lines(report))

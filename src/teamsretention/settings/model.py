@@ -234,7 +234,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 # When a check compares two keys, the message also says where the other one came from.
 _RELATED = {"policy.minimum_notice_days": "policy.warning_days", "graph.auth": "graph.graph_endpoint",
-            "schedule.cron": "schedule.timezone", "web.host": "web.allow_remote"}
+            "policy.max_poll_interval_days": "policy.retention_days", "schedule.cron": "schedule.timezone",
+            "web.host": "web.allow_remote"}
 
 
 def validate(data: dict[str, Any], provenance: dict[str, str], problems: list[str]) -> Settings:

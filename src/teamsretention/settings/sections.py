@@ -166,6 +166,7 @@ class PolicySettings(_Section):
     deletion_share_minimum: int = 20
     blocked_retry_days: tuple[int, ...] = (1, 2, 4, 8, 16)
     restore_window_days: int = 93
+    max_poll_interval_days: int = 7  # an idle drive is read this often (1: every drive daily)
 
     _positive = _at_least(1, "retention_days", "assignment_max_days", "restore_window_days")
     # 0 is meaningful here: no grace for pending requests; no deletions at all; share counted from the start.
@@ -184,6 +185,14 @@ class PolicySettings(_Section):
     @classmethod
     def _check_notice(cls, value: int, info: ValidationInfo) -> int:
         problem = rules.check_minimum_notice(value, info.data.get("warning_days"))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("max_poll_interval_days")
+    @classmethod
+    def _check_poll_interval(cls, value: int, info: ValidationInfo) -> int:
+        problem = rules.check_poll_interval(value, info.data.get("retention_days"), info.data.get("warning_days"))
         if problem:
             raise ValueError(problem)
         return value

@@ -33,6 +33,7 @@ class StoredDrive:
     sync_generation: int
     complete: bool
     last_sync_at: dt.datetime | None
+    polled_on: dt.date | None = None  # the cycle date its feed was last read to the end (None: never, or back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class StoredFolder:
 
 def _drive(row: DriveRow) -> StoredDrive:
     return StoredDrive(row.id, DriveKind(row.kind), row.owner_id, row.team_id, row.name, row.delta_link,
-                       row.sync_generation, row.complete, row.last_sync_at)
+                       row.sync_generation, row.complete, row.last_sync_at, row.polled_on)
 
 
 def upsert_drives(s: Session, drives: Iterable[DriveRef]) -> None:
@@ -61,11 +62,15 @@ def upsert_drives(s: Session, drives: Iterable[DriveRef]) -> None:
 
 
 def set_in_scope(db: Database, drive_ids: set[str]) -> list[StoredDrive]:
-    """Exactly these drives are in scope from now on; returns them, by id."""
+    """Exactly these drives are in scope from now on; returns them, by id. A drive that comes back into scope
+    is read at its next cycle, whether idle or not (``polled_on`` cleared)."""
     with db.session() as s:
+        for chunk in chunked(sorted(drive_ids)):
+            s.execute(update(DriveRow).where(DriveRow.id.in_(chunk), DriveRow.in_scope.is_(False))
+                      .values(polled_on=None))
         s.execute(update(DriveRow).values(in_scope=False))
-        if drive_ids:
-            s.execute(update(DriveRow).where(DriveRow.id.in_(drive_ids)).values(in_scope=True))
+        for chunk in chunked(sorted(drive_ids)):
+            s.execute(update(DriveRow).where(DriveRow.id.in_(chunk)).values(in_scope=True))
     return in_scope(db)
 
 
@@ -113,12 +118,14 @@ def mark_incomplete(db: Database, drive_id: str, error: str) -> None:
         row.complete, row.last_error = False, error
 
 
-def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime) -> None:
+def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime,
+                  on: dt.date | None = None) -> None:
+    """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on``."""
     with db.session() as s:
         row = s.get(DriveRow, drive_id)
         assert row is not None, f"no drive {drive_id} in the store"
         row.delta_link, row.complete, row.last_error = delta_link, True, None
-        row.sync_generation, row.last_sync_at = generation, at
+        row.sync_generation, row.last_sync_at, row.polled_on = generation, at, on
 
 
 # --- folders ------------------------------------------------------------------------------------------

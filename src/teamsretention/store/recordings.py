@@ -61,6 +61,9 @@ class StoredRecording:
     due: dt.date | None = None
     episode_start: dt.date | None = None
     decided_on: dt.date | None = None
+    # the first cycle date on which evaluating it again could change its decision by time alone; None: its
+    # facts changed since (every write but the evaluation's own clears it), or it was never evaluated
+    review_on: dt.date | None = None
     label_name: str | None = None
     # deletion refused (423/403): Graph's code and message, and when to try again
     blocked_code: str | None = None
@@ -288,11 +291,13 @@ def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
 
 # --- writes -------------------------------------------------------------------------------------------
 def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable[StoredRecording] = (),
-         events: Iterable[AuditEvent] = ()) -> None:
+         events: Iterable[AuditEvent] = (), evaluated: bool = False) -> None:
     """Write changed recordings (by id), insert new ones, and append their audit events: one transaction,
-    one statement per kind of write."""
-    updates = [{"id": r.id, **_to_values(r)} for r in changed]
-    inserts = [_to_values(r) for r in new]
+    one statement per kind of write. Every write but the evaluation's own (``evaluated``) marks the recording
+    for evaluation by the next cycle (``review_on`` None): whatever changed about it is looked at again."""
+    updates = [{"id": r.id, **_to_values(r if evaluated else dataclasses.replace(r, review_on=None))}
+               for r in changed]
+    inserts = [_to_values(r if evaluated else dataclasses.replace(r, review_on=None)) for r in new]
     with db.session() as s:
         if updates:
             s.execute(update(RecordingRow), updates)

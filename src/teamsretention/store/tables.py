@@ -7,49 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# BIGINT on PostgreSQL, INTEGER on SQLite (the only type SQLite auto-increments).
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+from .tables_base import Base, BigIntId, UTCDateTime
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware datetimes in and out, stored as UTC (SQLite keeps no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    pass
+# The governance tables live in their own module (this one stays readable); they are part of the same schema.
+from .tables_governance import AssignmentRow, AssignmentTagRow, ExemptionRow, RequestItemRow
 
 
 class RecordingRow(Base):
@@ -58,7 +22,8 @@ class RecordingRow(Base):
                       Index("ix_recordings_parent", "drive_id", "parent_id"),  # 0006: per drive, organizer, move
                       Index("ix_recordings_drive_state", "drive_id", "state", "sync_generation"),
                       Index("ix_recordings_organizer_state", "organizer_id", "state", "action", "decided_on"),
-                      Index("ix_recordings_created_name", "created_at", "name"))
+                      Index("ix_recordings_created_name", "created_at", "name"),
+                      Index("ix_recordings_review", "state", "review_on"))  # 0007: due for evaluation
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     drive_id: Mapped[str] = mapped_column(String(200))
@@ -98,6 +63,8 @@ class RecordingRow(Base):
     due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     episode_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # the first cycle date evaluating it again could change its decision by time alone (NULL: evaluate it)
+    review_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     label_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     # deletion refused (423/403): Graph's code and message, and when to try again
     blocked_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -123,6 +90,7 @@ class DriveRow(Base):
     last_sync_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     root_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    polled_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # cycle date of the last full read
 
 
 class FolderRow(Base):
@@ -245,78 +213,6 @@ class LockRow(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class AssignmentRow(Base):
-    __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_list_item", "list_item_id", unique=True),)
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    client: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | closed
-    opened_on: Mapped[dt.date] = mapped_column(Date)
-    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    created_by: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(10), default="cli", server_default="cli")  # cli | csv | list
-    list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the list item owning it
-
-
-class AssignmentTagRow(Base):
-    __tablename__ = "assignment_tags"
-    __table_args__ = (Index("ix_assignment_tags_item", "drive_id", "item_id"),)
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    assignment_id: Mapped[str] = mapped_column(ForeignKey("assignments.id"), index=True)
-    drive_id: Mapped[str] = mapped_column(String(200))
-    item_id: Mapped[str] = mapped_column(String(200))
-    tagged_on: Mapped[dt.date] = mapped_column(Date)
-    untagged_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    untagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    tagged_by: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(10), default="cli", server_default="cli")  # cli|csv|list|rule
-    untagged_by: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-class ExemptionRow(Base):
-    __tablename__ = "exemptions"
-
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # legal_hold | exception
-    status: Mapped[str] = mapped_column(String(20))  # pending | approved | rejected | revoked | expired
-    target_kind: Mapped[str] = mapped_column(String(20))  # recording | organizer | assignment | site
-    target_id: Mapped[str] = mapped_column(String(300), index=True)
-    requested_on: Mapped[dt.date] = mapped_column(Date)
-    requested_by: Mapped[str] = mapped_column(Text, default="")
-    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    decided_by: Mapped[str | None] = mapped_column(Text, nullable=True)
-    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    review_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    legal_basis: Mapped[str] = mapped_column(Text, default="", server_default="")
-    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    source: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")  # cli | list
-    list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    requested_by_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # Entra object id
-    revoked_by: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-class RequestItemRow(Base):
-    """An item of the Retention requests list as the cycle last applied it."""
-
-    __tablename__ = "request_items"
-
-    item_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    exemption_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    tag_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # "<code> <recording key>" of a tag row
-    status_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)  # RequestStatus last handled
-    version_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
 class AuditRow(Base):
     """Append-only evidence: who/what/when/why. Triggers in the migrations refuse UPDATE and DELETE.
 
@@ -348,3 +244,8 @@ class AuditPersonalRow(Base):
     salt: Mapped[str] = mapped_column(String(64))
     recording_key: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)  # recording_key, recording_name, organizer_id, reason, detail
+
+
+__all__ = ["AssignmentRow", "AssignmentTagRow", "AuditPersonalRow", "AuditRow", "Base", "BigIntId", "DigestRow",
+           "DriveRow", "ExemptionRow", "FolderRow", "LockRow", "PauseRow", "PersonRow", "RecordingRow",
+           "RequestItemRow", "RunRow", "SyncStateRow", "TeamRow", "UTCDateTime", "WarningRow"]
