@@ -134,7 +134,7 @@ def write_results(rows: list[dict[str, object]], path: Path, command: str) -> st
     names = {0: "first", 1: "unchanged", 2: "changes"}
     lines = ["# A cycle when little changed", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-             f"(shared with other work while measured). Run on {dt.date.today().isoformat()}.",
+             f"(1-minute load average {os.getloadavg()[0]:.1f} at the end). Run on {dt.date.today().isoformat()}.",
              f"Command: `{command}`", "",
              f"Recordings aged 0-{rows[0]['max_age']:g} days (none warned or due within a week); day 1 is an unchanged cycle, day 2 "
              "follows a new eTag on one recording in each of `changes` drives. CPU is the product process only "
