@@ -68,3 +68,44 @@ def test_permanent_deletions_are_read_one_at_a_time_just_before(make_world) -> N
     kinds = w.model.requests.by_kind
     assert kinds["item.permanentDelete"] == 45
     assert kinds["batch"] == 3 and kinds["item.get"] == 90  # the evaluate step's in batches, then 45 single GETs
+
+
+def test_a_deletion_day_reads_each_due_recording_once_twenty_at_a_time(make_world,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The due deletions are listed by id and date; the recordings themselves are read a batch at a time (a
+    deletion day on a large tenant has tens of thousands of them)."""
+    from teamsretention.store import recordings
+
+    w = _warned_a_week_ago(make_world)
+    batches: list[int] = []
+    built = [0]
+    original_get_many, original_from_row = recordings.get_many, recordings.from_row
+
+    def get_many(db, ids):  # type: ignore[no-untyped-def]
+        found = original_get_many(db, ids)
+        batches.append(len(found))
+        return found
+
+    def from_row(row):  # type: ignore[no-untyped-def]
+        built[0] += 1
+        return original_from_row(row)
+
+    original_run = delete.DeleteStep.run
+
+    async def run(self, override):  # type: ignore[no-untyped-def]
+        batches.clear()
+        built[0] = 0
+        monkeypatch.setattr(recordings, "get_many", get_many)
+        monkeypatch.setattr(recordings, "from_row", from_row)
+        try:
+            return await original_run(self, override)
+        finally:
+            monkeypatch.setattr(recordings, "get_many", original_get_many)
+            monkeypatch.setattr(recordings, "from_row", original_from_row)
+
+    monkeypatch.setattr(delete.DeleteStep, "run", run)
+    report = w.cycle(7)
+
+    assert report.deleted == 45
+    assert [n for n in batches if n] == [20, 20, 5]
+    assert built[0] == 45  # each due recording built once: none held for the whole step

@@ -65,18 +65,19 @@ class DeleteStep:
 
     async def run(self, override: DeletionOverride | None) -> None:
         report, day = self.ctx.report, self.ctx.cycle_date
-        due = recordings.decided_today(self.ctx.db, day, Action.DELETE)
+        due = recordings.due_deletions(self.ctx.db, day)  # ids and dates: the recordings are read 20 at a time
         waiting = {r.id for r in due if r.next_attempt_on is not None and r.next_attempt_on > day}
         # The oldest due first: a batch (--allow-deletions) lets the longest-overdue recordings go first.
         candidates = [r.id for r in sorted(due, key=lambda r: (r.due or day, r.recorded_on, r.id))
                       if r.id not in waiting]
+        del due
         report.blocked += len(waiting)
         if override is not None:
             self._audit(AuditKind.DELETION_LIMIT_OVERRIDE, actor=override.actor,
                         reason=f"--allow-deletions {override.limit}: {override.reason} ({len(candidates)} deletions "
                         "planned; at most that many are made this cycle, the oldest due first)",
                         planned=len(candidates), allowed=override.limit)
-        self._report_waiting([r for r in due if r.id in waiting])
+        self._report_waiting(recordings.get_many(self.ctx.db, waiting))
         if not candidates:
             return
         if override is None and self._over_limit(len(candidates)):

@@ -153,11 +153,24 @@ def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecordi
             RecordingRow.sync_generation < generation))]
 
 
-def decided_today(db: Database, cycle_date: dt.date, action: Action) -> list[StoredRecording]:
-    """Tracked recordings whose decision, taken by this cycle's evaluation, is ``action``, by id."""
+@dataclass(frozen=True, slots=True)
+class DueDeletion:
+    """What the deletion step orders and holds back by, without the recording itself (a deletion day on a
+    large tenant has tens of thousands: the recordings are read a batch at a time)."""
+
+    id: int
+    due: dt.date | None
+    recorded_on: dt.date
+    next_attempt_on: dt.date | None
+
+
+def due_deletions(db: Database, cycle_date: dt.date) -> list[DueDeletion]:
+    """Tracked recordings this cycle's evaluation decided to delete, by id."""
     with db.session() as s:
-        return [from_row(r) for r in s.scalars(select(RecordingRow).where(*_decided(cycle_date, action))
-                                                .order_by(RecordingRow.id))]
+        rows = s.execute(select(RecordingRow.id, RecordingRow.due, RecordingRow.recorded_on,
+                                RecordingRow.next_attempt_on).where(*_decided(cycle_date, Action.DELETE))
+                         .order_by(RecordingRow.id))
+        return [DueDeletion(*row) for row in rows]
 
 
 def digest_organizers(db: Database, cycle_date: dt.date) -> set[str | None]:
