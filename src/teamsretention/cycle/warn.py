@@ -96,28 +96,35 @@ class WarnStep:
         gate = asyncio.Semaphore(max(1, self.ctx.config.max_concurrency))
         attempted: set[str] = set()
         first = len(self.ctx.report.digests)
+        failures: list[Exception] = []
 
         async def one(key: str, items: list[Evaluated], receipts: list[StoredRecording]) -> None:
             async with gate, (contextlib.nullcontext() if self._sender_proven else self._probe):
-                if self.ctx.stop.is_set() or self._sender_refused is not None:  # checkpoint between digests
+                # checkpoint between digests; none starts after a failure (no intent recorded for it)
+                if self.ctx.stop.is_set() or self._sender_refused is not None or failures:
                     return
-                self.ctx.checkpoint()
-                attempted.add(key)
-                await self._send_digest(enforce, key, items, receipts, batch.existing.get(key))
+                try:
+                    self.ctx.checkpoint()
+                    attempted.add(key)
+                    await self._send_digest(enforce, key, items, receipts, batch.existing.get(key))
+                except Exception as exc:  # noqa: BLE001 - raised below, once the sends under way have ended
+                    failures.append(exc)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for key, items, receipts in batch.digests:
-                    group.create_task(one(key, items, receipts))
-        except ExceptionGroup as failures:
-            # A sign-in failure or an unforeseen error: raised as the sequential loop raised it. A send cancelled
-            # with it stays "intended": never repeated today, no notice clock (as an unknown outcome).
-            raise failures.exceptions[0] from failures
+        # Not a TaskGroup: a failure (a sign-in error, the lock lost) must not cancel sends already under way,
+        # whose digests are recorded as intended and would then go unsent all day; they finish, no new one
+        # starts, and the first failure is raised as the sequential loop raised it.
+        await asyncio.gather(*(one(key, items, receipts) for key, items, receipts in batch.digests))
+        self._order_outcomes(batch, first)
+        if failures:
+            raise failures[0]
+        return attempted
+
+    def _order_outcomes(self, batch: _Batch, first: int) -> None:
+        """The batch's digests in the report in the batch's order, whatever order they finished in."""
         order = {key: n for n, (key, _, _) in enumerate(batch.digests)}
         done = self.ctx.report.digests[first:]
         done.sort(key=lambda o: order.get(o.organizer.id or "", len(order)))
         self.ctx.report.digests[first:] = done
-        return attempted
 
     def _batches(self) -> Iterator[_Batch]:
         """The digests of this cycle, :data:`~..store.digests.DIGEST_BATCH` organizers at a time, read from the
