@@ -96,7 +96,8 @@ async def run_day_cycle(make_cycle: Callable[[], Cycle], *, mode: RunMode, at: d
             done = exc.run
             log.info("daemon.cycle_already_ran", cycle_date=done.cycle_date.isoformat(), run_id=done.id,
                      status=done.status.value, ran_by=done.holder or "unknown",
-                     reason=f"{exc}: another process sharing the store ran this date's cycle; not running it again")
+                     reason=f"{exc}: this date's cycle already ran on this store (ran_by names the process); not "
+                            "running it again. To run it once more on purpose: `teamsretention run --once`")
             role.become("idle", reason="this date's cycle ran elsewhere")
             return True
         except LockLost as exc:  # this cycle was running and another took over: retrying cannot help

@@ -75,8 +75,8 @@ def run(config: ConfigOpt = None,
         echo_lines(problem_lines(report), err=True)
         if report.status is RunStatus.INTERRUPTED:
             typer.echo(f"the cycle was interrupted (state store {report.store}): run `teamsretention run --once` "
-                       "again, or let the daemon's next cycle, finish it; nobody is warned twice for a date.",
-                       err=True)
+                       "again to finish it (or start the daemon with `teamsretention run --now`); nobody is warned "
+                       "twice for a date.", err=True)
     raise typer.Exit(report.exit_code)
 
 

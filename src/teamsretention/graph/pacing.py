@@ -132,7 +132,8 @@ class RuPacer:
             _log.warning("graph_budget_lowered", configured_ru_per_minute=self.configured_budget,
                          graph_ru_per_minute=seen.limit,
                          hint="Graph reports a smaller resource-unit budget than graph.ru_budget_per_minute; "
-                              "pacing to Graph's figure")
+                              f"pacing to Graph's figure. Set graph.ru_budget_per_minute = {seen.limit:.0f} "
+                              "to start at it")
             self.budget = seen.limit
         now = self._clock()
         self._expire(now)
