@@ -83,6 +83,29 @@ def test_the_unlisted_sweep_reads_its_drive_through_the_drive_index(tmp_path):
     db.dispose()
 
 
+def test_the_move_match_searches_by_creation_time_with_and_without_statistics(tmp_path):
+    """A first cycle runs before any ANALYZE: a condition on the state let SQLite search ix_recordings_state,
+    every tracked recording of the tenant for each delta page (the first cycle's super-linear term)."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    fill(db)
+    page = [Arrival(f"new{i}", f"Meeting {i}.mp4", AT - dt.timedelta(days=i, minutes=3), None) for i in range(200)]
+
+    def read(db: Database) -> Any:
+        return recordings.moved_from(db, "d9", page)  # a page's worth of new files: many creation times
+
+    for statistics in ("none yet", "after ANALYZE"):
+        searches = [step for step in plans(db, lambda: read(db)) if "recordings" in step]
+        assert searches and all("ix_recordings_created_name" in step for step in searches), (statistics, searches)
+        assert db.refresh_statistics(ANALYZE_AFTER_ROWS)
+    # ...and the match still leaves out what was deleted by us: a gone original matches, a deleted one does not
+    gone = [r for r in recordings.list_all(db) if r.state is RecordingState.GONE][0]
+    deleted = [r for r in recordings.list_all(db) if r.state is RecordingState.DELETED][0]
+    found = recordings.moved_from(db, "elsewhere", [Arrival("n1", gone.name, gone.created_at, None),
+                                                    Arrival("n2", deleted.name, deleted.created_at, None)])
+    assert {k: v.ref.key for k, v in found.items()} == {"n1": gone.ref.key}
+    db.dispose()
+
+
 def test_statistics_are_refreshed_only_after_a_large_change(tmp_path):
     db = Database(f"sqlite:///{tmp_path}/state.db")
     fill(db, drives=2, per_drive=10)

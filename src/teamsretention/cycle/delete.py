@@ -26,7 +26,7 @@ from .config import CycleContext
 from .facts import FactIndex, stored_decision
 from .limits import DeletionOverride, limit_reason
 from .outcome import DeletionBlocked, DeletionDone
-from .recheck import recheck, reread_all
+from .recheck import Parents, parents_of, recheck, reread_all, reread_one
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,7 @@ class DeleteStep:
         self.ctx = ctx
         self.config = ctx.config
         self._facts: FactIndex | None = None  # loaded once, at the first re-check; refreshed per recording
+        self._parents: Parents = {}  # the stored parent folders of the last read-ahead
 
     def _index(self) -> FactIndex:
         if self._facts is None:
@@ -159,12 +160,9 @@ class DeleteStep:
         permanent = self.config.delete_mode == "permanent"
         found = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids[:1] if permanent else ids)}
         recs = [found[i] for i in (ids[:1] if permanent else ids)]  # in deletion order (the oldest due first)
-        if permanent:
-            try:
-                return {recs[0].id: (recs[0], await self.ctx.gateway.reread_item(recs[0].drive_id, recs[0].item_id))}
-            except GraphError as exc:
-                return {recs[0].id: (recs[0], exc)}
-        return {rec.id: (rec, read) for rec, read in zip(recs, await reread_all(self.ctx, recs), strict=True)}
+        reads = [await reread_one(self.ctx, recs[0])] if permanent else await reread_all(self.ctx, recs)
+        self._parents = parents_of(self.ctx, recs, reads)  # the stored parents of these reads, in one query
+        return {rec.id: (rec, read) for rec, read in zip(recs, reads, strict=True)}
 
     async def _delete_one(self, rec: StoredRecording, state: LabelRead) -> Outcome:
         cfg, report, db = self.config, self.ctx.report, self.ctx.db
@@ -194,7 +192,7 @@ class DeleteStep:
                         "next cycle.", etag=state.etag)
             return Outcome.SKIPPED
         # Seen afresh, is it still a Teams recording? (A renamed Recordings folder is not in the delta feed.)
-        check = await recheck(self.ctx, rec, state)
+        check = await recheck(self.ctx, rec, state, parents=self._parents)
         if not check.recognised:
             if check.event is not None:
                 recordings.save(db, [check.recording], events=[check.event])

@@ -69,12 +69,8 @@ class DriveSync:
                     pending.pop(item.id, None)  # ...and a later state replaces any waiting earlier one
                     latest.pop(item.id, None)
                     latest[item.id] = item
-                folders = [i for i in latest.values() if i.is_folder or i.is_root]
-                changed = drive_store.apply_folders(db, drive.id, folders)
-                files = [i for i in latest.values() if not (i.is_folder or i.is_root)]
-                pending.update((i.id, i) for i in self._apply_files(drive, files, generation, final=False))
-                if changed:
-                    self._reclassify(drive, changed, skip={i.id for i in files})
+                with db.unit():  # the page in one transaction: its folders, its files, what they moved
+                    pending.update((i.id, i) for i in self._apply_page(drive, list(latest.values()), generation))
                 if page.delta_link:
                     final_link = page.delta_link
             if final_link is None:
@@ -85,12 +81,24 @@ class DriveSync:
             self.stats.drive_errors[drive.id] = exc
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
             return False
-        self._apply_files(drive, list(pending.values()), generation, final=True)
-        if full:
-            self._forget_unlisted(drive, generation)
-        drive_store.mark_complete(db, drive.id, delta_link=final_link, generation=generation, at=self.ctx.clock(),
-                                 on=self.ctx.cycle_date)
+        with db.unit():  # the rest of the feed, and its deltaLink, in one transaction
+            self._apply_files(drive, list(pending.values()), generation, final=True)
+            if full:
+                self._forget_unlisted(drive, generation)
+                self.stats.drives_enumerated.add(drive.id)
+            drive_store.mark_complete(db, drive.id, delta_link=final_link, generation=generation,
+                                     at=self.ctx.clock(), on=self.ctx.cycle_date)
         return True
+
+    def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int) -> list[ItemChange]:
+        """A delta page's folders, then its files; returns the videos waiting for their parent folder."""
+        folders = [i for i in items if i.is_folder or i.is_root]
+        changed = drive_store.apply_folders(self.ctx.db, drive.id, folders)
+        files = [i for i in items if not (i.is_folder or i.is_root)]
+        waiting = self._apply_files(drive, files, generation, final=False)
+        if changed:
+            self._reclassify(drive, changed, skip={i.id for i in files})
+        return waiting
 
     # --- recognition --------------------------------------------------------------------------------
     def _locations(self, drive: StoredDrive, parent_ids: Iterable[str]) -> dict[str, Location]:

@@ -28,7 +28,7 @@ from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, evaluated_from
-from .recheck import recheck, reread_all
+from .recheck import Parents, parents_of, recheck, reread_all
 from .selection import basis_of, record, select
 
 log = structlog.get_logger(__name__)
@@ -80,12 +80,15 @@ class EvaluateStep:
                 first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
             # A warning or a deletion needs the label and a fresh look at the item (design §3.2): one re-read.
             wanting = [rec for rec, _, decision in first if decision.needs_label]
-            fresh = dict(zip((r.id for r in wanting), await self._reread(wanting), strict=True))
+            reads = await self._reread(wanting)
+            fresh = dict(zip((r.id for r in wanting), reads, strict=True))
+            parents = parents_of(self.ctx, wanting, reads)
             changed: list[StoredRecording] = []
             events: list[AuditEvent] = []
             for rec, facts, decision in first:
                 if rec.id in fresh:
-                    rec, facts, decision = await self._with_fresh_read(rec, facts, decision, fresh[rec.id], events)
+                    rec, facts, decision = await self._with_fresh_read(rec, facts, decision, fresh[rec.id], events,
+                                                                       parents)
                 recorded = self._record(rec, decision, facts, names, events)
                 if recorded is not None and (recorded != stored[rec.id] or decision.action is not Action.KEEP):
                     changed.append(recorded)  # unchanged and not acting: nothing is written
@@ -93,8 +96,8 @@ class EvaluateStep:
                 recordings.save(db, changed, events=events, evaluated=True)
 
     async def _with_fresh_read(self, rec: StoredRecording, facts: Facts, decision: Decision,
-                               read: ItemState | None | GraphError, events: list[AuditEvent]
-                               ) -> tuple[StoredRecording, Facts, Decision]:
+                               read: ItemState | None | GraphError, events: list[AuditEvent],
+                               parents: Parents) -> tuple[StoredRecording, Facts, Decision]:
         """The decision again, with the label and recognition the re-read established (fail closed)."""
         day = self.ctx.cycle_date
         if isinstance(read, GraphError):
@@ -103,7 +106,7 @@ class EvaluateStep:
             facts = dataclasses.replace(facts, unknown=facts.unknown | {"inventory"})
         else:
             first_warning = decision.action is Action.WARN and not facts.warnings
-            check = await recheck(self.ctx, rec, read, before_first_warning=first_warning)
+            check = await recheck(self.ctx, rec, read, before_first_warning=first_warning, parents=parents)
             rec = check.recording
             if check.event is not None:
                 events.append(check.event)

@@ -35,6 +35,7 @@ class InventoryStats:
     drives_idle: int = 0  # skipped: idle, read every poll_interval_days (cycle.polling)
     poll_interval_days: int = 1
     drives_incomplete: list[str] = field(default_factory=list)
+    drives_enumerated: set[str] = field(default_factory=set)  # listed in full: classified with today's settings
     directory_errors: list[str] = field(default_factory=list)
     recordings_new: int = 0
     recordings_vanished: int = 0

@@ -11,7 +11,7 @@ a candidate recognised by folder and name only is confirmed once, before its fir
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -23,6 +23,7 @@ from ..policy.recognition import SPECIAL_RECORDINGS
 from ..ports import ItemState, LabelRead
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
+from ..store.drives import StoredFolder
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 
@@ -47,6 +48,25 @@ async def reread_all(ctx: CycleContext, recs: Sequence[StoredRecording]) -> list
     return reads
 
 
+async def reread_one(ctx: CycleContext, rec: StoredRecording) -> LabelRead:
+    """One item's fresh read on its own (``permanentDelete``: just before its deletion); a failed read is its
+    GraphError, and the caller fails closed."""
+    try:
+        return await ctx.gateway.reread_item(rec.drive_id, rec.item_id)
+    except GraphError as exc:
+        return exc
+
+
+Parents = Mapping[tuple[str, str], StoredFolder]  # (drive id, folder id) -> the folder as the store knows it
+
+
+def parents_of(ctx: CycleContext, recs: Sequence[StoredRecording], reads: Sequence[LabelRead]) -> Parents:
+    """The stored parent folders of these re-read items, in one query (not one per recording)."""
+    pairs = {(rec.drive_id, read.parent_id) for rec, read in zip(recs, reads, strict=True)
+             if isinstance(read, ItemState) and read.parent_id}
+    return drive_store.folders_by_ref(ctx.db, pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class Recheck:
     recording: StoredRecording  # with its recognition brought up to date
@@ -55,12 +75,16 @@ class Recheck:
     event: AuditEvent | None = None  # a change of recognition, for the trail
 
 
-async def recheck(ctx: CycleContext, rec: StoredRecording, state: ItemState, *, before_first_warning: bool = False
-                  ) -> Recheck:
+async def recheck(ctx: CycleContext, rec: StoredRecording, state: ItemState, *, before_first_warning: bool = False,
+                  parents: Parents | None = None) -> Recheck:
+    """``parents``: the stored parent folders of a batch of re-reads (``parents_of``); read here when not given."""
     config = ctx.config.recognition
     special = False
     if state.parent_id:
-        parent = drive_store.folders(ctx.db, rec.drive_id, [state.parent_id]).get(state.parent_id)
+        key = (rec.drive_id, state.parent_id)
+        if parents is None or key not in parents:  # not given, or not among those read for the batch
+            parents = parents_of(ctx, [rec], [state])
+        parent = parents.get(key)
         special = parent is not None and (parent.special or "").lower() == SPECIAL_RECORDINGS
     location = location_from_path(state.parent_path, rec.drive_kind, config, parent_is_special=special)
     seen = classify(state, location, config)

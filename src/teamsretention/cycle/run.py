@@ -208,7 +208,8 @@ class Cycle:
             return
         sync = DriveSync(ctx)
         for drive in drives:
-            sync.reclassify_all(drive)
+            if drive.id not in ctx.report.inventory.drives_enumerated:  # listed in full: classified with these
+                sync.reclassify_all(drive)
         if len(drives) == ctx.report.inventory.drives:  # every drive done: the new settings are in force
             directory_store.set_sync_state(self.db, RECOGNITION_KEY, fingerprint)
 

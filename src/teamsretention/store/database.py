@@ -31,6 +31,8 @@ CYCLE_LOCK = "cycle"  # the name of the cycle lock's row (store.control)
 # The lease a task's writes are fenced by: (the store, the lease holder). Set by a cycle for itself and the
 # tasks it starts (they inherit it); every other caller (commands, the web endpoint's thread) has none.
 _FENCE: ContextVar[tuple[Database, str] | None] = ContextVar("teamsretention_fence", default=None)
+# The transaction a task's store calls share inside ``Database.unit`` (a delta page's reads and writes).
+_UNIT: ContextVar[tuple[Database, Session] | None] = ContextVar("teamsretention_unit", default=None)
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -212,9 +214,34 @@ class Database:
             engine.dispose()
 
     @contextmanager
+    def unit(self) -> Iterator[None]:
+        """One transaction for every store call inside the block (a delta page: its reads, its writes, the
+        folders it moves): committed, and fenced, once when the block ends; rolled back whole if anything in it
+        fails. Only around synchronous work: an ``await`` inside would hold SQLite's write lock while the
+        other tasks wait for it on the same thread."""
+        current = _UNIT.get()
+        if current is not None and current[0] is self:
+            yield
+            return
+        with self.session() as shared:
+            token = _UNIT.set((self, shared))
+            try:
+                yield
+            finally:
+                _UNIT.reset(token)
+
+    @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on error (nothing half-recorded). A
-        database that fails under it (locked, read-only, damaged, unreachable) is a StoreError naming it."""
+        database that fails under it (locked, read-only, damaged, unreachable) is a StoreError naming it.
+        Inside :meth:`unit` it is the unit's transaction, committed with the unit; what the block changed is
+        flushed and its objects let go, so a later read in the unit sees the rows as written."""
+        current = _UNIT.get()
+        if current is not None and current[0] is self:
+            yield current[1]
+            current[1].flush()
+            current[1].expunge_all()
+            return
         session = self._sessions()
         try:
             yield session

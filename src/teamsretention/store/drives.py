@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from ..domain import DriveKind, RecordingState
@@ -187,6 +187,20 @@ def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, Stored
             for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
                                                        FolderRow.item_id.in_(chunk))):
                 found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)
+    return found
+
+
+def folders_by_ref(db: Database, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredFolder]:
+    """The known folders among these (drive id, folder id) pairs, across drives: one query per chunk (the parents
+    of a batch of re-read recordings)."""
+    found: dict[tuple[str, str], StoredFolder] = {}
+    cols = (FolderRow.drive_id, FolderRow.item_id, FolderRow.name, FolderRow.parent_id, FolderRow.is_root,
+            FolderRow.special)
+    with db.session() as s:
+        for chunk in chunked(sorted(set(refs))):
+            for drive_id, item_id, name, parent_id, is_root, special in s.execute(
+                    select(*cols).where(tuple_(FolderRow.drive_id, FolderRow.item_id).in_(chunk))):
+                found[(drive_id, item_id)] = StoredFolder(item_id, name, parent_id, is_root, special)
     return found
 
 
