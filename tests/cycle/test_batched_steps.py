@@ -63,12 +63,12 @@ def _warn_step_reads(tmp_path, monkeypatch, organizers: int) -> tuple[World, _St
 
 
 def test_warn_step_reads_recordings_and_digests_per_batch_not_per_organizer(tmp_path, monkeypatch):
-    small_world, small = _warn_step_reads(tmp_path, monkeypatch, 30)
-    large_world, large = _warn_step_reads(tmp_path, monkeypatch, 120)
+    small_world, small = _warn_step_reads(tmp_path, monkeypatch, 10)
+    large_world, large = _warn_step_reads(tmp_path, monkeypatch, digests.DIGEST_BATCH)
     assert small.reads("recordings") == large.reads("recordings") <= 3  # who hears something, then one batch
     assert small.reads("digests") == large.reads("digests") == 1  # what this date already recorded, one query
     # each organizer was still warned once, each digest recorded before it was sent
-    assert len(large_world.gw.sent) == 120
+    assert len(large_world.gw.sent) == digests.DIGEST_BATCH
     assert {a.kind for a in large_world.audit(item="r7-0")} >= {"warn_intended", "warned"}
     for w in (small_world, large_world):
         w.db.dispose()

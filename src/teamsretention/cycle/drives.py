@@ -162,7 +162,7 @@ class DriveSync:
                 updated = self._seen(drive, rec, item, gen, seen, events)
                 if updated is not None:
                     changed.append(updated)
-        recordings.save(self.ctx.db, changed, new=new, events=events)
+        recordings.save(self.ctx.db, changed, new=new, events=events, before={r.id: r for r in known.values()})
         return waiting
 
     def _discovered(self, drive: StoredDrive, item: ItemChange, gen: int, seen: Recognition,

@@ -93,7 +93,7 @@ class EvaluateStep:
                 if recorded is not None and (recorded != stored[rec.id] or decision.action is not Action.KEEP):
                     changed.append(recorded)  # unchanged and not acting: nothing is written
             if self.mode is not RunMode.PLAN:
-                recordings.save(db, changed, events=events, evaluated=True)
+                recordings.save(db, changed, events=events, evaluated=True, before=stored)
 
     async def _with_fresh_read(self, rec: StoredRecording, facts: Facts, decision: Decision,
                                read: ItemState | None | GraphError, events: list[AuditEvent],

@@ -20,7 +20,7 @@ from .recordings import StoredRecording
 from .recordings import from_row as _recording
 from .tables import DigestRow, RecordingRow, WarningRow
 
-DIGEST_BATCH = 200  # organizers whose digests are read from the store in one query
+DIGEST_BATCH = 50  # organizers whose digests are read from the store in one query (and held in memory at once)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, select, tuple_
 
 from ..domain import Action, DriveKind, Evidence, Recording, RecordingRef, RecordingState
 from . import audit
@@ -81,6 +81,9 @@ class StoredRecording:
                          web_url=self.web_url, organizer_id=self.organizer_id, drive_kind=self.drive_kind,
                          size=self.size)
 
+
+_TABLE: Table = RecordingRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+_BY_ID = _TABLE.update().where(_TABLE.c.id == bindparam("row_id"))  # SET: the columns each row gives
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording)
                  if f.name not in ("id", "restored_on", "restored_at"))
@@ -306,16 +309,31 @@ def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
 
 # --- writes -------------------------------------------------------------------------------------------
 def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable[StoredRecording] = (),
-         events: Iterable[AuditEvent] = (), evaluated: bool = False) -> None:
+         events: Iterable[AuditEvent] = (), evaluated: bool = False,
+         before: Mapping[int, StoredRecording] | None = None) -> None:
     """Write changed recordings (by id), insert new ones, and append their audit events: one transaction,
     one statement per kind of write. Every write but the evaluation's own (``evaluated``) marks the recording
-    for evaluation by the next cycle (``review_on`` None): whatever changed about it is looked at again."""
-    updates = [{"id": r.id, **_to_values(r if evaluated else dataclasses.replace(r, review_on=None))}
-               for r in changed]
+    for evaluation by the next cycle (``review_on`` None): whatever changed about it is looked at again.
+
+    ``before``: the snapshots the changed ones were made from, by id. Then only the columns that differ are
+    written, one statement per set of columns: an UPDATE that leaves a column out leaves its indexes alone (a
+    decision touches two of the table's seven), and a column someone else wrote since is not overwritten."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for rec in changed:
+        values = _to_values(rec if evaluated else dataclasses.replace(rec, review_on=None))
+        old = before.get(rec.id) if before is not None else None
+        if old is not None:
+            was = _to_values(old)
+            columns = tuple(name for name, value in values.items() if value != was[name])
+            if not columns:
+                continue  # the same as stored: nothing to write
+        else:
+            columns = tuple(values)
+        groups.setdefault(columns, []).append({"row_id": rec.id, **{name: values[name] for name in columns}})
     inserts = [_to_values(r if evaluated else dataclasses.replace(r, review_on=None)) for r in new]
     with db.session() as s:
-        if updates:
-            s.execute(update(RecordingRow), updates)
+        for rows in groups.values():
+            s.execute(_BY_ID, rows)
         if inserts:
-            s.execute(insert(RecordingRow), inserts)
+            s.execute(_TABLE.insert(), inserts)
         audit.write(s, events)
