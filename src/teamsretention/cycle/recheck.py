@@ -57,14 +57,17 @@ async def reread_one(ctx: CycleContext, rec: StoredRecording) -> LabelRead:
         return exc
 
 
-Parents = Mapping[tuple[str, str], StoredFolder]  # (drive id, folder id) -> the folder as the store knows it
+# (drive id, folder id) -> the folder as the store knows it, None when the store does not know it
+Parents = Mapping[tuple[str, str], StoredFolder | None]
 
 
 def parents_of(ctx: CycleContext, recs: Sequence[StoredRecording], reads: Sequence[LabelRead]) -> Parents:
-    """The stored parent folders of these re-read items, in one query (not one per recording)."""
+    """The stored parent folders of these re-read items, in one query (not one per recording); every parent
+    asked about has an entry, so an unknown folder is not looked up again per recording."""
     pairs = {(rec.drive_id, read.parent_id) for rec, read in zip(recs, reads, strict=True)
              if isinstance(read, ItemState) and read.parent_id}
-    return drive_store.folders_by_ref(ctx.db, pairs)
+    found = drive_store.folders_by_ref(ctx.db, pairs)
+    return {pair: found.get(pair) for pair in pairs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ async def recheck(ctx: CycleContext, rec: StoredRecording, state: ItemState, *, 
     special = False
     if state.parent_id:
         key = (rec.drive_id, state.parent_id)
-        if parents is None or key not in parents:  # not given, or not among those read for the batch
+        if parents is None or key not in parents:  # not given, or this read was not among the batch's
             parents = parents_of(ctx, [rec], [state])
         parent = parents.get(key)
         special = parent is not None and (parent.special or "").lower() == SPECIAL_RECORDINGS

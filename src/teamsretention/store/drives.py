@@ -179,17 +179,6 @@ def child_folders(db: Database, drive_id: str, parent_ids: Iterable[str]) -> set
     return found
 
 
-def folders(db: Database, drive_id: str, ids: Iterable[str]) -> dict[str, StoredFolder]:
-    """The known folders among ``ids`` (one query)."""
-    found: dict[str, StoredFolder] = {}
-    with db.session() as s:
-        for chunk in chunked(sorted(set(ids))):
-            for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
-                                                       FolderRow.item_id.in_(chunk))):
-                found[r.item_id] = StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)
-    return found
-
-
 def folders_by_ref(db: Database, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredFolder]:
     """The known folders among these (drive id, folder id) pairs, across drives: one query per chunk (the parents
     of a batch of re-read recordings)."""
