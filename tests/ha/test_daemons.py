@@ -135,6 +135,9 @@ def test_a_stopped_leader_writes_nothing_after_it_wakes_up(ha, simulator):
 def test_the_daemons_survive_a_database_restart(ha, simulator, cluster):
     daemons = ha("a", "b", stall=4)
     _leader(daemons)
+    # both running first: a daemon that cannot reach its store at start exits (with a message) by design, and
+    # on a slow machine the standby may still be starting when the leader is already mid-cycle
+    wait_for("both daemons started", lambda: all(d.logged("daemon.started") for d in daemons), timeout=45)
     cluster.stop()
     try:
         wait_for("a daemon to notice the store is gone", lambda: any(
