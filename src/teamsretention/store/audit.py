@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import RecordingRef
@@ -39,6 +39,8 @@ from .database import Database, chunked
 from .tables import AuditPersonalRow, AuditRow
 
 SYSTEM_ACTOR = "teamsretention"
+_ENTRIES: Table = AuditRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+_PARTS: Table = AuditPersonalRow.__table__  # type: ignore[assignment]
 
 
 class AuditKind(StrEnum):
@@ -159,13 +161,20 @@ class PersonalPart:
     content: dict[str, Any]
 
     @classmethod
-    def of(cls, event: AuditEvent) -> PersonalPart:
+    def sealed(cls, event: AuditEvent) -> tuple[PersonalPart, str]:
+        """The personal part of ``event`` with its digest, serialised once: the content is what the JSON column
+        gives back (the canonical text read again), and canonical text of that is the text itself."""
         content = {"recording_key": event.recording_key, "recording_name": event.recording_name,
                    "organizer_id": event.organizer_id, "reason": event.reason, "detail": dict(event.detail)}
-        return cls(secrets.token_hex(16), json.loads(_canonical(content)))  # as the JSON column gives it back
+        text, salt = _canonical(content), secrets.token_hex(16)
+        return cls(salt, json.loads(text)), _digest(salt, text)
 
     def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(bytes.fromhex(self.salt) + _canonical(self.content).encode()).hexdigest()
+        return _digest(self.salt, _canonical(self.content))
+
+
+def _digest(salt: str, canonical: str) -> str:
+    return "sha256:" + hashlib.sha256(bytes.fromhex(salt) + canonical.encode()).hexdigest()
 
 
 def _canonical(value: Any) -> str:
@@ -179,8 +188,7 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
     them (SQLite, lacking a sentinel column, would otherwise insert row by row)."""
     entries, parts = [], []
     for e in events:
-        part = PersonalPart.of(e)
-        digest = part.digest()
+        part, digest = PersonalPart.sealed(e)
         entries.append({"at": e.at, "cycle_date": e.cycle_date, "run_id": e.run_id, "actor": e.actor,
                         "event": e.kind.value, "rule": e.rule, "due": e.due, "personal_digest": digest})
         parts.append((digest, {"salt": part.salt, "recording_key": e.recording_key, "content": part.content}))
@@ -188,10 +196,11 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
         return
     # SQLite numbers a multi-row INSERT's rows in their order; PostgreSQL is asked to keep it
     ordered = session.get_bind().dialect.name != "sqlite"
-    returned = session.execute(insert(AuditRow).returning(AuditRow.personal_digest, AuditRow.id,
-                                                          sort_by_parameter_order=ordered), entries)
+    # Core inserts of the tables (the ORM's bulk path adds nothing here but per-row bookkeeping)
+    returned = session.execute(_ENTRIES.insert().returning(_ENTRIES.c.personal_digest, _ENTRIES.c.id,
+                                                           sort_by_parameter_order=ordered), entries)
     ids: dict[str, int] = dict(returned.all())
-    session.execute(insert(AuditPersonalRow), [{"audit_id": ids[digest], **part} for digest, part in parts])
+    session.execute(_PARTS.insert(), [{"audit_id": ids[digest], **part} for digest, part in parts])
 
 
 def append(db: Database, *events: AuditEvent) -> None:
