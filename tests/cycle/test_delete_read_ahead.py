@@ -79,16 +79,17 @@ def test_a_deletion_day_reads_each_due_recording_once_twenty_at_a_time(make_worl
     w = _warned_a_week_ago(make_world)
     batches: list[int] = []
     built = [0]
-    original_get_many, original_from_row = recordings.get_many, recordings.from_row
+    original_get_many, original_read = recordings.get_many, recordings.read
 
     def get_many(db, ids):  # type: ignore[no-untyped-def]
         found = original_get_many(db, ids)
         batches.append(len(found))
         return found
 
-    def from_row(row):  # type: ignore[no-untyped-def]
-        built[0] += 1
-        return original_from_row(row)
+    def read(s, statement):  # type: ignore[no-untyped-def]
+        for rec in original_read(s, statement):
+            built[0] += 1
+            yield rec
 
     original_run = delete.DeleteStep.run
 
@@ -96,12 +97,12 @@ def test_a_deletion_day_reads_each_due_recording_once_twenty_at_a_time(make_worl
         batches.clear()
         built[0] = 0
         monkeypatch.setattr(recordings, "get_many", get_many)
-        monkeypatch.setattr(recordings, "from_row", from_row)
+        monkeypatch.setattr(recordings, "read", read)
         try:
             return await original_run(self, override)
         finally:
             monkeypatch.setattr(recordings, "get_many", original_get_many)
-            monkeypatch.setattr(recordings, "from_row", original_from_row)
+            monkeypatch.setattr(recordings, "read", original_read)
 
     monkeypatch.setattr(delete.DeleteStep, "run", run)
     report = w.cycle(7)

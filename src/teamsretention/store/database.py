@@ -294,6 +294,7 @@ class Database:
 
 ANALYZE_AFTER_ROWS = 1000  # rows inserted or changed by one cycle that call for fresh planner statistics
 IN_CHUNK = 500  # ids per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
+ID_BATCH = 5000  # rows fetched at a time when a query streams a large tenant's ids into a list
 
 
 def chunked(ids: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:

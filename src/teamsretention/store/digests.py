@@ -16,8 +16,7 @@ from ..domain import Action, DigestStatus, RecordingState, WarningSent
 from . import audit
 from .audit import AuditEvent
 from .database import Database, chunked
-from .recordings import StoredRecording
-from .recordings import from_row as _recording
+from .recordings import ROWS, StoredRecording, read
 from .tables import DigestRow, RecordingRow, WarningRow
 
 DIGEST_BATCH = 50  # organizers whose digests are read from the store in one query (and held in memory at once)
@@ -86,10 +85,9 @@ def content(db: Database, cycle_date: dt.date, organizer_ids: Sequence[str | Non
                    RecordingRow.decided_on == cycle_date)
     unreported = and_(RecordingRow.state == RecordingState.DELETED.value, RecordingRow.deletion_reported.is_(False),
                       RecordingRow.evidence_pruned_on.is_(None))
-    q = select(RecordingRow).where(or_(*who), or_(to_warn, unreported)).order_by(RecordingRow.id)
+    q = ROWS.where(or_(*who), or_(to_warn, unreported)).order_by(RecordingRow.id)
     with db.session() as s:
-        for row in s.scalars(q):
-            rec = _recording(row)
+        for rec in read(s, q):
             (warn if rec.state is RecordingState.TRACKED else receipts)[rec.organizer_id].append(rec)
     return DigestContent(dict(warn), dict(receipts))
 

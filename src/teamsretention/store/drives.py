@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from ..domain import DriveKind, RecordingState
 from ..ports import DriveRef, ItemChange
@@ -20,6 +21,23 @@ from . import audit
 from .audit import AuditEvent
 from .database import Database, chunked
 from .tables import DriveRow, FolderRow, RecordingRow
+
+_DRIVES: Table = DriveRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+_FOLDERS: Table = FolderRow.__table__  # type: ignore[assignment]
+
+
+def _chain_query() -> Any:
+    """Folders by id with their parent and grandparent (outer joins), built once: every delta page asks it."""
+    parent, grand, great = _FOLDERS.alias("parent"), _FOLDERS.alias("grand"), _FOLDERS.alias("great")
+    cols = ("item_id", "name", "parent_id", "is_root", "special")
+    return (select(*(t.c[c] for t in (parent, grand, great) for c in cols))
+            .outerjoin_from(parent, grand, (grand.c.drive_id == parent.c.drive_id)
+                            & (grand.c.item_id == parent.c.parent_id))
+            .outerjoin(great, (great.c.drive_id == grand.c.drive_id) & (great.c.item_id == grand.c.parent_id))
+            .where(parent.c.drive_id == bindparam("drive_id"), parent.c.item_id.in_(bindparam("ids", expanding=True))))
+
+
+_CHAINS = _chain_query()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +63,7 @@ class StoredFolder:
     special: str | None = None  # the specialFolder facet's name ("recordings")
 
 
-def _drive(row: DriveRow) -> StoredDrive:
+def _drive(row: DriveRow | Row[Any]) -> StoredDrive:
     return StoredDrive(row.id, DriveKind(row.kind), row.owner_id, row.team_id, row.name, row.delta_link,
                        row.sync_generation, row.complete, row.last_sync_at, row.polled_on)
 
@@ -76,8 +94,9 @@ def set_in_scope(db: Database, drive_ids: set[str]) -> list[StoredDrive]:
 
 def in_scope(db: Database) -> list[StoredDrive]:
     with db.session() as s:
-        return [_drive(r) for r in s.scalars(select(DriveRow).where(DriveRow.in_scope.is_(True))
-                                             .order_by(DriveRow.id))]
+        # plain rows, not ORM objects: every drive of the tenant at once, ~2 KiB each at the peak as objects
+        return [_drive(r) for r in s.execute(select(_DRIVES).where(_DRIVES.c.in_scope.is_(True))
+                                             .order_by(_DRIVES.c.id))]
 
 
 def retire(db: Database, drive_id: str, events: Iterable[AuditEvent]) -> None:
@@ -197,19 +216,12 @@ def folder_chains(db: Database, drive_id: str,
                   ids: Iterable[str]) -> dict[str, tuple[StoredFolder, StoredFolder | None, StoredFolder | None]]:
     """The known folders among ``ids``, each with its parent and its parent's parent when those are known:
     where a file sits, up to the drive's root as Teams lays recordings out, in one query per chunk."""
-    parent, grand, great = aliased(FolderRow), aliased(FolderRow), aliased(FolderRow)
     found: dict[str, tuple[StoredFolder, StoredFolder | None, StoredFolder | None]] = {}
     with db.session() as s:
         for chunk in chunked(sorted(set(ids))):
-            q = (select(parent, grand, great)
-                 .outerjoin(grand, (grand.drive_id == parent.drive_id) & (grand.item_id == parent.parent_id))
-                 .outerjoin(great, (great.drive_id == grand.drive_id) & (great.item_id == grand.parent_id))
-                 .where(parent.drive_id == drive_id, parent.item_id.in_(chunk)))
-            for p, g, gg in s.execute(q):
-                found[p.item_id] = (_folder(p), _folder(g) if g is not None else None,
-                                    _folder(gg) if gg is not None else None)
+            for r in s.execute(_CHAINS, {"drive_id": drive_id, "ids": chunk}):
+                found[r[0]] = (StoredFolder(*r[0:5]), StoredFolder(*r[5:10]) if r[5] is not None else None,
+                               StoredFolder(*r[10:15]) if r[10] is not None else None)
     return found
 
 
-def _folder(r: FolderRow) -> StoredFolder:
-    return StoredFolder(r.item_id, r.name, r.parent_id, r.is_root, r.special)

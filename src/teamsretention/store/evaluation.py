@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
 
 from ..domain import Action, RecordingState
-from .database import Database, chunked
+from .database import ID_BATCH, Database, chunked
 from .tables import RecordingRow
 
 
@@ -21,11 +21,17 @@ def due_for_evaluation(db: Database, cycle_date: dt.date, drive_ids: Iterable[st
     changed). Read through ``ix_recordings_review``, not the whole table."""
     tracked = RecordingRow.state == RecordingState.TRACKED.value
     with db.session() as s:
-        found = set(s.scalars(select(RecordingRow.id).where(
-            tracked, RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= cycle_date))))
+        # streamed into one list (a large tenant's first cycles name most of it: no result buffer or set beside it)
+        found = list(s.scalars(select(RecordingRow.id).where(
+            tracked, RecordingRow.review_on.is_(None) | (RecordingRow.review_on <= cycle_date))
+            .execution_options(yield_per=ID_BATCH)))
+        extra: set[int] = set()
         for chunk in chunked(sorted(set(drive_ids))):
-            found |= set(s.scalars(select(RecordingRow.id).where(tracked, RecordingRow.drive_id.in_(chunk))))
-    return sorted(found)
+            extra |= set(s.scalars(select(RecordingRow.id).where(tracked, RecordingRow.drive_id.in_(chunk))))
+    if extra:
+        found = list(extra.union(found))
+    found.sort()
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, tuple_
+from sqlalchemy import Select, Table, bindparam, func, select, tuple_
+from sqlalchemy.orm import Session
 
 from ..domain import Action, DriveKind, Evidence, Recording, RecordingRef, RecordingState
 from . import audit
 from .audit import AuditEvent
-from .database import Database, chunked
+from .database import ID_BATCH, Database, chunked
 from .tables import RecordingRow
 
 
@@ -87,19 +88,24 @@ _BY_ID = _TABLE.update().where(_TABLE.c.id == bindparam("row_id"))  # SET: the c
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording)
                  if f.name not in ("id", "restored_on", "restored_at"))
+_KEYS = tuple(c.key for c in _TABLE.c)
+ROWS = select(_TABLE)  # every column as a plain row: no ORM object per recording read (see ``read``)
 
 
-def from_row(row: RecordingRow) -> StoredRecording:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _COLUMNS}
-    values["id"] = row.id
-    values["drive_kind"] = DriveKind(row.drive_kind)
-    values["state"] = RecordingState(row.state)
-    values["action"] = Action(row.action) if row.action else None
-    values["blocked_attempts"] = row.blocked_attempts or 0
-    values["restored_on"] = tuple(sorted(dt.date.fromisoformat(d) for d in row.restored_dates or ()))
-    values["restored_at"] = tuple(sorted(dt.datetime.fromisoformat(t) for t in row.restored_at or ()))
-    values["evidence"] = Evidence(row.evidence) if row.evidence else None
-    return StoredRecording(**values)
+def read(s: Session, statement: Select[Any]) -> Iterator[StoredRecording]:
+    """The recordings a select of ``ROWS`` answers (for the store's modules)."""
+    for row in s.execute(statement):
+        values = dict(zip(_KEYS, row, strict=True))
+        restored_dates, restored_at = values.pop("restored_dates"), values.pop("restored_at")
+        del values["evidence_pruned_on"]
+        values["drive_kind"] = DriveKind(values["drive_kind"])
+        values["state"] = RecordingState(values["state"])
+        values["action"] = Action(values["action"]) if values["action"] else None
+        values["blocked_attempts"] = values["blocked_attempts"] or 0
+        values["restored_on"] = tuple(sorted(dt.date.fromisoformat(d) for d in restored_dates or ()))
+        values["restored_at"] = tuple(sorted(dt.datetime.fromisoformat(t) for t in restored_at or ()))
+        values["evidence"] = Evidence(values["evidence"]) if values["evidence"] else None
+        yield StoredRecording(**values)
 
 
 def _to_values(rec: StoredRecording) -> dict[str, Any]:
@@ -116,8 +122,7 @@ def _to_values(rec: StoredRecording) -> dict[str, Any]:
 # --- reads ----------------------------------------------------------------------------------------------
 def get(db: Database, recording_id: int) -> StoredRecording | None:
     with db.session() as s:
-        row = s.get(RecordingRow, recording_id)
-        return from_row(row) if row else None
+        return next(read(s, ROWS.where(RecordingRow.id == recording_id)), None)
 
 
 def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
@@ -125,7 +130,7 @@ def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
     found: list[StoredRecording] = []
     with db.session() as s:
         for chunk in chunked(sorted(set(ids))):
-            found += [from_row(r) for r in s.scalars(select(RecordingRow).where(RecordingRow.id.in_(chunk)))]
+            found += read(s, ROWS.where(RecordingRow.id.in_(chunk)))
     return sorted(found, key=lambda r: r.id)
 
 
@@ -134,16 +139,17 @@ def in_drive(db: Database, drive_id: str, item_ids: Iterable[str]) -> dict[str, 
     found: dict[str, StoredRecording] = {}
     with db.session() as s:
         for chunk in chunked(sorted(set(item_ids))):
-            for r in s.scalars(select(RecordingRow).where(RecordingRow.drive_id == drive_id,
-                                                          RecordingRow.item_id.in_(chunk))):
-                found[r.item_id] = from_row(r)
+            for r in read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.item_id.in_(chunk))):
+                found[r.item_id] = r
     return found
 
 
 def tracked_ids(db: Database) -> list[int]:
     with db.session() as s:
-        return list(s.scalars(select(RecordingRow.id).where(RecordingRow.state == RecordingState.TRACKED.value)
-                              .order_by(RecordingRow.id)))
+        ids = list(s.scalars(select(RecordingRow.id).where(RecordingRow.state == RecordingState.TRACKED.value)
+                             .execution_options(yield_per=ID_BATCH)))  # streamed: the whole tenant's ids
+    ids.sort()
+    return ids
 
 
 def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
@@ -151,9 +157,8 @@ def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecordi
     list."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states),
-            RecordingRow.sync_generation < generation))]
+        return list(read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states),
+                                         RecordingRow.sync_generation < generation)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +197,8 @@ def governed_in_drive(db: Database, drive_id: str) -> list[StoredRecording]:
     """Tracked and unsure recordings of one drive."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
+        return list(read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states))
+                          .order_by(RecordingRow.id)))
 
 
 def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[StoredRecording]:
@@ -202,8 +207,8 @@ def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[S
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
         for chunk in chunked(sorted(set(folder_ids))):
-            found += [from_row(r) for r in s.scalars(select(RecordingRow).where(
-                RecordingRow.drive_id == drive_id, RecordingRow.parent_id.in_(chunk), RecordingRow.state.in_(states)))]
+            found += read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.parent_id.in_(chunk),
+                                          RecordingRow.state.in_(states)))
     return found
 
 
@@ -226,20 +231,20 @@ def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[st
     since a condition on it lets SQLite (before ANALYZE, on a first cycle) walk ``ix_recordings_state``, every
     tracked row of the tenant for each page."""
     wanted = list(found)
-    states = (RecordingState.GONE.value, RecordingState.TRACKED.value, RecordingState.UNSURE.value)
-    candidates: dict[tuple[str, dt.datetime], list[RecordingRow]] = {}
+    states = (RecordingState.GONE, RecordingState.TRACKED, RecordingState.UNSURE)
+    candidates: dict[tuple[str, dt.datetime], list[StoredRecording]] = {}
     with db.session() as s:
         for chunk in chunked(sorted({r.created_at for r in wanted})):
-            for row in s.scalars(select(RecordingRow).where(RecordingRow.created_at.in_(chunk))):
+            for row in read(s, ROWS.where(RecordingRow.created_at.in_(chunk))):
                 if row.state in states:
                     candidates.setdefault((row.name, row.created_at), []).append(row)
-        answer: dict[str, StoredRecording] = {}
-        for rec in wanted:
-            for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
-                same = row.drive_id == drive_id and row.item_id == rec.item_id
-                if not same and (rec.size is None or row.size is None or row.size == rec.size):
-                    answer[rec.item_id] = from_row(row)
-                    break
+    answer: dict[str, StoredRecording] = {}
+    for rec in wanted:
+        for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
+            same = row.drive_id == drive_id and row.item_id == rec.item_id
+            if not same and (rec.size is None or row.size is None or row.size == rec.size):
+                answer[rec.item_id] = row
+                break
     return answer
 
 
@@ -281,8 +286,8 @@ def with_pending_delete(db: Database) -> list[StoredRecording]:
     """Governed recordings with a delete request of ours whose answer was never settled."""
     states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return [from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.delete_attempted_at.is_not(None), RecordingRow.state.in_(states)).order_by(RecordingRow.id))]
+        return list(read(s, ROWS.where(RecordingRow.delete_attempted_at.is_not(None),
+                                         RecordingRow.state.in_(states)).order_by(RecordingRow.id)))
 
 
 def count_by(db: Database) -> tuple[dict[str, int], list[StoredRecording]]:
@@ -292,14 +297,14 @@ def count_by(db: Database) -> tuple[dict[str, int], list[StoredRecording]]:
         for evidence, n in s.execute(select(RecordingRow.evidence, func.count()).where(
                 RecordingRow.state == RecordingState.TRACKED.value).group_by(RecordingRow.evidence)):
             counts[evidence or "unknown"] = n
-        unsure = [from_row(r) for r in s.scalars(select(RecordingRow).where(
-            RecordingRow.state == RecordingState.UNSURE.value).order_by(RecordingRow.name))]
+        unsure = list(read(s, ROWS.where(RecordingRow.state == RecordingState.UNSURE.value)
+                            .order_by(RecordingRow.name)))
     return counts, unsure
 
 
 def list_all(db: Database) -> list[StoredRecording]:
     with db.session() as s:
-        return [from_row(r) for r in s.scalars(select(RecordingRow).order_by(RecordingRow.id))]
+        return list(read(s, ROWS.order_by(RecordingRow.id)))
 
 
 def _decided(cycle_date: dt.date, action: Action) -> tuple[Any, ...]:
