@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
+import weakref
 
 import pytest
 
@@ -70,5 +72,31 @@ def test_a_unit_after_a_takeover_is_rolled_back_whole(tmp_path):
             recordings.save(leader, new=[_recording("c")])
     assert [r.item_id for r in recordings.list_all(standby)] == ["a"]
     assert audit.entries(standby, kind=AuditKind.DISCOVERED) == []
+    leader.dispose()
+    standby.dispose()
+
+
+def test_a_store_no_longer_used_is_let_go_and_the_fence_still_holds_for_the_one_in_use(tmp_path):
+    """Every store opened in one process (a demo opens one per simulated day; a cycle run in-process one per
+    run) is freed once nothing uses it: its engine, pool and statement cache with it. The fence's listener
+    must keep nothing alive, and must still stop a fenced write of the store that lost the lock."""
+    url = f"sqlite:///{tmp_path}/state.db"
+    gone = []
+    for item in ("a", "b", "c"):
+        db = Database(url)
+        assert control.acquire_lock(db, f"host-{item}", AT + LEASE * 2 * len(gone), LEASE)
+        with db.fenced(f"host-{item}"):
+            recordings.save(db, new=[_recording(item)], events=[_found(item)])
+        gone.append(weakref.ref(db))
+        db.dispose()
+        del db
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None, None]
+    leader, standby = Database(url), Database(url)
+    assert control.acquire_lock(leader, "host-d", AT + LEASE * 8, LEASE)
+    assert control.acquire_lock(standby, "host-e", AT + LEASE * 10, LEASE)
+    with leader.fenced("host-d"), pytest.raises(LockLost):
+        recordings.save(leader, new=[_recording("d")])
+    assert [r.item_id for r in recordings.list_all(standby)] == ["a", "b", "c"]
     leader.dispose()
     standby.dispose()

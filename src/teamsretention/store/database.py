@@ -137,6 +137,15 @@ def _note_flush(session: Session, _context: Any) -> None:
     session.info[_WRITES] = True
 
 
+def _fence_before_commit(session: Session) -> None:
+    """The fence's listener. A module function, not a bound method: SQLAlchemy's event registry is global and
+    holds its listeners, so a method would keep every Database ever opened (engine, pool, statement cache) alive
+    for the life of the process (a demo opens one per simulated day)."""
+    fence = _FENCE.get()
+    if fence is not None and session.bind is fence[0].engine:
+        fence[0]._check_fence(session)
+
+
 class Database:
     """The store: a migrated engine and a session factory. Only the store's own modules open sessions;
     everything else calls their named functions (``store.recordings``, ``store.audit``, ...).
@@ -175,7 +184,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "do_orm_execute", _note_statement_writes)
         event.listen(self._sessions, "after_flush", _note_flush)
-        event.listen(self._sessions, "before_commit", self._check_fence)
+        event.listen(self._sessions, "before_commit", _fence_before_commit)
 
     @contextmanager
     def fenced(self, holder: str) -> Iterator[None]:
