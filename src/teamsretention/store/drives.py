@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..domain import DriveKind, RecordingState
@@ -26,7 +26,7 @@ _DRIVES: Table = DriveRow.__table__  # type: ignore[assignment]  # a declarative
 _FOLDERS: Table = FolderRow.__table__  # type: ignore[assignment]
 
 
-def _chain_query() -> Any:
+def _chain_query() -> Select[Any]:
     """Folders by id with their parent and grandparent (outer joins), built once: every delta page asks it."""
     parent, grand, great = _FOLDERS.alias("parent"), _FOLDERS.alias("grand"), _FOLDERS.alias("great")
     cols = ("item_id", "name", "parent_id", "is_root", "special")

@@ -122,7 +122,8 @@ def _to_values(rec: StoredRecording) -> dict[str, Any]:
 # --- reads ----------------------------------------------------------------------------------------------
 def get(db: Database, recording_id: int) -> StoredRecording | None:
     with db.session() as s:
-        return next(read(s, ROWS.where(RecordingRow.id == recording_id)), None)
+        found = list(read(s, ROWS.where(RecordingRow.id == recording_id)))
+    return found[0] if found else None
 
 
 def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
