@@ -6,6 +6,7 @@ the store is put), 1 for what happens at run time (locked, damaged).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import stat
@@ -116,15 +117,20 @@ def test_a_damaged_store_is_refused_with_the_way_to_restore_it(tmp_path, corrupt
     assert path.read_bytes() == damaged  # nothing was written to it
 
 
-def test_a_file_locked_by_another_process_is_one_line_with_the_path(tmp_path, monkeypatch):
+def test_a_file_locked_by_another_process_is_read_and_its_first_write_is_one_line_with_the_path(tmp_path, monkeypatch):
+    """A store at the newest migration is opened without a write: while another process holds the write lock,
+    reads go on (WAL), and the first write waits out the busy timeout, then fails naming the file and what to do,
+    having written nothing."""
     path = tmp_path / "teamsretention.db"
     Database(url(path)).dispose()
     monkeypatch.setattr(database, "BUSY_TIMEOUT_SECONDS", 0.2)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     try:
+        db = Database(url(path))
+        assert control.lock_state(db).holder is None
         with pytest.raises(StoreError) as locked:
-            Database(url(path))
+            control.acquire_lock(db, "host-a", at(0), dt.timedelta(minutes=5))
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -132,6 +138,8 @@ def test_a_file_locked_by_another_process_is_one_line_with_the_path(tmp_path, mo
                                  "its write to end, in vain); find it with `fuser` or `lsof`, let it finish, then "
                                  "try again")
     assert locked.value.exit_code == 1
+    assert control.lock_state(db).holder is None  # nothing was written
+    db.dispose()
 
 
 def test_a_state_directory_that_is_a_file_cannot_hold_the_store(tmp_path):

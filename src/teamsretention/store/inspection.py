@@ -4,19 +4,15 @@ read-only and immutable (no journal files appear), a missing one is not created.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .database import _sqlite_file
+from .database import SCHEMA_HEAD, _sqlite_file
 from .opening import describe, location_of
 
 
@@ -35,9 +31,7 @@ class StoreStatus:
 
 
 def head_revision() -> str:
-    cfg = Config()
-    cfg.set_main_option("script_location", os.fspath(Path(str(resources.files("teamsretention.store") / "migrations"))))
-    return str(ScriptDirectory.from_config(cfg).get_current_head())
+    return SCHEMA_HEAD
 
 
 def inspect_store(url: str) -> StoreStatus:
