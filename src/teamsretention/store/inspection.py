@@ -8,11 +8,11 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy import Engine, create_engine, inspect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .database import SCHEMA_HEAD, _sqlite_file
+from .database import SCHEMA_HEAD, _sqlite_file, stored_revision
 from .opening import describe, location_of
 
 
@@ -52,12 +52,12 @@ def inspect_store(url: str) -> StoreStatus:
         with engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return base
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            revision = stored_revision(conn)
     except SQLAlchemyError as exc:
         return replace(base, exists=True, problem=describe(exc, url))
     finally:
         engine.dispose()
-    return replace(base, exists=True, revision=None if revision is None else str(revision))
+    return replace(base, exists=True, revision=revision)
 
 
 def _read_only_sqlite(path: Path) -> Engine:
