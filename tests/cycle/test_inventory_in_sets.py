@@ -6,12 +6,14 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
 from teamsretention.cycle.config import CycleContext
 from teamsretention.cycle.drives import DriveSync
 from teamsretention.domain import DriveKind, Person, PolicyConfig, RunMode
+from teamsretention.errors import StoreError
 from teamsretention.ports import DeltaPage, DriveRef, ItemChange
 from teamsretention.store import Database, audit, directory, drives, recordings
 from teamsretention.store.audit import AuditKind
@@ -102,4 +104,39 @@ def test_a_renamed_folder_and_a_moved_recording_are_applied_from_the_page(tmp_pa
     run("d1", [DeltaPage([renamed], delta_link="l3")])
     assert recordings.in_drive(db, "d1", ["v0"])["v0"].state == "unsure"  # no longer in a Recordings folder
     assert drives.folder_chains(db, "d1", ["rec"])["rec"][0].name == "Old meetings"
+    db.dispose()
+
+
+def test_the_last_page_and_the_deltalink_are_stored_together_or_not_at_all(tmp_path, monkeypatch):
+    """The last page of a feed and the drive's completion share one transaction: when storing the deltaLink
+    fails, nothing of that page is kept either, the drive keeps the link it had, and the next read replays
+    that link and finds the recordings of the page."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    first = [DeltaPage([ROOT, RECORDINGS], reset=True, delta_link="link-1")]
+    later = [DeltaPage(videos(3, '"1"')[:2]), DeltaPage(videos(3, '"1"')[2:], delta_link="link-2")]
+
+    def run(pages: list[DeltaPage]) -> bool:
+        (drive,) = drives.set_in_scope(db, {"d1"})
+        report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+        ctx = CycleContext(db, PagedGateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                           lambda: WHEN, WHEN.date(), report, asyncio.Event())
+        return asyncio.run(DriveSync(ctx).run(drive))
+
+    assert run(first)
+    real = drives.mark_complete
+
+    def disk_full(*_a: Any, **_k: Any) -> None:
+        raise StoreError("state store: database or disk is full")
+
+    monkeypatch.setattr(drives, "mark_complete", disk_full)
+    with pytest.raises(StoreError):
+        run(later)
+    assert [r.item_id for r in recordings.list_all(db)] == ["v0"]  # the first page's commit stands
+    assert drives.get(db, "d1").delta_link == "link-1"  # type: ignore[union-attr]
+    monkeypatch.setattr(drives, "mark_complete", real)
+    assert run(later)
+    assert sorted(r.item_id for r in recordings.list_all(db)) == ["v0", "v1", "v2"]
+    assert drives.get(db, "d1").delta_link == "link-2"  # type: ignore[union-attr]
     db.dispose()

@@ -94,6 +94,23 @@ async def test_delta_follows_next_link_then_replays_delta_link_once_for_an_uncha
     assert sent.headers["User-Agent"] == USER_AGENT
 
 
+async def test_a_page_with_a_next_link_does_not_end_the_feed_even_when_it_also_carries_a_delta_link(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    """Graph documents one or the other; a page with both is followed, and only the page that ends the feed
+    hands its deltaLink on (the caller stores the link, and marks the drive complete, with that page)."""
+    next_link = f"{GRAPH}/drives/{DRIVE}/root/delta?$skiptoken=page2"
+    early_link = f"{GRAPH}/drives/{DRIVE}/root/delta?token=EARLY"
+    delta_link = f"{GRAPH}/drives/{DRIVE}/root/delta?token=LAST"
+    graph.get(url__eq=DELTA).respond(200, json={"value": [root_item(), recordings_folder()],
+                                                "@odata.nextLink": next_link, "@odata.deltaLink": early_link})
+    graph.get(url__eq=next_link).respond(200, json={"value": [recording()], "@odata.deltaLink": delta_link})
+
+    pages = await collect(gateway.drive_delta(DRIVE, None))
+
+    assert [page.delta_link for page in pages] == [None, delta_link]
+    assert [item.id for page in pages for item in page.items] == ["01ROOT", "01RECFOLDER", "01REC"]
+
+
 async def test_recording_fields_and_media_source_come_from_additional_data(
         gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
     graph.get(url__eq=DELTA).respond(200, json={"value": [recording(), recording("01PLAIN", facets=False)],

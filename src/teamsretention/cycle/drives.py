@@ -55,8 +55,7 @@ class DriveSync:
         """Read the drive's changes; True when the feed was read to its deltaLink."""
         db = self.ctx.db
         generation = drive.sync_generation
-        full = False
-        final_link: str | None = None
+        full = finished = False
         pending: dict[str, ItemChange] = {}  # videos whose parent folder had not been seen yet, by id
         try:
             async for page in self.ctx.gateway.drive_delta(drive.id, drive.delta_link):
@@ -71,9 +70,11 @@ class DriveSync:
                     latest[item.id] = item
                 with db.unit():  # the page in one transaction: its folders, its files, what they moved
                     pending.update((i.id, i) for i in self._apply_page(drive, list(latest.values()), generation))
-                if page.delta_link:
-                    final_link = page.delta_link
-            if final_link is None:
+                    if page.delta_link:  # the last page: the rest of the feed and its deltaLink go with it
+                        self._finish(drive, list(pending.values()), generation, full, page.delta_link)
+                        pending.clear()
+                        finished = True
+            if not finished:
                 raise GraphError(0, "incompleteFeed", "the delta feed ended without a deltaLink")
         except GraphError as exc:
             drive_store.mark_incomplete(db, drive.id, str(exc))
@@ -81,14 +82,19 @@ class DriveSync:
             self.stats.drive_errors[drive.id] = exc
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
             return False
-        with db.unit():  # the rest of the feed, and its deltaLink, in one transaction
-            self._apply_files(drive, list(pending.values()), generation, final=True)
-            if full:
-                self._forget_unlisted(drive, generation)
-                self.stats.drives_enumerated.add(drive.id)
-            drive_store.mark_complete(db, drive.id, delta_link=final_link, generation=generation,
-                                     at=self.ctx.clock(), on=self.ctx.cycle_date)
         return True
+
+    def _finish(self, drive: StoredDrive, waiting: list[ItemChange], generation: int, full: bool,
+                delta_link: str) -> None:
+        """Inside the last page's transaction: the videos still waiting for a parent folder, what a full
+        enumeration did not list, and the deltaLink. One commit for the page and the drive's completion: a
+        crash before it leaves the drive as it was (the stored link is replayed), never half-finished."""
+        self._apply_files(drive, waiting, generation, final=True)
+        if full:
+            self._forget_unlisted(drive, generation)
+            self.stats.drives_enumerated.add(drive.id)
+        drive_store.mark_complete(self.ctx.db, drive.id, delta_link=delta_link, generation=generation,
+                                 at=self.ctx.clock(), on=self.ctx.cycle_date)
 
     def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int) -> list[ItemChange]:
         """A delta page's folders, then its files; returns the videos waiting for their parent folder."""

@@ -48,7 +48,8 @@ class Drives:
                 change = item_change_from_json(item)
                 latest.pop(change.id, None)
                 latest[change.id] = change
-            yield DeltaPage(items=list(latest.values()), delta_link=page.odata_delta_link, reset=reset)
+            last = page.odata_delta_link if not page.odata_next_link else None  # a deltaLink ends the feed only
+            yield DeltaPage(items=list(latest.values()), delta_link=last, reset=reset)
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         """Still there, which eTag, which label — in one request, just before a delete."""

@@ -140,11 +140,11 @@ def mark_incomplete(db: Database, drive_id: str, error: str) -> None:
 def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime,
                   on: dt.date | None = None) -> None:
     """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on``."""
-    with db.session() as s:
-        row = s.get(DriveRow, drive_id)
-        assert row is not None, f"no drive {drive_id} in the store"
-        row.delta_link, row.complete, row.last_error = delta_link, True, None
-        row.sync_generation, row.last_sync_at, row.polled_on = generation, at, on
+    with db.session() as s:  # one UPDATE, no object loaded: it is written once per drive per cycle
+        done = s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(
+            delta_link=delta_link, complete=True, last_error=None, sync_generation=generation, last_sync_at=at,
+            polled_on=on).execution_options(synchronize_session=False))
+        assert done.rowcount == 1, f"no drive {drive_id} in the store"  # type: ignore[attr-defined]
 
 
 # --- folders ------------------------------------------------------------------------------------------
