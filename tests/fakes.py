@@ -101,6 +101,8 @@ class FakeGateway:
         self.list_calls = 0  # requests for shares, groups, sites and lists
         self.delta_identities = False  # True: delta items carry createdBy/lastModifiedBy ids (Graph documents no ids)
         self.label_batches: list[int] = []  # the size of every get_items_with_labels call
+        self.drive_batches: list[int] = []  # the size of every get_user_drives call
+        self.mailbox_batches: list[list[str]] = []  # the users of every have_mailboxes call
         self.read_errors: dict[str, GraphError] = {}  # item id -> error its label read ends in
 
     # --- building the tenant -------------------------------------------------------------------
@@ -148,8 +150,21 @@ class FakeGateway:
                                                None)
 
     async def get_user_drive(self, user: Person) -> DriveRef | None:
+        """One user's answer (raises for a failed lookup): what ``get_user_drives`` gives for each user, so a
+        test that replaces it is heard there too."""
         drive = self.onedrive.get(user.id)
         return DriveRef(drive, DriveKind.ONEDRIVE, owner_id=user.id, name=user.upn) if drive else None
+
+    async def get_user_drives(self, users: Sequence[Person]) -> dict[str, DriveRef | None | GraphError]:
+        """As the gateway's $batch: every user answered, a failed lookup as its error."""
+        self.drive_batches.append(len(users))
+        out: dict[str, DriveRef | None | GraphError] = {}
+        for user in users:
+            try:
+                out[user.id] = await self.get_user_drive(user)
+            except GraphError as exc:
+                out[user.id] = exc
+        return out
 
     async def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
         yield TeamsPage(teams=[], delta_link="teams-link", reset=delta_link is None)
@@ -213,8 +228,9 @@ class FakeGateway:
     async def granted_roles(self) -> frozenset[str] | None:
         return self.roles
 
-    async def has_mailbox(self, user_id: str) -> bool | None:
-        return user_id not in self.no_mailbox
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+        self.mailbox_batches.append(list(user_ids))
+        return {uid: uid not in self.no_mailbox for uid in user_ids}
 
     async def delete_item(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         if callable(self.hook_before_delete):

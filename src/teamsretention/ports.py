@@ -250,8 +250,8 @@ class GraphGateway(Protocol):
         """None when the user does not exist (404)."""
         ...
 
-    async def get_user_drive(self, user: Person) -> DriveRef | None:
-        """The user's OneDrive; None when it was never provisioned (404)."""
+    async def get_user_drives(self, users: Sequence[Person]) -> dict[str, DriveRef | None | GraphError]:
+        """Each user's OneDrive, by user id: None when it was never provisioned (404), or the lookup's GraphError."""
         ...
 
     def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]: ...
@@ -265,9 +265,9 @@ class GraphGateway(Protocol):
         """The team's owners (users), for channel recordings that no user recorded."""
         ...
 
-    async def has_mailbox(self, user_id: str) -> bool | None:
-        """True or False when Graph says whether the user has an Exchange Online mailbox; None when it cannot
-        be told (the permission is missing, or an error)."""
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+        """Per user id: True or False when Graph says whether the user has an Exchange Online mailbox; None when
+        it cannot be told (the permission is missing, or an error)."""
         ...
 
     # --- drives --------------------------------------------------------------------------------
@@ -340,3 +340,11 @@ class GraphGateway(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def user_drive(gateway: GraphGateway, user: Person) -> DriveRef | None:
+    """One user's OneDrive through the gateway's batched lookup; the GraphError it ended in is raised."""
+    answer = (await gateway.get_user_drives([user])).get(user.id)
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer

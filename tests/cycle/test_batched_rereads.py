@@ -26,16 +26,34 @@ age_days = 25
 """
 
 
+def batches(log) -> list[list[str]]:
+    """The kinds of the requests inside each $batch POST, in order (the simulator logs them, then the POST)."""
+    groups: list[list[str]] = []
+    inside: list[str] = []
+    for r in log.recent:
+        if r["kind"] == "batch":
+            groups.append(inside)
+            inside = []
+        else:
+            inside.append(r["kind"])
+    return [[k for k in g if k in INNER] for g in groups]
+
+
+INNER = {"item.get", "user.drive", "user.mailboxSettings"}
+
+
 def test_label_reads_before_warning_go_out_in_one_batch_each_billed_on_its_own(make_world):
     w = make_world(SCENARIO)
     w.cycle(0)
 
     log = w.model.requests
-    assert log.by_kind["batch"] == 1  # three re-reads, one HTTP request
     assert log.by_kind["item.get"] == 3  # ...and Graph still bills each of them
     assert log.ru_by_kind["batch"] == 0
-    batched = [r for r in log.recent if r["kind"] in ("batch", "item.get")]
-    assert [r["kind"] for r in batched] == ["item.get", "item.get", "item.get", "batch"]  # inside, then the POST
+    # three re-reads, one HTTP request; the OneDrive lookups and the mailbox checks have theirs
+    # every user's OneDrive lookup in one batch; the two organizers' mailbox checks in one
+    assert batches(log) == [["user.drive"] * log.by_kind["user.drive"], ["item.get"] * 3,
+                            ["user.mailboxSettings"] * 2]
+    assert log.by_kind["batch"] == 3
     assert sorted(w.day_of(w.audit("warned", k))[0] for k in ("weekly", "board", "vanished")) == [0, 0, 0]
     assert len(w.mails_to("anna@contoso.example")) == 1 and len(w.mails_to("bob@contoso.example")) == 1
 
@@ -47,7 +65,7 @@ def test_a_404_inside_the_batch_keeps_the_recording_as_a_single_reads_404_does(m
     w.model.knobs.fail_paths.append(FailRule(pattern=f"/items/{vanished.id}$", status=404, count=1, method="GET"))
     w.cycle(0)
 
-    assert w.model.requests.by_kind["batch"] == 1
+    assert [b for b in batches(w.model.requests) if "item.get" in b] == [["item.get"] * 3]
     assert w.audit("warned", "weekly") and w.audit("warned", "board")
     assert not w.audit("warned", "vanished")  # never warned about on a read that said it is gone
     decision = w.audit("decision", "vanished")[-1]
@@ -57,3 +75,36 @@ def test_a_404_inside_the_batch_keeps_the_recording_as_a_single_reads_404_does(m
 
     w.cycle(1)  # the next look reads it again (it is there after all) and the notice starts then
     assert w.day_of(w.audit("warned", "vanished")) == [1]
+
+
+CONSULTANT = """
+[[users]]
+key = "cons"
+display_name = "Consultant"
+mail = "cons@partner.example"
+has_mailbox = false
+
+[[recordings]]
+key = "theirs"
+organizer = "cons"
+subject = "Partner review"
+age_days = 25
+"""
+
+
+def test_the_organizers_mailboxes_are_checked_in_one_batch_and_again_only_after_a_week(make_world):
+    """Three organizers get digests on day 0: their mailbox checks share one JSON batch (not a request each);
+    the second warning a few days later asks nothing (a week has not passed); the receipts on day 8 ask again.
+    A mail address without a mailbox still sends its organizer's digest to the fallback contact."""
+    w = make_world(SCENARIO + CONSULTANT)
+    asked: dict[int, list[list[str]]] = {}
+    for day in range(10):
+        w.model.requests.reset()
+        w.cycle(day)
+        asked[day] = [b for b in batches(w.model.requests) if "user.mailboxSettings" in b]
+
+    assert {day for day, b in asked.items() if b} == {0, 8}
+    assert asked[0] == asked[8] == [["user.mailboxSettings"] * 3]
+    to = [m["to"] for m in w.model.mail_log]
+    assert to.count(["anna@contoso.example"]) == to.count(["bob@contoso.example"]) == 3  # two warnings, a receipt
+    assert to.count(["it-support@contoso.example"]) == 3 and ["cons@partner.example"] not in to

@@ -1,8 +1,7 @@
-"""The directory sync's OneDrive lookups: concurrent within graph.max_concurrency, stored a batch at a time."""
+"""The directory sync's OneDrive lookups: asked of the gateway a batch at a time (which sends them in JSON batches),
+stored a batch at a time."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 
@@ -15,34 +14,25 @@ from ..fakes import FakeGateway
 from .test_cycle import World
 
 
-class SlowDirectory(FakeGateway):
-    """Each OneDrive lookup takes a few turns of the event loop; counts how many are in flight at once."""
+class CountingDirectory(FakeGateway):
+    """Records whom each OneDrive lookup was for; a user in ``failing`` gets Graph's 503 as the answer."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.in_flight = 0
-        self.most_in_flight = 0
         self.looked_up: list[str] = []
         self.failing: set[str] = set()
 
     async def get_user_drive(self, user: Person) -> DriveRef | None:
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            for _ in range(3):
-                await asyncio.sleep(0)  # yields to the loop, never waits on the clock
-            self.looked_up.append(user.id)
-            if user.id in self.failing:
-                raise TransientGraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.")
-            return await super().get_user_drive(user)
-        finally:
-            self.in_flight -= 1
+        self.looked_up.append(user.id)
+        if user.id in self.failing:
+            raise TransientGraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.")
+        return await super().get_user_drive(user)
 
 
 @pytest.fixture
 def tenant(tmp_path, monkeypatch: pytest.MonkeyPatch):
     w = World(tmp_path, max_concurrency=4)
-    w.gw = SlowDirectory()
+    w.gw = CountingDirectory()
     for n in range(120):
         w.gw.add_user(f"user{n:03d}", onedrive=n % 5 != 0)  # every fifth user has no OneDrive
     stores: list[int] = []
@@ -60,11 +50,11 @@ def tenant(tmp_path, monkeypatch: pytest.MonkeyPatch):
     w.db.dispose()
 
 
-def test_onedrive_lookups_run_concurrently_within_max_concurrency_and_are_stored_per_batch(tenant):
+def test_onedrive_lookups_are_asked_and_stored_a_batch_at_a_time(tenant):
     report = tenant.cycle(0)
 
-    assert tenant.gw.most_in_flight == 4  # graph.max_concurrency, never more
     assert sorted(tenant.gw.looked_up) == sorted(tenant.gw.users)
+    assert tenant.gw.drive_batches == [100, 20]  # two asks of the gateway (five and one JSON batches), not 120
     assert tenant.stores == [100, 20]  # two transactions for 120 people, not 120
     assert report.inventory.users_without_onedrive == 24 and report.inventory.drives == 96
     assert report.inventory.directory_errors == []

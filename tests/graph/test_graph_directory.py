@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from graph_fakes import GRAPH, graph_error
@@ -12,7 +14,7 @@ from graph_fakes import GRAPH, graph_error
 from teamsretention.domain import DriveKind, Person
 from teamsretention.errors import ForbiddenError
 from teamsretention.graph import MsGraphGateway
-from teamsretention.ports import Team
+from teamsretention.ports import DriveRef, Team
 
 pytestmark = pytest.mark.anyio
 
@@ -21,6 +23,7 @@ USERS_DELTA = f"{GRAPH}/users/delta?{USER_SELECT}"
 GROUPS_DELTA = f"{GRAPH}/groups/delta?$select=id,displayName,resourceProvisioningOptions"
 RYAN = "efee1b77-fb3b-4f65-99d6-274c11914d12"
 TEAM = "32e3b156-66b2-4135-9aeb-73295a35a55b"
+BATCH = f"{GRAPH}/$batch"
 
 
 def user(user_id: str = RYAN, **fields: Any) -> dict[str, Any]:
@@ -122,30 +125,71 @@ async def test_group_members_without_the_cast_when_graph_refuses_it(gateway: MsG
     assert await gateway.group_member_ids("g1") == {"u-1"}
 
 
-async def test_user_drive_and_never_provisioned_onedrive(gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    graph.get(url__eq=f"{GRAPH}/users/{RYAN}/drive").respond(200, json={
-        "id": "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME", "driveType": "business",
-        "owner": {"user": {"id": RYAN, "displayName": "Ryan Gregg"}},
-        "webUrl": "https://contoso-my.sharepoint.com/personal/ryan_contoso_com/Documents",
-        "quota": {"deleted": 256938, "remaining": 1099447353539, "state": "normal", "total": 1099511627776}})
-    graph.get(url__eq=f"{GRAPH}/users/u-new/drive").respond(
-        404, json=graph_error("itemNotFound", "The resource could not be found."))
-
-    drive = await gateway.get_user_drive(Person(id=RYAN, upn="ryan@contoso.com"))
-    missing = await gateway.get_user_drive(Person(id="u-new", upn="new@contoso.com"))
-
-    assert drive is not None and drive.id == "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME"
-    assert drive.kind is DriveKind.ONEDRIVE and drive.owner_id == RYAN and drive.name == "ryan@contoso.com"
-    assert missing is None
+def batch_answer(*responses: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"responses": list(responses)})
 
 
-async def test_user_drive_forbidden_is_an_error_not_a_missing_drive(
+def inner(rid: str, status: int, body: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    return {"id": rid, "status": status, "headers": {"Content-Type": "application/json", **headers},
+            **({"body": body} if body is not None else {})}
+
+
+def batch_urls(route: respx.Route) -> list[list[str]]:
+    return [[r["url"] for r in json.loads(call.request.content)["requests"]] for call in route.calls]
+
+
+async def test_onedrive_lookups_go_in_one_batch_and_a_never_provisioned_onedrive_is_none(
         gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    graph.get(url__eq=f"{GRAPH}/users/{RYAN}/drive").respond(
-        403, json=graph_error("accessDenied", "Access denied"))
+    route = graph.post(BATCH).mock(return_value=batch_answer(
+        inner("2", 404, graph_error("itemNotFound", "The resource could not be found.")),
+        inner("1", 200, {
+            "id": "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME", "driveType": "business",
+            "owner": {"user": {"id": RYAN, "displayName": "Ryan Gregg"}},
+            "webUrl": "https://contoso-my.sharepoint.com/personal/ryan_contoso_com/Documents",
+            "quota": {"deleted": 256938, "remaining": 1099447353539, "state": "normal", "total": 1099511627776}}),
+        inner("3", 403, graph_error("accessDenied", "Access denied"))))
 
-    with pytest.raises(ForbiddenError):
-        await gateway.get_user_drive(Person(id=RYAN))
+    found = await gateway.get_user_drives([Person(id=RYAN, upn="ryan@contoso.com"),
+                                           Person(id="u-new", upn="new@contoso.com"), Person(id="u-3")])
+
+    assert route.call_count == 1
+    assert json.loads(route.calls[0].request.content) == {"requests": [
+        {"id": "1", "method": "GET", "url": f"/users/{RYAN}/drive"},
+        {"id": "2", "method": "GET", "url": "/users/u-new/drive"},
+        {"id": "3", "method": "GET", "url": "/users/u-3/drive"}]}
+    drive = found[RYAN]
+    assert isinstance(drive, DriveRef) and drive.id == "b!t18F8ybsHUq1z3LTz8xvZqP8zaSWjkFNhsME"
+    assert drive.kind is DriveKind.ONEDRIVE and drive.owner_id == RYAN and drive.name == "ryan@contoso.com"
+    assert drive.web_url == "https://contoso-my.sharepoint.com/personal/ryan_contoso_com/Documents"
+    assert found["u-new"] is None  # 404: Graph never provisions a OneDrive for an app
+    # 403 is an error, not a missing drive: the user is left out of this cycle, not counted as without one
+    assert isinstance(found["u-3"], ForbiddenError) and found["u-3"].code == "accessDenied"
+
+
+async def test_a_throttled_onedrive_lookup_is_asked_again_and_forty_five_users_take_three_batches(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    throttled = {"u-07"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        out = []
+        for r in json.loads(request.content)["requests"]:
+            uid = r["url"].split("/")[2]
+            if uid in throttled:
+                throttled.discard(uid)  # answered the second time
+                out.append(inner(r["id"], 429, graph_error("TooManyRequests", "Slow down"), **{"Retry-After": "0"}))
+            else:
+                out.append(inner(r["id"], 200, {"id": f"drive-{uid}"}))
+        return batch_answer(*out)
+
+    route = graph.post(BATCH).mock(side_effect=answer)
+    users = [Person(id=f"u-{n:02d}") for n in range(45)]
+
+    found = await gateway.get_user_drives(users)
+
+    assert {uid: d.id for uid, d in found.items() if isinstance(d, DriveRef)} == {u.id: f"drive-{u.id}" for u in users}
+    assert sorted(len(urls) for urls in batch_urls(route)) == [1, 5, 20, 20]  # the throttled one, alone, again
+    assert ["/users/u-07/drive"] in batch_urls(route)
+
 
 
 async def test_teams_delta_keeps_teams_and_reports_groups_that_are_not_teams(
@@ -263,12 +307,14 @@ async def test_team_owners_and_mailboxes(gateway: MsGraphGateway, graph: respx.M
         {"@odata.type": "#microsoft.graph.user", "id": "u-1", "displayName": "Ann", "userPrincipalName": "ann@c.com",
          "mail": "ann@c.com", "accountEnabled": True, "preferredLanguage": "sv-SE"},
         {"@odata.type": "#microsoft.graph.servicePrincipal", "id": "sp-1"}]})
-    graph.get(url__eq=f"{GRAPH}/users/u-1/mailboxSettings?$select=timeZone").respond(200, json={"timeZone": "UTC"})
-    graph.get(url__eq=f"{GRAPH}/users/u-2/mailboxSettings?$select=timeZone").respond(404, json={"error": {
-        "code": "MailboxNotEnabledForRESTAPI", "message": "The mailbox is either inactive, soft-deleted, or is "
-        "hosted on-premise."}})
-    graph.get(url__eq=f"{GRAPH}/users/u-3/mailboxSettings?$select=timeZone").respond(403, json={"error": {
-        "code": "ErrorAccessDenied", "message": "Access is denied."}})
+    mailboxes = graph.post(BATCH).mock(return_value=batch_answer(
+        inner("1", 200, {"timeZone": "UTC"}),
+        inner("2", 404, {"error": {"code": "MailboxNotEnabledForRESTAPI", "message": "The mailbox is either "
+                                   "inactive, soft-deleted, or is hosted on-premise."}}),
+        inner("3", 403, {"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}),
+        inner("4", 404, {"error": {"code": "itemNotFound", "message": "Not found."}})))
 
     assert [o.mail for o in await gateway.team_owners(TEAM)] == ["ann@c.com"]
-    assert [await gateway.has_mailbox(u) for u in ("u-1", "u-2", "u-3")] == [True, False, None]
+    assert await gateway.have_mailboxes(["u-1", "u-2", "u-3", "u-4"]) == {
+        "u-1": True, "u-2": False, "u-3": None, "u-4": None}  # 403 and another 404: cannot be told
+    assert batch_urls(mailboxes) == [[f"/users/u-{n}/mailboxSettings?$select=timeZone" for n in (1, 2, 3, 4)]]

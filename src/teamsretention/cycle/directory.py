@@ -8,7 +8,6 @@ reported and the rest is governed.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -17,7 +16,7 @@ import structlog
 
 from ..domain import DriveKind
 from ..errors import GraphError, NotFoundError
-from ..ports import DriveRef, Team
+from ..ports import DriveRef, Team, user_drive
 from ..store import directory, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditKind
@@ -33,7 +32,8 @@ TEAMS_DELTA_KEY = "teams_delta"
 # A user without a OneDrive may get one later, and channel lists change without any group change:
 # look again after this long rather than on every cycle (each look costs a request per user or team).
 RECHECK_AFTER = dt.timedelta(days=7)
-# OneDrive lookups stored per this many people (one transaction each), looked up concurrently within a batch.
+# OneDrive lookups asked of the gateway (which batches them, 20 per JSON batch) and stored per this many people,
+# in one transaction each.
 ONEDRIVE_LOOKUP_BATCH = 100
 
 
@@ -112,26 +112,20 @@ class DirectorySync:
 
     async def _resolve_onedrives(self, people: list[StoredPerson]) -> set[str]:
         """Each person's OneDrive: the stored one, or looked up (``GET /users/{id}/drive``) when unknown, or when
-        "no OneDrive" is older than ``RECHECK_AFTER``. Lookups run concurrently (at most ``graph.max_concurrency``
-        at a time) and are stored a batch at a time, in one transaction each."""
+        "no OneDrive" is older than ``RECHECK_AFTER``. The gateway sends the lookups in JSON batches (20 per
+        request, at most ``graph.max_concurrency`` requests at a time); they are stored a batch at a time, in
+        one transaction each."""
         now = self.ctx.clock()
         stale = [p for p in people if p.drive_id is None and (
             not p.no_onedrive or p.drive_checked_at is None or now - p.drive_checked_at > RECHECK_AFTER)]
         fresh = {p.id: p for p in people}
-        gate = asyncio.Semaphore(self.ctx.config.max_concurrency)
-
-        async def look_up(person: StoredPerson) -> DriveRef | None | GraphError:
-            async with gate:
-                try:
-                    return await self.ctx.gateway.get_user_drive(person.person())
-                except GraphError as exc:  # one user's failure must not stop the tenant's cycle
-                    return exc
-
         for start in range(0, len(stale), ONEDRIVE_LOOKUP_BATCH):
             if self.ctx.stop.is_set():
                 break
             batch = stale[start:start + ONEDRIVE_LOOKUP_BATCH]
-            answers = await asyncio.gather(*(look_up(p) for p in batch))
+            drives = await self.ctx.gateway.get_user_drives([p.person() for p in batch])
+            answers = [drives.get(p.id, GraphError(0, "missingAnswer", "the gateway gave no answer for this user"))
+                       for p in batch]
             looked_up: list[tuple[str, DriveRef | None]] = []
             for person, answer in zip(batch, answers, strict=True):
                 if isinstance(answer, GraphError):
@@ -191,7 +185,7 @@ class DirectorySync:
             if person is None:
                 continue
             try:
-                current = await self.ctx.gateway.get_user_drive(person.person())
+                current = await user_drive(self.ctx.gateway, person.person())
             except GraphError as exc:
                 self.stats.directory_errors.append(f"OneDrive of {person.upn or person.id}: {exc}")
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 
 import structlog
 
@@ -25,7 +26,18 @@ class Recipients:
     def __init__(self, ctx: CycleContext) -> None:
         self.ctx = ctx
         self._owners: dict[str, list[Person]] = {}  # team id -> owners, read once per cycle
+        self._people: dict[str, StoredPerson | None] = {}  # organizers read ahead for a batch of digests
+        self._mailboxes: dict[str, bool | None] = {}  # what Graph said this cycle, by person id
         self._unverified_noted = False
+
+    async def prepare(self, organizer_ids: Iterable[str]) -> None:
+        """Before a batch of digests: their organizers as the store knows them (one query), and the mailboxes
+        due to be asked about, asked at once (the gateway puts 20 in one JSON batch) and stored in one
+        transaction, instead of a request and a commit per digest."""
+        ids = [i for i in dict.fromkeys(organizer_ids) if i and not i.startswith(TEAM_PREFIX)]
+        known = directory.people_by_id(self.ctx.db, ids)
+        self._people = {i: known.get(i) for i in ids}
+        await self._ask([p for p in known.values() if self._due(p) and p.person().reachable and p.mail is not None])
 
     async def of(self, organizer_id: str, items: list[Evaluated]) -> tuple[Person, list[str]]:
         """Who reads this digest: the organizer when reachable (a mailbox Exchange has, an enabled account), the
@@ -36,14 +48,21 @@ class Recipients:
             team_id = organizer_id.removeprefix(TEAM_PREFIX)
             owners = await self._team_owners(team_id)
             name = next((e.location.split(" / ")[0] for e in items if e.location), team_id)
+            stored_owners = directory.people_by_id(self.ctx.db, [o.id for o in owners])
+            await self._ask([p for p in stored_owners.values() if self._due(p)])
             reachable = []
             for owner in owners:  # an owner's mail address, like an organizer's, needs a mailbox behind it
-                stored = directory.person(self.ctx.db, owner.id)
+                stored = stored_owners.get(owner.id)
                 if owner.reachable and owner.mail and (stored is None or await self._mailbox(stored) is not False):
                     reachable.append(owner.mail)
             return Person(id=organizer_id, display_name=f"the owners of {name}",
                           mail=", ".join(reachable) or None), reachable
-        stored = directory.person(self.ctx.db, organizer_id) if organizer_id else None
+        if not organizer_id:
+            stored = None
+        elif organizer_id in self._people:
+            stored = self._people[organizer_id]
+        else:
+            stored = directory.person(self.ctx.db, organizer_id)
         if stored is None:
             return Person(id=organizer_id or "unknown", display_name=organizer_id or "unknown organizer"), []
         organizer = stored.person()
@@ -57,14 +76,27 @@ class Recipients:
             return organizer, [organizer.mail, self.ctx.config.fallback_contact]
         return organizer, [organizer.mail]
 
+    def _due(self, person: StoredPerson) -> bool:
+        """Whether Graph must be asked about this person's mailbox: asked once a week (a mail address alone is
+        no mailbox), and at most once a cycle."""
+        if person.id in self._mailboxes:
+            return False
+        checked = person.mailbox_checked_at
+        return checked is None or self.ctx.clock() - checked >= MAILBOX_RECHECK
+
     async def _mailbox(self, person: StoredPerson) -> bool | None:
-        """Whether the organizer has a mailbox, asked once a week (a mail address alone is no mailbox)."""
-        now = self.ctx.clock()
-        if person.mailbox_checked_at is not None and now - person.mailbox_checked_at < MAILBOX_RECHECK:
-            return person.mailbox
-        found = await self.ctx.gateway.has_mailbox(person.id)
-        directory.record_mailbox(self.ctx.db, person.id, found, now)
-        return found
+        if not self._due(person):
+            return self._mailboxes.get(person.id, person.mailbox)
+        await self._ask([person])
+        return self._mailboxes[person.id]
+
+    async def _ask(self, people: list[StoredPerson]) -> None:
+        if not people:
+            return
+        found = await self.ctx.gateway.have_mailboxes([p.id for p in people])
+        answers = {p.id: found.get(p.id) for p in people}  # no answer: could not be told
+        directory.record_mailboxes(self.ctx.db, answers, self.ctx.clock())
+        self._mailboxes.update(answers)
 
     def _note_unverified(self, organizer: Person) -> None:
         if not self._unverified_noted:

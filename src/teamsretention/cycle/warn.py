@@ -110,6 +110,9 @@ class WarnStep:
                 except Exception as exc:  # noqa: BLE001 - raised below, once the sends under way have ended
                     failures.append(exc)
 
+        # Their organizers and the mailboxes due to be asked about, in one query and a few JSON batches.
+        await self._recipients.prepare(key for key, items, receipts in batch.digests
+                                       if (items or receipts) and _still_due(batch.existing.get(key), enforce))
         # Not a TaskGroup: a failure (a sign-in error, the lock lost) must not cancel sends already under way,
         # whose digests are recorded as intended and would then go unsent all day; they finish, no new one
         # starts, and the first failure is raised as the sequential loop raised it.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from msgraph.graph_service_client import GraphServiceClient
@@ -11,6 +12,7 @@ from msgraph.graph_service_client import GraphServiceClient
 from ..domain import DriveKind, Person
 from ..errors import GraphError, NotFoundError
 from ..ports import DirectoryPage, DriveRef, Team, TeamDrives, TeamsPage
+from .batch import Answer, GetBatches
 from .paging import Links, follow_delta, follow_pages
 from .raw import RawJson
 from .transform import json_id, person_from_json
@@ -28,9 +30,11 @@ ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 
 
 class Directory:
-    def __init__(self, client: GraphServiceClient, links: Links) -> None:
+    def __init__(self, client: GraphServiceClient, links: Links, gets: GetBatches[Any]) -> None:
+        """``gets``: the client's JSON batches, for the lookups made for many users at once."""
         self._links = links
         self._raw = RawJson(client)
+        self._gets = gets
 
     async def users_delta(self, delta_link: str | None) -> AsyncIterator[DirectoryPage]:
         start = self._links.url("users", "delta", query=USER_SELECT)
@@ -82,16 +86,11 @@ class Directory:
             return None
         return person_from_json(user) if user is not None else None
 
-    async def get_user_drive(self, user: Person) -> DriveRef | None:
-        try:
-            drive = await self._raw.get_json(self._links.url("users", user.id, "drive"))
-        except NotFoundError:
-            # Application permissions never auto-provision a OneDrive: 404 = this user has none.
-            return None
-        if drive is None:
-            return None
-        return DriveRef(id=json_id(drive, "drive"), kind=DriveKind.ONEDRIVE, owner_id=user.id,
-                        name=user.upn or user.display_name, web_url=drive.get("webUrl"))
+    async def get_user_drives(self, users: Sequence[Person]) -> dict[str, DriveRef | None | GraphError]:
+        """Each user's OneDrive (``GET /users/{id}/drive``, 20 to a JSON batch), by user id: None when the user
+        has none, the GraphError when the lookup failed."""
+        answers = await self._gets.get({user.id: self._links.url("users", user.id, "drive") for user in users})
+        return {user.id: _drive_of(user, answers[user.id]) for user in users}
 
     async def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
         start = self._links.url("groups", "delta", query=GROUP_SELECT)
@@ -189,17 +188,13 @@ class Directory:
             owners += [person_from_json(o) for o in page.value if o.get("@odata.type", USER_TYPE) == USER_TYPE]
         return owners
 
-    async def has_mailbox(self, user_id: str) -> bool | None:
-        """``GET /users/{id}/mailboxSettings``: 404 ``MailboxNotEnabledForRESTAPI`` means no Exchange Online
-        mailbox (a mail address alone does not make a mailbox anyone reads). Needs MailboxSettings.Read; without
-        it (403), or on any other error, the answer is unknown (None)."""
-        try:
-            await self._raw.get_json(self._links.url("users", user_id, "mailboxSettings", query="$select=timeZone"))
-        except NotFoundError as exc:
-            return False if exc.code in NO_MAILBOX_CODES else None
-        except GraphError:
-            return None
-        return True
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+        """``GET /users/{id}/mailboxSettings`` per user (20 to a JSON batch): 404 ``MailboxNotEnabledForRESTAPI``
+        means no Exchange Online mailbox (a mail address alone does not make a mailbox anyone reads), False.
+        Needs MailboxSettings.Read; without it (403), or on any other error, the answer is unknown (None)."""
+        answers = await self._gets.get({uid: self._links.url("users", uid, "mailboxSettings", query="$select=timeZone")
+                                        for uid in user_ids})
+        return {uid: _mailbox_of(answer) for uid, answer in answers.items()}
 
     async def _own_site_channels(self, team_id: str) -> list[tuple[str, str]]:
         """Channels whose files are not in the team site: private, shared, and any membership type we do
@@ -211,6 +206,27 @@ class Directory:
                 if channel.get("membershipType") != "standard":
                     found.append((json_id(channel, "channel"), str(channel.get("displayName") or "")))
         return found
+
+
+def _drive_of(user: Person, answer: Answer) -> DriveRef | None | GraphError:
+    if isinstance(answer, NotFoundError):
+        return None  # application permissions never auto-provision a OneDrive: 404 = this user has none
+    if isinstance(answer, GraphError):
+        return answer
+    if answer is None:
+        return None
+    try:
+        drive_id = json_id(answer, "drive")
+    except GraphError as exc:
+        return exc
+    return DriveRef(id=drive_id, kind=DriveKind.ONEDRIVE, owner_id=user.id, name=user.upn or user.display_name,
+                    web_url=answer.get("webUrl"))
+
+
+def _mailbox_of(answer: Answer) -> bool | None:
+    if isinstance(answer, NotFoundError):
+        return False if answer.code in NO_MAILBOX_CODES else None
+    return None if isinstance(answer, GraphError) else True
 
 
 def _same_place(a: str, b: str) -> bool:

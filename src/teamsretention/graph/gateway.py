@@ -15,6 +15,7 @@ import httpx
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import Person, RecordingRef
+from ..errors import GraphError
 from ..lists import Column
 from ..ports import (
     DeltaPage,
@@ -35,7 +36,7 @@ from ..ports import (
     TeamDrives,
     TeamsPage,
 )
-from .batch import ItemBatches
+from .batch import GetBatches, ItemBatches
 from .client import build_graph_client, new_http_client
 from .credentials import NoCredential, build_credential, token_roles
 from .directory import Directory
@@ -58,9 +59,10 @@ class MsGraphGateway:
         self._client = client
         self._gate = gate
         self._links = Links(client.request_adapter.base_url)
-        self._directory = Directory(client, self._links)
+        gets: GetBatches[Any] = GetBatches(RawJson(client), self._links, gate)
+        self._directory = Directory(client, self._links, gets)
         self._drives = Drives(client, self._links)
-        self._batches = ItemBatches(RawJson(client), self._links, gate)
+        self._batches = ItemBatches(gets, self._links)
         self._lists = Lists(client, self._links)
         self._http_client = http_client
         self._credential = credential
@@ -81,8 +83,8 @@ class MsGraphGateway:
     async def get_user(self, user_id: str) -> Person | None:
         return await self._directory.get_user(user_id)
 
-    async def get_user_drive(self, user: Person) -> DriveRef | None:
-        return await self._directory.get_user_drive(user)
+    async def get_user_drives(self, users: Sequence[Person]) -> dict[str, DriveRef | None | GraphError]:
+        return await self._directory.get_user_drives(users)
 
     def teams_delta(self, delta_link: str | None) -> AsyncIterator[TeamsPage]:
         return self._directory.teams_delta(delta_link)
@@ -93,8 +95,8 @@ class MsGraphGateway:
     async def team_owners(self, team_id: str) -> list[Person]:
         return await self._directory.team_owners(team_id)
 
-    async def has_mailbox(self, user_id: str) -> bool | None:
-        return await self._directory.has_mailbox(user_id)
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+        return await self._directory.have_mailboxes(user_ids)
 
     # --- drives --------------------------------------------------------------------------------
     def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:

@@ -4,11 +4,11 @@ tenant-level delta links of the users and groups feeds."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Row, Table, select, true, update
+from sqlalchemy import Row, Table, bindparam, select, true, update
 from sqlalchemy.orm import Session
 
 from ..domain import Person
@@ -131,6 +131,13 @@ def person(db: Database, person_id: str) -> StoredPerson | None:
         return _person(row) if row else None
 
 
+def people_by_id(db: Database, person_ids: Iterable[str]) -> dict[str, StoredPerson]:
+    """The people among ``person_ids`` the store knows (removed ones too, as :func:`person`), in one query."""
+    wanted = list(set(person_ids))
+    with db.session() as s:
+        return {r.id: _person(r) for r in s.execute(select(_PEOPLE).where(_PEOPLE.c.id.in_(wanted)))} if wanted else {}
+
+
 def teams(db: Database) -> list[StoredTeam]:
     with db.session() as s:
         return [StoredTeam(t.id, t.display_name, tuple(t.drive_ids or ()), t.drives_checked_at)
@@ -170,12 +177,16 @@ def record_onedrives(db: Database, looked_up: Iterable[tuple[str, DriveRef | Non
     return stored
 
 
-def record_mailbox(db: Database, person_id: str, has_mailbox: bool | None, checked_at: dt.datetime) -> None:
+def record_mailboxes(db: Database, found: Mapping[str, bool | None], checked_at: dt.datetime) -> None:
+    """What ``mailboxSettings`` said for a set of people (None: it could not be told), in one transaction and
+    one statement. People not in the store are skipped."""
+    if not found:
+        return
+    rows = [{"pid": pid, "mailbox": {True: "yes", False: "no", None: "unknown"}[answer], "checked": checked_at}
+            for pid, answer in found.items()]
     with db.session() as s:
-        row = s.get(PersonRow, person_id)
-        if row is not None:
-            row.mailbox = {True: "yes", False: "no", None: "unknown"}[has_mailbox]
-            row.mailbox_checked_at = checked_at
+        s.execute(update(_PEOPLE).where(_PEOPLE.c.id == bindparam("pid")).values(
+            mailbox=bindparam("mailbox"), mailbox_checked_at=bindparam("checked")), rows)
 
 
 def record_team_drives(db: Database, team_id: str, drives: list[DriveRef], checked_at: dt.datetime | None,

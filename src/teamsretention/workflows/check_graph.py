@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from ..errors import ForbiddenError, GraphError, SignInError
-from ..ports import DriveRef, GraphGateway, OutgoingMail
+from ..ports import DriveRef, GraphGateway, OutgoingMail, user_drive
 from ..settings import Settings
 from .check import CheckReport, RolesSource, permission_findings, schedule_findings, store_findings
 from .provision import column_problem, targets
@@ -84,7 +84,7 @@ async def _users_and_drive(report: CheckReport, gateway: GraphGateway, settings:
     for user in users[:DRIVES_TRIED]:
         who = user.upn or user.id
         drive = await _call(report, "graph", f"reading the OneDrive of {who}", "Files.Read.All",
-                            gateway.get_user_drive(user))
+                            user_drive(gateway, user))
         if drive is not None:
             report.add("graph", "ok", f"read the OneDrive of {who} ({drive.web_url or drive.id})")
             return drive
@@ -179,7 +179,7 @@ async def _mailbox(report: CheckReport, gateway: GraphGateway, settings: Setting
         report.add("mail", "fail", f"notifications.sender {sender}: no such user in the tenant",
                    "set notifications.sender to an existing mailbox (a shared mailbox is fine)")
         return
-    has = await gateway.has_mailbox(user.id)
+    has = (await gateway.have_mailboxes([user.id])).get(user.id)
     if has is False:
         report.add("mail", "fail", f"notifications.sender {sender} has no Exchange Online mailbox",
                    "give it a mailbox (or use a shared mailbox) before enforcing")
