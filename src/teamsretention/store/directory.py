@@ -162,19 +162,17 @@ def record_onedrives(db: Database, looked_up: Iterable[tuple[str, DriveRef | Non
                      checked_at: dt.datetime) -> list[StoredPerson]:
     """``record_onedrive`` for a set of people, in one transaction (the directory sync writes per batch, not per
     user). People not in the store are skipped."""
-    looked_up = list(looked_up)
-    stored: list[StoredPerson] = []
-    with db.session() as s:
-        for person_id, drive in looked_up:
-            row = s.get(PersonRow, person_id)
-            if row is None:
-                continue
-            row.drive_checked_at = checked_at
-            row.no_onedrive = drive is None
-            row.drive_id = drive.id if drive else None
-            stored.append(_person(row))
-        upsert_drives(s, {d.id: d for _, d in looked_up if d is not None}.values())
-    return stored
+    found = dict(looked_up)  # one answer per person: the last one
+    if not found:
+        return []
+    with db.session() as s:  # the drives, one UPDATE for the people, one read back: no object per person
+        upsert_drives(s, {d.id: d for d in found.values() if d is not None}.values())
+        s.execute(update(_PEOPLE).where(_PEOPLE.c.id == bindparam("pid")).values(
+            drive_checked_at=bindparam("checked"), no_onedrive=bindparam("none"), drive_id=bindparam("drive")),
+            [{"pid": pid, "checked": checked_at, "none": drive is None, "drive": drive.id if drive else None}
+             for pid, drive in found.items()])
+        rows = {r.id: _person(r) for r in s.execute(select(_PEOPLE).where(_PEOPLE.c.id.in_(list(found))))}
+    return [rows[pid] for pid in found if pid in rows]
 
 
 def record_mailboxes(db: Database, found: Mapping[str, bool | None], checked_at: dt.datetime) -> None:

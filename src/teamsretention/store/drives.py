@@ -148,6 +148,10 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
 
 
 # --- folders ------------------------------------------------------------------------------------------
+_KNOWN_FOLDERS = select(FolderRow.item_id, FolderRow.name, FolderRow.parent_id, FolderRow.special).where(
+    FolderRow.drive_id == bindparam("drive_id"), FolderRow.item_id.in_(bindparam("ids", expanding=True)))
+
+
 def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> set[str]:
     """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction: one read of
     the page's known folders, then one statement per kind of write. Returns the known folders whose name,
@@ -157,10 +161,10 @@ def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) ->
         return set()
     changed: set[str] = set()
     with db.session() as s:
-        known: dict[str, FolderRow] = {}
+        known: dict[str, tuple[str, str | None, str | None]] = {}  # id -> (name, parent, special): plain rows
         for chunk in chunked(sorted(latest)):
-            known |= {r.item_id: r for r in s.scalars(select(FolderRow).where(FolderRow.drive_id == drive_id,
-                                                                              FolderRow.item_id.in_(chunk)))}
+            known |= {item_id: (name, parent_id, special) for item_id, name, parent_id, special in s.execute(
+                _KNOWN_FOLDERS, {"drive_id": drive_id, "ids": chunk})}
         gone = [i for i, item in latest.items() if item.deleted and i in known]
         inserts, updates = [], []
         for item in latest.values():
@@ -171,12 +175,11 @@ def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) ->
                 inserts.append({"drive_id": drive_id, "item_id": item.id, "name": item.name or "",
                                 "parent_id": item.parent_id, "is_root": item.is_root, "special": item.special_folder})
                 continue
-            after = (item.name or row.name, item.parent_id, item.special_folder)
-            if after != (row.name, row.parent_id, row.special):
+            after = (item.name or row[0], item.parent_id, item.special_folder)
+            if after != row:
                 changed.add(item.id)
                 updates.append({"drive_id": drive_id, "item_id": item.id, "name": after[0], "parent_id": after[1],
                                 "special": after[2]})
-        s.expunge_all()  # the writes below are set statements, not changes to these objects
         for chunk in chunked(sorted(gone)):
             s.execute(delete(FolderRow).where(FolderRow.drive_id == drive_id, FolderRow.item_id.in_(chunk)))
         if updates:
