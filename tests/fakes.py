@@ -228,7 +228,7 @@ class FakeGateway:
     async def granted_roles(self) -> frozenset[str] | None:
         return self.roles
 
-    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None | GraphError]:
         self.mailbox_batches.append(list(user_ids))
         return {uid: uid not in self.no_mailbox for uid in user_ids}
 

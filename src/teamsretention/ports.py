@@ -265,9 +265,9 @@ class GraphGateway(Protocol):
         """The team's owners (users), for channel recordings that no user recorded."""
         ...
 
-    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None | GraphError]:
         """Per user id: True or False when Graph says whether the user has an Exchange Online mailbox; None when
-        it cannot be told (the permission is missing, or an error)."""
+        it cannot be told (MailboxSettings.Read is missing); the GraphError when the check failed this time."""
         ...
 
     # --- drives --------------------------------------------------------------------------------

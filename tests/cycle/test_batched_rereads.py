@@ -4,6 +4,7 @@ the batch is handled as the single request's would be."""
 from __future__ import annotations
 
 from teamsretention.simulator.knobs import FailRule
+from teamsretention.store import directory
 
 SCENARIO = """
 [[recordings]]
@@ -108,3 +109,25 @@ def test_the_organizers_mailboxes_are_checked_in_one_batch_and_again_only_after_
     to = [m["to"] for m in w.model.mail_log]
     assert to.count(["anna@contoso.example"]) == to.count(["bob@contoso.example"]) == 3  # two warnings, a receipt
     assert to.count(["it-support@contoso.example"]) == 3 and ["cons@partner.example"] not in to
+
+
+def test_a_failed_mailbox_check_warns_organizer_and_fallback_and_is_asked_again_at_the_next_digest(make_world):
+    """A check that failed this time (500, not a missing permission) is not stored as "cannot be told" for a
+    week: the digest goes to the organizer and the fallback contact, the report says so, and the next digest
+    asks Graph again."""
+    w = make_world(SCENARIO)
+    w.model.knobs.fail_paths.append(FailRule(pattern="/mailboxSettings", status=500, count=2, method="GET"))
+    report = w.cycle(0)
+
+    assert ["anna@contoso.example", "it-support@contoso.example"] in [m["to"] for m in w.model.mail_log]
+    assert any("could not check whether" in p and "checked again next cycle" in p for p in report.problems)
+    assert not any("MailboxSettings.Read" in p for p in report.problems)  # not a permission problem
+    anna = directory.person(w.db, w.key("anna"))
+    assert anna is not None and anna.mailbox_checked_at is None
+    asked = []
+    for day in range(1, 8):
+        w.model.requests.reset()
+        w.cycle(day)
+        asked += [day for b in batches(w.model.requests) if "user.mailboxSettings" in b]
+    assert asked  # the second warning's digest asked again
+    assert directory.person(w.db, w.key("anna")).mailbox is True  # type: ignore[union-attr]

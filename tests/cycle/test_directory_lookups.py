@@ -31,7 +31,7 @@ class CountingDirectory(FakeGateway):
 
 @pytest.fixture
 def tenant(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    w = World(tmp_path, max_concurrency=4)
+    w = World(tmp_path)
     w.gw = CountingDirectory()
     for n in range(120):
         w.gw.add_user(f"user{n:03d}", onedrive=n % 5 != 0)  # every fifth user has no OneDrive

@@ -140,3 +140,21 @@ def test_the_last_page_and_the_deltalink_are_stored_together_or_not_at_all(tmp_p
     assert sorted(r.item_id for r in recordings.list_all(db)) == ["v0", "v1", "v2"]
     assert drives.get(db, "d1").delta_link == "link-2"  # type: ignore[union-attr]
     db.dispose()
+
+
+def test_nothing_after_the_page_that_ends_the_feed_is_applied(tmp_path):
+    """The page with the deltaLink completes the drive; a gateway that yielded more after it (Graph does not)
+    changes nothing of what was just completed."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+    pages = [DeltaPage([ROOT, RECORDINGS, *videos(1, '"1"')], reset=True, delta_link="link-1"),
+             DeltaPage(videos(2, '"1"')[2:])]
+    ctx = CycleContext(db, PagedGateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                       lambda: WHEN, WHEN.date(), report, asyncio.Event())
+    assert asyncio.run(DriveSync(ctx).run(drive))
+    assert [r.item_id for r in recordings.list_all(db)] == ["v0"]
+    assert drives.get(db, "d1").delta_link == "link-1"  # type: ignore[union-attr]
+    db.dispose()

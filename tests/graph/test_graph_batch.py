@@ -10,8 +10,8 @@ import pytest
 import respx
 from graph_fakes import GRAPH, FakeClock, graph_error
 
-from teamsretention.domain import LabelStatus, RecordingRef
-from teamsretention.errors import GraphError, LockedError, TransientGraphError
+from teamsretention.domain import LabelStatus, Person, RecordingRef
+from teamsretention.errors import GraphError, LockedError, NotFoundError, TransientGraphError
 from teamsretention.graph import MsGraphGateway
 from teamsretention.ports import ItemState
 
@@ -154,3 +154,30 @@ async def test_a_batch_graph_refuses_fails_every_read_it_carried(
     answers = await gateway.get_items_with_labels(refs)
     assert route.call_count == 1
     assert all(isinstance(a, GraphError) and a.status == 400 and a.code == "BadRequest" for a in answers.values())
+
+
+async def test_a_batch_answered_404_as_a_whole_fails_every_read_and_says_no_item_is_gone(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    """A 404 of the POST (a proxy, a wrong endpoint) is about the batch, not about the items it carried: no read
+    is taken for "gone", no user for "has no OneDrive", no mailbox for "none"; each is a failed request."""
+    graph.post(BATCH).mock(return_value=httpx.Response(404, json=graph_error("itemNotFound", "Not found.")))
+    refs = [ref(1), ref(2)]
+
+    reads = await gateway.get_items_with_labels(refs)
+    drives = await gateway.get_user_drives([Person(id="u-1"), Person(id="u-2")])
+    mailboxes = await gateway.have_mailboxes(["u-1"])
+
+    for answer in (*reads.values(), *drives.values(), *mailboxes.values()):
+        assert isinstance(answer, GraphError) and not isinstance(answer, NotFoundError)
+        assert answer.status == 404 and "the $batch request carrying it failed" in answer.message
+
+
+async def test_an_empty_object_for_a_onedrive_is_a_malformed_answer_not_a_user_without_one(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.post(BATCH).mock(return_value=httpx.Response(200, json={"responses": [
+        ok("1", {}), {"id": "2", "status": 200, "headers": {}}]}))
+
+    found = await gateway.get_user_drives([Person(id="u-1"), Person(id="u-2")])
+
+    assert isinstance(found["u-1"], GraphError)  # {} has no id: looked up again next cycle, not "none" for a week
+    assert found["u-2"] is None  # no body at all, as a single GET's empty answer

@@ -12,7 +12,7 @@ import respx
 from graph_fakes import GRAPH, graph_error
 
 from teamsretention.domain import DriveKind, Person
-from teamsretention.errors import ForbiddenError
+from teamsretention.errors import ForbiddenError, GraphError
 from teamsretention.graph import MsGraphGateway
 from teamsretention.ports import DriveRef, Team
 
@@ -312,9 +312,12 @@ async def test_team_owners_and_mailboxes(gateway: MsGraphGateway, graph: respx.M
         inner("2", 404, {"error": {"code": "MailboxNotEnabledForRESTAPI", "message": "The mailbox is either "
                                    "inactive, soft-deleted, or is hosted on-premise."}}),
         inner("3", 403, {"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}),
-        inner("4", 404, {"error": {"code": "itemNotFound", "message": "Not found."}})))
+        inner("4", 404, {"error": {"code": "itemNotFound", "message": "Not found."}}),
+        inner("5", 500, {"error": {"code": "generalException", "message": "Something went wrong."}})))
 
     assert [o.mail for o in await gateway.team_owners(TEAM)] == ["ann@c.com"]
-    assert await gateway.have_mailboxes(["u-1", "u-2", "u-3", "u-4"]) == {
-        "u-1": True, "u-2": False, "u-3": None, "u-4": None}  # 403 and another 404: cannot be told
-    assert batch_urls(mailboxes) == [[f"/users/u-{n}/mailboxSettings?$select=timeZone" for n in (1, 2, 3, 4)]]
+    found = await gateway.have_mailboxes(["u-1", "u-2", "u-3", "u-4", "u-5"])
+    failed = found.pop("u-5")
+    assert found == {"u-1": True, "u-2": False, "u-3": None, "u-4": None}  # 403 and another 404: cannot be told
+    assert isinstance(failed, GraphError) and failed.status == 500  # failed this time: asked again next time
+    assert batch_urls(mailboxes) == [[f"/users/u-{n}/mailboxSettings?$select=timeZone" for n in (1, 2, 3, 4, 5)]]

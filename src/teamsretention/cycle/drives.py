@@ -74,6 +74,8 @@ class DriveSync:
                         self._finish(drive, list(pending.values()), generation, full, page.delta_link)
                         pending.clear()
                         finished = True
+                if finished:
+                    break  # the deltaLink ends the feed: nothing after it may change what was just completed
             if not finished:
                 raise GraphError(0, "incompleteFeed", "the delta feed ended without a deltaLink")
         except GraphError as exc:

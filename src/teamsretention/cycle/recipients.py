@@ -29,6 +29,7 @@ class Recipients:
         self._people: dict[str, StoredPerson | None] = {}  # organizers read ahead for a batch of digests
         self._mailboxes: dict[str, bool | None] = {}  # what Graph said this cycle, by person id
         self._unverified_noted = False
+        self._failed_checks: set[str] = set()  # people whose check failed this cycle (asked again next cycle)
 
     async def prepare(self, organizer_ids: Iterable[str]) -> None:
         """Before a batch of digests: their organizers as the store knows them (one query), and the mailboxes
@@ -37,7 +38,7 @@ class Recipients:
         ids = [i for i in dict.fromkeys(organizer_ids) if i and not i.startswith(TEAM_PREFIX)]
         known = directory.people_by_id(self.ctx.db, ids)
         self._people = {i: known.get(i) for i in ids}
-        await self._ask([p for p in known.values() if self._due(p) and p.person().reachable and p.mail is not None])
+        await self._ask([p for p in known.values() if self._due(p) and p.person().reachable])
 
     async def of(self, organizer_id: str, items: list[Evaluated]) -> tuple[Person, list[str]]:
         """Who reads this digest: the organizer when reachable (a mailbox Exchange has, an enabled account), the
@@ -48,7 +49,7 @@ class Recipients:
             team_id = organizer_id.removeprefix(TEAM_PREFIX)
             owners = await self._team_owners(team_id)
             name = next((e.location.split(" / ")[0] for e in items if e.location), team_id)
-            stored_owners = directory.people_by_id(self.ctx.db, [o.id for o in owners])
+            stored_owners = directory.people_by_id(self.ctx.db, [o.id for o in owners if o.reachable and o.mail])
             await self._ask([p for p in stored_owners.values() if self._due(p)])
             reachable = []
             for owner in owners:  # an owner's mail address, like an organizer's, needs a mailbox behind it
@@ -72,7 +73,8 @@ class Recipients:
         if mailbox is False:
             return dataclasses.replace(organizer, mail=None), []
         if mailbox is None and self.ctx.config.fallback_contact:
-            self._note_unverified(organizer)
+            if organizer.id not in self._failed_checks:  # a failed check has said so already
+                self._note_unverified(organizer)
             return organizer, [organizer.mail, self.ctx.config.fallback_contact]
         return organizer, [organizer.mail]
 
@@ -91,12 +93,29 @@ class Recipients:
         return self._mailboxes[person.id]
 
     async def _ask(self, people: list[StoredPerson]) -> None:
+        """Graph's answers are stored for a week; a check that failed this time (not a missing permission) counts
+        as "cannot be told" for this cycle only, and is asked again at the next."""
         if not people:
             return
         found = await self.ctx.gateway.have_mailboxes([p.id for p in people])
-        answers = {p.id: found.get(p.id) for p in people}  # no answer: could not be told
+        answers: dict[str, bool | None] = {}
+        for person in people:
+            answer = found.get(person.id, GraphError(0, "missingAnswer", "the gateway gave no answer"))
+            if isinstance(answer, GraphError):
+                self._note_failed(person, answer)
+                self._mailboxes[person.id] = None
+            else:
+                answers[person.id] = answer
         directory.record_mailboxes(self.ctx.db, answers, self.ctx.clock())
         self._mailboxes.update(answers)
+
+    def _note_failed(self, person: StoredPerson, error: GraphError) -> None:
+        if not self._failed_checks:
+            self.ctx.report.problems.append(
+                f"could not check whether {person.upn or person.id} has a mailbox ({error.status} {error.code}): "
+                "the digest also went to notifications.fallback_contact if it is set; checked again next cycle")
+        self._failed_checks.add(person.id)
+        log.warning("mailbox.check_failed", **self.ctx.organizer(person.id).log_fields(), error=str(error))
 
     def _note_unverified(self, organizer: Person) -> None:
         if not self._unverified_noted:

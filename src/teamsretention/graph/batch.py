@@ -97,8 +97,12 @@ class GetBatches(Generic[K]):
                 # whole (the batching page says 200 with an inner 429): both are handled, this one as a throttle.
                 self._close_gate([exc.retry_after])
                 return [(key, THROTTLED, exc) for key in chunk]
-            # The POST itself failed after kiota's retries (429/503/504 included): not sent again here.
-            return [(key, 0, exc) for key in chunk]
+            # The POST itself failed after kiota's retries (429/503/504 included): not sent again here. Its error
+            # is no inner answer (a 404 of the POST says nothing about an item or a user), so none of the requests
+            # it carried can be read as "gone" or "has none": each fails (the caller fails closed).
+            failed = GraphError(exc.status, exc.code or "batchFailed", f"the $batch request carrying it failed: "
+                                f"{exc.message}"[:400], retry_after=exc.retry_after)
+            return [(key, 0, failed) for key in chunk]
         responses = (answer or {}).get("responses")
         if not isinstance(responses, list):
             error = GraphError(200, MALFORMED, "Graph answered a $batch without a 'responses' list")
@@ -137,6 +141,7 @@ class GetBatches(Generic[K]):
 
     def _relative(self, url: str) -> str:
         """The inner request's URL, relative to the version (``/drives/...``), as JSON batching wants it."""
+        assert url.startswith(self._links.base_url), f"not a Graph URL of this client: {url}"
         return url[len(self._links.base_url):]
 
 
@@ -175,7 +180,7 @@ def _inner_result(response: Mapping[str, Any]) -> tuple[int, Answer, float | Non
         if body is not None and not isinstance(body, dict):
             return status, GraphError(200, MALFORMED, f"Graph answered {status} inside a $batch with a body that "
                                       "is not a JSON object"), None
-        return status, body or None, None
+        return status, body, None  # no body: None, as a single GET's empty answer; ``{}`` stays what it is
     error = body.get("error") if isinstance(body, dict) else None
     code = str(error.get("code") or "") if isinstance(error, dict) else ""
     message = str(error.get("message") or "") if isinstance(error, dict) else ""

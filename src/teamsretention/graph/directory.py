@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..domain import DriveKind, Person
-from ..errors import GraphError, NotFoundError
+from ..errors import ForbiddenError, GraphError, NotFoundError
 from ..ports import DirectoryPage, DriveRef, Team, TeamDrives, TeamsPage
 from .batch import Answer, GetBatches
 from .paging import Links, follow_delta, follow_pages
@@ -188,10 +188,11 @@ class Directory:
             owners += [person_from_json(o) for o in page.value if o.get("@odata.type", USER_TYPE) == USER_TYPE]
         return owners
 
-    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None | GraphError]:
         """``GET /users/{id}/mailboxSettings`` per user (20 to a JSON batch): 404 ``MailboxNotEnabledForRESTAPI``
         means no Exchange Online mailbox (a mail address alone does not make a mailbox anyone reads), False.
-        Needs MailboxSettings.Read; without it (403), or on any other error, the answer is unknown (None)."""
+        Needs MailboxSettings.Read; without it (403), or on another 404, it cannot be told (None). Any other
+        failure (a timeout, a 5xx after the retries, a failed batch) is that GraphError: asked again next time."""
         answers = await self._gets.get({uid: self._links.url("users", uid, "mailboxSettings", query="$select=timeZone")
                                         for uid in user_ids})
         return {uid: _mailbox_of(answer) for uid, answer in answers.items()}
@@ -223,10 +224,12 @@ def _drive_of(user: Person, answer: Answer) -> DriveRef | None | GraphError:
                     web_url=answer.get("webUrl"))
 
 
-def _mailbox_of(answer: Answer) -> bool | None:
+def _mailbox_of(answer: Answer) -> bool | None | GraphError:
     if isinstance(answer, NotFoundError):
         return False if answer.code in NO_MAILBOX_CODES else None
-    return None if isinstance(answer, GraphError) else True
+    if isinstance(answer, ForbiddenError):
+        return None
+    return answer if isinstance(answer, GraphError) else True
 
 
 def _same_place(a: str, b: str) -> bool:

@@ -95,7 +95,7 @@ class MsGraphGateway:
     async def team_owners(self, team_id: str) -> list[Person]:
         return await self._directory.team_owners(team_id)
 
-    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None]:
+    async def have_mailboxes(self, user_ids: Sequence[str]) -> dict[str, bool | None | GraphError]:
         return await self._directory.have_mailboxes(user_ids)
 
     # --- drives --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import Person
 from ..ports import DriveRef, Team
-from .database import Database
+from .database import Database, chunked
 from .drives import upsert_drives
 from .tables import PersonRow, SyncStateRow, TeamRow
 
@@ -133,9 +133,11 @@ def person(db: Database, person_id: str) -> StoredPerson | None:
 
 def people_by_id(db: Database, person_ids: Iterable[str]) -> dict[str, StoredPerson]:
     """The people among ``person_ids`` the store knows (removed ones too, as :func:`person`), in one query."""
-    wanted = list(set(person_ids))
+    found: dict[str, StoredPerson] = {}
     with db.session() as s:
-        return {r.id: _person(r) for r in s.execute(select(_PEOPLE).where(_PEOPLE.c.id.in_(wanted)))} if wanted else {}
+        for chunk in chunked(sorted(set(person_ids))):
+            found |= {r.id: _person(r) for r in s.execute(select(_PEOPLE).where(_PEOPLE.c.id.in_(chunk)))}
+    return found
 
 
 def teams(db: Database) -> list[StoredTeam]:

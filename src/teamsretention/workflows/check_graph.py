@@ -184,7 +184,11 @@ async def _mailbox(report: CheckReport, gateway: GraphGateway, settings: Setting
         report.add("mail", "fail", f"notifications.sender {sender} has no Exchange Online mailbox",
                    "give it a mailbox (or use a shared mailbox) before enforcing")
         return
-    if has is None:
+    if isinstance(has, GraphError):
+        report.add("mail", "warn", f"notifications.sender {sender} exists; whether it has a mailbox could not be "
+                   f"read this time (Graph answered {has.status} {has.code})",
+                   "run check again, or prove it with --send-test-mail")
+    elif has is None:
         report.add("mail", "warn", f"notifications.sender {sender} exists; whether it has a mailbox could not be "
                    "read (MailboxSettings.Read)", "grant MailboxSettings.Read, or prove it with --send-test-mail")
     else:
