@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 
 import structlog
 
@@ -41,6 +42,7 @@ class EvaluateStep:
                  project_until: dt.date | None = None) -> None:
         self.ctx, self.mode, self.keep_all, self.project_until = ctx, mode, keep_all, project_until
         self.policy = ctx.config.policy
+        self._debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)  # structlog's stdlib logger
 
     async def run(self, complete: set[str]) -> None:
         """``complete``: the drives whose inventory was read to the end this cycle (the others fail closed)."""
@@ -148,9 +150,11 @@ class EvaluateStep:
                 action=decision.action.value, previous_rule=rec.rule,
                 previous_due=rec.due.isoformat() if rec.due else None,
                 episode_start=decision.episode_start.isoformat() if decision.episode_start else None))
-            log.debug("recording.decision", run_id=self.ctx.run_id, recording_id=rec.ref.key, recording=rec.name,
-                      **self.ctx.organizer(rec.organizer_id).log_fields(), action=decision.action.value,
-                      rule=decision.rule, due=str(decision.due) if decision.due else None, previous_rule=rec.rule)
+            if self._debug:  # one line per changed decision, only when asked for: its organizer is looked up
+                log.debug("recording.decision", run_id=self.ctx.run_id, recording_id=rec.ref.key,
+                          recording=rec.name, **self.ctx.organizer(rec.organizer_id).log_fields(),
+                          action=decision.action.value, rule=decision.rule,
+                          due=str(decision.due) if decision.due else None, previous_rule=rec.rule)
         same = (rec.action, rec.rule, rec.reason, rec.due, rec.episode_start) == (
             decision.action, decision.rule, decision.reason, decision.due, decision.episode_start)
         acting = decision.action is not Action.KEEP  # stamped today: the warn and delete steps act on it

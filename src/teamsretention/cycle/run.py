@@ -34,6 +34,7 @@ from .evaluate import EvaluateStep
 from .evidence import EvidenceStep
 from .governance import GovernanceStep
 from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
+from .memory import release_freed_memory
 from .outcome import CycleReport
 from .polling import RECOGNITION_KEY, recognition_fingerprint, split_idle
 from .progress import CycleProgress
@@ -135,6 +136,7 @@ class Cycle:
         finally:
             self._release()
             log.info("cycle.summary", **report.summary())
+            release_freed_memory()  # a daemon sleeps until the next cycle: at its size, not the cycle's peak
         return report
 
     async def _run_steps(self, ctx: CycleContext, mode: RunMode, override: DeletionOverride | None, keep_all: bool,
@@ -160,6 +162,7 @@ class Cycle:
         if self.stop.is_set():
             return report.mark_interrupted()
         self.checkpoint(force=True)
+        release_freed_memory()  # the inventory's pages and rows, before the evaluation's batches
         self.progress.enter("evaluate")
         if mode is not RunMode.PLAN:
             self._apply_new_recognition(ctx, [d for d in [*drives, *replacements] if d.id in complete])
@@ -174,12 +177,14 @@ class Cycle:
         if mode is RunMode.PLAN:
             report.outlook = self._outlook(report, project_until or ctx.cycle_date)
         if mode is not RunMode.PLAN:
+            release_freed_memory()
             self.progress.enter("warn")
             await WarnStep(ctx, self.render).run(mode is RunMode.ENFORCE)
         if mode is RunMode.ENFORCE and not self.stop.is_set():
             self.progress.enter("digest")
             await DpoDigestStep(ctx).run()
         if mode is RunMode.ENFORCE and not self.stop.is_set():
+            release_freed_memory()
             self.progress.enter("delete")
             await DeleteStep(ctx).run(override)
         if self.stop.is_set():
