@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import event, text
 
 from teamsretention.domain import Action, RecordingState
-from teamsretention.store import Database, digests, recordings
+from teamsretention.store import Database, digests, moves, recordings
 from teamsretention.store.database import ANALYZE_AFTER_ROWS
-from teamsretention.store.recordings import Arrival, StoredRecording
+from teamsretention.store.moves import Arrival
+from teamsretention.store.recordings import StoredRecording
 
 AT = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)
 TODAY = AT.date()
@@ -57,7 +58,7 @@ READS: dict[str, Callable[[Database], Any]] = {
     "governed recordings of a drive": lambda db: recordings.governed_in_drive(db, "d3"),
     "known items of a page": lambda db: recordings.in_drive(db, "d3", ["i1", "i2", "i3"]),
     "a batch of organizers' digests": lambda db: digests.content(db, TODAY, ["u3", "u4"]),
-    "where a new recording was moved from": lambda db: recordings.moved_from(
+    "where a new recording was moved from": lambda db: moves.moved_from(
         db, "d9", [Arrival("new", "Meeting 3.mp4", AT - dt.timedelta(days=3, minutes=3), None)]),
 }
 
@@ -91,7 +92,7 @@ def test_the_move_match_searches_by_creation_time_with_and_without_statistics(tm
     page = [Arrival(f"new{i}", f"Meeting {i}.mp4", AT - dt.timedelta(days=i, minutes=3), None) for i in range(200)]
 
     def read(db: Database) -> Any:
-        return recordings.moved_from(db, "d9", page)  # a page's worth of new files: many creation times
+        return moves.moved_from(db, "d9", page)  # a page's worth of new files: many creation times
 
     for statistics in ("none yet", "after ANALYZE"):
         searches = [step for step in plans(db, lambda: read(db)) if "recordings" in step]
@@ -100,7 +101,7 @@ def test_the_move_match_searches_by_creation_time_with_and_without_statistics(tm
     # ...and the match still leaves out what was deleted by us: a gone original matches, a deleted one does not
     gone = [r for r in recordings.list_all(db) if r.state is RecordingState.GONE][0]
     deleted = [r for r in recordings.list_all(db) if r.state is RecordingState.DELETED][0]
-    found = recordings.moved_from(db, "elsewhere", [Arrival("n1", gone.name, gone.created_at, None),
+    found = moves.moved_from(db, "elsewhere", [Arrival("n1", gone.name, gone.created_at, None),
                                                     Arrival("n2", deleted.name, deleted.created_at, None)])
     assert {k: v.ref.key for k, v in found.items()} == {"n1": gone.ref.key}
     db.dispose()

@@ -25,10 +25,12 @@ from ..policy import Location, Recognition, Verdict, classify, is_recordings_fol
 from ..policy.recognition import FACETS_SAY, SPECIAL_RECORDINGS
 from ..ports import ItemChange
 from ..store import drives as drive_store
+from ..store import moves as store_moves
 from ..store import recordings
 from ..store.audit import AuditEvent, AuditKind
 from ..store.drives import StoredDrive
-from ..store.recordings import Arrival, StoredRecording
+from ..store.moves import Arrival
+from ..store.recordings import StoredRecording
 from .config import CycleContext
 
 log = structlog.get_logger(__name__)
@@ -140,7 +142,7 @@ class DriveSync:
         videos = [i for i in items if not i.deleted and is_video(i)]  # anything else is no business of ours
         known = recordings.in_drive(self.ctx.db, drive.id, [i.id for i in items if i.deleted] + [i.id for i in videos])
         where = self._locations(drive, {i.parent_id for i in videos if i.parent_id})
-        moves = recordings.moved_from(self.ctx.db, drive.id, [
+        moves = store_moves.moved_from(self.ctx.db, drive.id, [
             Arrival(i.id, i.name or "", i.created_at, i.size) for i in videos
             if i.id not in known and i.created_at is not None]) if videos else {}
         changed: list[StoredRecording] = []

@@ -25,7 +25,7 @@ from ..domain import (
     WarningSent,
 )
 from ..store import drives as drive_store
-from ..store import governance, recordings, runs
+from ..store import governance, moves, runs
 from ..store.database import Database
 from ..store.recordings import StoredRecording
 from .outcome import Evaluated
@@ -39,13 +39,13 @@ class FactIndex:
     exemptions: dict[tuple[str, str], list[Exemption]] = field(default_factory=dict)  # (kind, id) -> list
     drive_team: dict[str, str | None] = field(default_factory=dict)
     enforced_since: dt.datetime | None = None  # enforcement switched back on after a dry run
-    origins: dict[str, recordings.Origin] = field(default_factory=dict)  # where moved recordings came from
+    origins: dict[str, moves.Origin] = field(default_factory=dict)  # where moved recordings came from
 
     @classmethod
     def load(cls, db: Database) -> FactIndex:
         """The whole index, once per step that needs it (evaluate, delete): not once per recording."""
         return cls(*_by_target(governance.load(db)), drive_store.teams_of(db), runs.enforced_since(db),
-                   recordings.origins(db))
+                   moves.origins(db))
 
     def refreshed(self, db: Database, rec: StoredRecording) -> FactIndex:
         """This index with everything that may cover ``rec`` read again from the store: its tags (and those of

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, select, tuple_
+from sqlalchemy import Select, String, Table, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..domain import Action, DriveKind, Evidence, Recording, RecordingRef, RecordingState
@@ -89,14 +90,17 @@ _BY_ID = _TABLE.update().where(_TABLE.c.id == bindparam("row_id"))  # SET: the c
 _COLUMNS = tuple(f.name for f in dataclasses.fields(StoredRecording)
                  if f.name not in ("id", "restored_on", "restored_at"))
 _KEYS = tuple(c.key for c in _TABLE.c)
-ROWS = select(_TABLE)  # every column as a plain row: no ORM object per recording read (see ``read``)
+_LISTS = ("restored_dates", "restored_at")  # JSON lists, nearly always empty: parsed only when they are not
+# Every column as a plain row: no ORM object per recording read (see ``read``); the JSON lists as their text.
+ROWS = select(*(type_coerce(c, String).label(c.key) if c.key in _LISTS else c for c in _TABLE.c))
 
 
 def read(s: Session, statement: Select[Any]) -> Iterator[StoredRecording]:
     """The recordings a select of ``ROWS`` answers (for the store's modules)."""
-    for row in s.execute(statement):
+    # On the session's connection, not through the ORM's loading of results (a read: nothing for the fence).
+    for row in s.connection().execute(statement):
         values = dict(zip(_KEYS, row, strict=True))
-        restored_dates, restored_at = values.pop("restored_dates"), values.pop("restored_at")
+        restored_dates, restored_at = _list(values.pop("restored_dates")), _list(values.pop("restored_at"))
         del values["evidence_pruned_on"]
         values["drive_kind"] = DriveKind(values["drive_kind"])
         values["state"] = RecordingState(values["state"])
@@ -117,6 +121,13 @@ def _to_values(rec: StoredRecording) -> dict[str, Any]:
     values["restored_at"] = [t.isoformat() for t in rec.restored_at]
     values["evidence"] = rec.evidence.value if rec.evidence else None
     return values
+
+
+def _list(stored: Any) -> list[str]:
+    """A JSON list column read as text (SQLite), or already parsed (a PostgreSQL driver parses json itself)."""
+    if stored is None or stored == "[]":
+        return []
+    return list(json.loads(stored) if isinstance(stored, str) else stored)
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -210,76 +221,6 @@ def in_folders(db: Database, drive_id: str, folder_ids: Iterable[str]) -> list[S
         for chunk in chunked(sorted(set(folder_ids))):
             found += read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.parent_id.in_(chunk),
                                           RecordingRow.state.in_(states)))
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    """A file a drive lists that the store does not know yet, as a move is matched by."""
-
-    item_id: str
-    name: str
-    created_at: dt.datetime
-    size: int | None
-
-
-def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[str, StoredRecording]:
-    """For files of one drive the store does not know yet: the recording each was moved from, by item id. That is
-    another recording with its name, creation time and size, not deleted by us, the newest first: a move to
-    another drive (or back) gives a file a new id, and its holds must follow it. The original may not have been
-    seen leaving yet (drives are read side by side), and a copy matches too: matching only ever adds covers.
-    One query per chunk of creation times, on ``ix_recordings_created_name`` alone: the state is checked here,
-    since a condition on it lets SQLite (before ANALYZE, on a first cycle) walk ``ix_recordings_state``, every
-    tracked row of the tenant for each page."""
-    wanted = list(found)
-    states = (RecordingState.GONE, RecordingState.TRACKED, RecordingState.UNSURE)
-    candidates: dict[tuple[str, dt.datetime], list[StoredRecording]] = {}
-    with db.session() as s:
-        for chunk in chunked(sorted({r.created_at for r in wanted})):
-            for row in read(s, ROWS.where(RecordingRow.created_at.in_(chunk))):
-                if row.state in states:
-                    candidates.setdefault((row.name, row.created_at), []).append(row)
-    answer: dict[str, StoredRecording] = {}
-    for rec in wanted:
-        for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
-            same = row.drive_id == drive_id and row.item_id == rec.item_id
-            if not same and (rec.size is None or row.size is None or row.size == rec.size):
-                answer[rec.item_id] = row
-                break
-    return answer
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a moved recording came from: what covered the original must cover it still."""
-
-    key: str
-    drive_id: str
-    organizer_id: str | None
-    moved_from: str | None
-
-
-def origins(db: Database) -> dict[str, Origin]:
-    """Every recording a move came from, by key, with its own origin: chains (A -> B -> C) and moves back
-    (A -> B -> A') are followed by the caller. Two small queries per link of the longest chain."""
-    found: dict[str, Origin] = {}
-    with db.session() as s:
-        wanted = {k for k in s.scalars(select(RecordingRow.moved_from).where(RecordingRow.moved_from.is_not(None)))
-                  if k}
-        while wanted - found.keys():
-            batch = sorted(wanted - found.keys())
-            pairs = [tuple(k.split("/", 1)) for k in batch if "/" in k]
-            rows = []
-            for chunk in chunked(pairs):
-                rows += list(s.scalars(select(RecordingRow).where(
-                    tuple_(RecordingRow.drive_id, RecordingRow.item_id).in_(chunk))))
-            for row in rows:
-                key = f"{row.drive_id}/{row.item_id}"
-                found[key] = Origin(key, row.drive_id, row.organizer_id, row.moved_from)
-                if row.moved_from:
-                    wanted.add(row.moved_from)
-            for k in batch:  # an origin no longer in the store still counts as a key of its own
-                found.setdefault(k, Origin(k, k.split("/", 1)[0], None, None))
     return found
 
 
