@@ -112,8 +112,9 @@ class Recipients:
     def _note_failed(self, person: StoredPerson, error: GraphError) -> None:
         if not self._failed_checks:
             self.ctx.report.problems.append(
-                f"could not check whether {person.upn or person.id} has a mailbox ({error.status} {error.code}): "
-                "the digest also went to notifications.fallback_contact if it is set; checked again next cycle")
+                f"could not check whether {person.upn or person.id} has a mailbox (Graph's mailboxSettings answered "
+                f"{error.status} {error.code}): the digest went to the organizer and, when it is set, also to "
+                "notifications.fallback_contact; nothing to do, it is checked again next cycle")
         self._failed_checks.add(person.id)
         log.warning("mailbox.check_failed", **self.ctx.organizer(person.id).log_fields(), error=str(error))
 
