@@ -30,6 +30,7 @@ class Recipients:
         self._mailboxes: dict[str, bool | None] = {}  # what Graph said this cycle, by person id
         self._unverified_noted = False
         self._failed_checks: set[str] = set()  # people whose check failed this cycle (asked again next cycle)
+        self._failed_line, self._failed_first = 0, ""  # the report line that says so, and whom it names first
 
     async def prepare(self, organizer_ids: Iterable[str]) -> None:
         """Before a batch of digests: their organizers as the store knows them (one query), and the mailboxes
@@ -110,12 +111,19 @@ class Recipients:
         self._mailboxes.update(answers)
 
     def _note_failed(self, person: StoredPerson, error: GraphError) -> None:
-        if not self._failed_checks:
-            self.ctx.report.problems.append(
-                f"could not check whether {person.upn or person.id} has a mailbox (Graph's mailboxSettings answered "
-                f"{error.status} {error.code}): the digest went to the organizer and, when it is set, also to "
-                "notifications.fallback_contact; nothing to do, it is checked again next cycle")
+        """One report line for the cycle's failed checks: the first person, and how many more."""
+        problems = self.ctx.report.problems
+        if self._failed_checks and self._failed_line < len(problems):
+            del problems[self._failed_line]
         self._failed_checks.add(person.id)
+        self._failed_line = len(problems)
+        first = self._failed_first or f"{person.upn or person.id} ({error.status} {error.code})"
+        self._failed_first = first
+        others = len(self._failed_checks) - 1
+        more = f" and {others} more {'person' if others == 1 else 'people'}" if others else ""
+        problems.append(f"could not check whether {first}{more} has a mailbox (Graph's mailboxSettings failed): "
+                        "their digests went to them and, when it is set, also to notifications.fallback_contact; "
+                        "nothing to do, they are checked again next cycle")
         log.warning("mailbox.check_failed", **self.ctx.organizer(person.id).log_fields(), error=str(error))
 
     def _note_unverified(self, organizer: Person) -> None:
