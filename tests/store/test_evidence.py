@@ -163,3 +163,22 @@ def test_mail_text_is_kept_only_when_asked(tmp_path):
             [(subject, body)] = stored
             assert subject and OLD_TITLE in body
         w.db.dispose()
+
+
+def test_events_written_together_each_get_their_own_salt_and_verify(tmp_path):
+    """A cycle writes its events in one statement: each still gets its own salt, so identical events (the same
+    warning reason for two recordings of one name) have different digests, and each proves its own content."""
+    w = World(tmp_path)
+    w.gw.add_user("alice", lang="en-US")
+    w.gw.add_recording("alice", "r1", created(-20), name=OLD_TITLE)
+    w.gw.add_recording("alice", "r2", created(-20), name=OLD_TITLE)
+    w.cycle(0)
+    written = audit.entries(w.db)
+    parts = {e.id: audit.personal_part(w.db, e.id) for e in written}
+    salts = [p.salt for p in parts.values() if p is not None]
+    assert len(salts) == len(written) >= 4 and len(set(salts)) == len(salts)
+    assert all(len(s) == 32 and int(s, 16) >= 0 for s in salts)
+    assert len({e.personal_digest for e in written}) == len(written)
+    check = audit.verify_personal(w.db, copies=parts)
+    assert check.ok and check.copies_matching == tuple(sorted(parts))
+    w.db.dispose()

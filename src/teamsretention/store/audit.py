@@ -150,6 +150,7 @@ class AuditEntry(AuditEvent):
     redacted: bool = False
 
 
+SALT_BYTES = 16
 PERSONAL_FIELDS = ("recording_key", "recording_name", "organizer_id", "reason", "detail")
 
 
@@ -161,12 +162,13 @@ class PersonalPart:
     content: dict[str, Any]
 
     @classmethod
-    def sealed(cls, event: AuditEvent) -> tuple[PersonalPart, str]:
+    def sealed(cls, event: AuditEvent, salt: str | None = None) -> tuple[PersonalPart, str]:
         """The personal part of ``event`` with its digest, serialised once: the content is what the JSON column
-        gives back (the canonical text read again), and canonical text of that is the text itself."""
+        gives back (the canonical text read again), and canonical text of that is the text itself. ``salt``:
+        16 random bytes as hex (drawn here when not given)."""
         content = {"recording_key": event.recording_key, "recording_name": event.recording_name,
                    "organizer_id": event.organizer_id, "reason": event.reason, "detail": dict(event.detail)}
-        text, salt = _canonical(content), secrets.token_hex(16)
+        text, salt = _canonical(content), salt or secrets.token_hex(SALT_BYTES)
         return cls(salt, json.loads(text)), _digest(salt, text)
 
     def digest(self) -> str:
@@ -186,9 +188,13 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
     statements however many there are: the entries, then their personal parts. Each entry's id comes back
     with its digest, which its random salt makes unique, so no one-row-at-a-time insert is needed to learn
     them (SQLite, lacking a sentinel column, would otherwise insert row by row)."""
+    batch = list(events)
+    # The salts in one draw from the system's CSPRNG (one read, not one per event: a first cycle writes tens of
+    # thousands); each event still gets its own 16 bytes.
+    salts = secrets.token_hex(SALT_BYTES * len(batch))
     entries, parts = [], []
-    for e in events:
-        part, digest = PersonalPart.sealed(e)
+    for n, e in enumerate(batch):
+        part, digest = PersonalPart.sealed(e, salts[2 * SALT_BYTES * n:2 * SALT_BYTES * (n + 1)])
         entries.append({"at": e.at, "cycle_date": e.cycle_date, "run_id": e.run_id, "actor": e.actor,
                         "event": e.kind.value, "rule": e.rule, "due": e.due, "personal_digest": digest})
         parts.append((digest, {"salt": part.salt, "recording_key": e.recording_key, "content": part.content}))
