@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import httpx
 import pytest
 import respx
-from graph_fakes import TOKEN, USER_AGENT, FakeClock, StubCredential, graph_error
+from azure.core.credentials import AccessToken
+from graph_fakes import GRAPH, TOKEN, USER_AGENT, FakeClock, StubCredential, graph_error
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from teamsretention.endpoints import CLOUDS, graph_base_url, user_agent
-from teamsretention.errors import ConfigError
+from teamsretention.errors import ConfigError, ForbiddenError, GraphError, NotFoundError, TransientGraphError
 from teamsretention.graph import (
     NoCredential,
     ThrottleGate,
@@ -22,6 +24,7 @@ from teamsretention.graph import (
     build_gateway,
     build_graph_client,
 )
+from teamsretention.graph.raw import RawJson
 
 pytestmark = pytest.mark.anyio
 
@@ -175,3 +178,95 @@ async def test_runs_over_an_asgi_transport() -> None:
 
     assert person is not None and person.upn == "a@contoso.com"
     assert seen == [f"http://localhost/v1.0/users/u1?{USER_SELECT}"]
+
+
+class ClaimsCredential(StubCredential):
+    """Records the claims each token was asked for (continuous access evaluation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: list[str | None] = []
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        self.claims.append(kwargs.get("claims"))  # type: ignore[arg-type]
+        return AccessToken(f"{TOKEN}-{len(self.claims)}", 4_102_444_800)
+
+
+async def test_json_requests_carry_the_token_to_graph_only(graph: respx.MockRouter, credential: StubCredential) -> None:
+    """Delta pages, batches and re-reads skip kiota's adapter but not its authentication: the bearer token goes
+    to the Graph host, never to another host, and the User-Agent and telemetry headers are still sent."""
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    ours = graph.get(url__eq=f"{GRAPH}/drives/d1/items/i1").respond(200, json={"id": "i1"})
+    theirs = graph.get(url__eq="https://attacker.example/v1.0/drives/d1/items/i1").respond(200, json={"id": "i1"})
+    raw = RawJson(client)
+
+    assert await raw.get_json(f"{GRAPH}/drives/d1/items/i1") == {"id": "i1"}
+    assert await raw.get_json("https://attacker.example/v1.0/drives/d1/items/i1") == {"id": "i1"}
+
+    sent = ours.calls.last.request.headers
+    assert sent["Authorization"] == f"Bearer {TOKEN}" and sent["User-Agent"] == USER_AGENT
+    assert sent["Accept"] == "application/json" and "SdkVersion" in sent and "client-request-id" in sent
+    assert "Authorization" not in theirs.calls.last.request.headers
+
+
+async def test_a_claims_challenge_is_answered_once_with_a_token_for_those_claims(graph: respx.MockRouter) -> None:
+    credential = ClaimsCredential()
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    claims = base64.b64encode(b'{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}').decode()
+    challenge = f'Bearer realm="", error="insufficient_claims", claims="{claims}"'
+    route = graph.get(url__eq=f"{GRAPH}/drives/d1/items/i1").mock(side_effect=[
+        httpx.Response(401, headers={"WWW-Authenticate": challenge}, json=graph_error("InvalidAuthenticationToken",
+                                                                                      "Token was revoked.")),
+        httpx.Response(200, json={"id": "i1"})])
+
+    assert await RawJson(client).get_json(f"{GRAPH}/drives/d1/items/i1") == {"id": "i1"}
+    assert route.call_count == 2
+    assert credential.claims == [None, '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}']
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}-2"
+
+
+async def test_a_401_without_claims_is_not_sent_again(graph: respx.MockRouter, credential: StubCredential) -> None:
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    route = graph.get(url__eq=f"{GRAPH}/drives/d1/items/i1").respond(
+        401, headers={"WWW-Authenticate": 'Bearer realm=""'}, json=graph_error("InvalidAuthenticationToken", "No."))
+    with pytest.raises(GraphError) as caught:
+        await RawJson(client).get_json(f"{GRAPH}/drives/d1/items/i1")
+    assert route.call_count == 1 and caught.value.status == 401 and caught.value.code == "InvalidAuthenticationToken"
+
+
+@pytest.mark.parametrize(("answer", "kind", "code", "message"), [
+    (httpx.Response(404, json=graph_error("itemNotFound", "The resource could not be found.")), NotFoundError,
+     "itemNotFound", "The resource could not be found."),
+    (httpx.Response(502, headers={"Content-Type": "text/html; charset=utf-8"}, content=b"<html>Bad gateway</html>"),
+     TransientGraphError, "", "the answer carried no Graph error (text/html, 24 bytes)"),
+    (httpx.Response(403), ForbiddenError, "", "the answer had no body"),
+    (httpx.Response(400, json={"value": []}), GraphError, "", "the answer carried no Graph error (application/json, "
+     "12 bytes)"),
+])
+async def test_graph_answers_that_are_not_a_success_keep_their_status_code_and_message(
+        graph: respx.MockRouter, credential: StubCredential, answer: httpx.Response, kind: type[GraphError],
+        code: str, message: str) -> None:
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    graph.post(url__eq=f"{GRAPH}/sites/s1/lists").mock(return_value=answer)
+    with pytest.raises(GraphError) as caught:
+        await RawJson(client).post_json(f"{GRAPH}/sites/s1/lists", {"displayName": "Assignments"})
+    assert type(caught.value) is kind and caught.value.status == answer.status_code
+    assert (caught.value.code, caught.value.message) == (code, message)
+
+
+async def test_a_create_answered_503_is_not_sent_again_and_keeps_its_retry_after(
+        graph: respx.MockRouter, credential: StubCredential, clock: FakeClock) -> None:
+    """A POST that is not a batch may have been carried out: kiota's retry handler is told not to resend it."""
+    gate = ThrottleGate(1, clock=clock, sleep=clock.sleep)
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1, gate=gate)
+    route = graph.post(url__eq=f"{GRAPH}/sites/s1/lists").respond(
+        503, headers={"Retry-After": "7"}, json=graph_error("serviceNotAvailable", "Try later."))
+    with pytest.raises(TransientGraphError) as caught:
+        await RawJson(client).post_json(f"{GRAPH}/sites/s1/lists", {"displayName": "Assignments"})
+    assert route.call_count == 1 and caught.value.retry_after == 7.0 and gate.pauses == [7.0]
+
+
+async def test_an_empty_success_is_no_body(graph: respx.MockRouter, credential: StubCredential) -> None:
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    graph.get(url__eq=f"{GRAPH}/drives/d1/items/i1").respond(204)
+    assert await RawJson(client).get_json(f"{GRAPH}/drives/d1/items/i1") is None

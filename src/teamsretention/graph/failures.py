@@ -8,6 +8,7 @@ the caller needs them for throttling and delta resync.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +55,28 @@ def translate_error(exc: BaseException) -> GraphError:
         reason = _shorten(str(exc)) or type(exc).__name__
         return TransientGraphError(0, "networkError", f"could not reach {_where(exc)} ({reason})")
     return GraphError(0, type(exc).__name__, _shorten(str(exc)))
+
+
+def error_from_response(response: httpx.Response) -> GraphError:
+    """The GraphError for an answer that is not a success, read as kiota reads Graph's error body (its
+    ``error.code`` and ``error.message``), with the answer's Retry-After and Location. An answer without
+    Graph's error body (a proxy's HTML page, nothing at all) says so, with the content type it had."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message:
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+        message = (f"the answer carried no Graph error ({kind or 'no content type'}, "
+                   f"{len(response.content)} bytes)") if response.content else "the answer had no body"
+    headers = response.headers
+    return graph_error_for(
+        response.status_code, code if isinstance(code, str) else "", _shorten(message),
+        retry_after=parse_retry_after(headers.get("Retry-After"), now=dt.datetime.now(dt.UTC)),
+        location=headers.get("Location"))
 
 
 @contextmanager
