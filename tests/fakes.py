@@ -172,7 +172,8 @@ class FakeGateway:
     async def get_team_drives(self, team: Team) -> TeamDrives:
         return TeamDrives()
 
-    async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+    async def drive_delta(self, drive_id: str, delta_link: str | None, *,
+                          videos_only: bool = False) -> AsyncIterator[DeltaPage]:
         if drive_id in self.fail_delta:
             raise TransientGraphError(503, "serviceNotAvailable", "try later")
         since = int(delta_link.split(":")[1]) if delta_link else -1

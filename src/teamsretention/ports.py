@@ -95,7 +95,6 @@ class ItemChange:
     is_root: bool = False
     parent_id: str | None = None
     created_at: dt.datetime | None = None
-    modified_at: dt.datetime | None = None
     etag: str | None = None
     web_url: str | None = None
     mime_type: str | None = None
@@ -111,6 +110,7 @@ class DeltaPage:
     items: list[ItemChange]
     delta_link: str | None = None  # set on the last page only: store it, replay it verbatim
     reset: bool = False  # first page of a full enumeration (initial sync or resync after 410)
+    others: tuple[str, ...] = ()  # with videos_only: the ids of the other files (no folder, video or delete)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +271,8 @@ class GraphGateway(Protocol):
         ...
 
     # --- drives --------------------------------------------------------------------------------
-    def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+    def drive_delta(self, drive_id: str, delta_link: str | None, *, videos_only: bool = False
+                    ) -> AsyncIterator[DeltaPage]:
         """Pages of ``/drives/{id}/root/delta``. On 410 it restarts from scratch (first page ``reset``).
         Raises GraphError when a page cannot be read: the caller marks the drive incomplete."""
         ...
@@ -341,10 +342,3 @@ class GraphGateway(Protocol):
 
     async def aclose(self) -> None: ...
 
-
-async def user_drive(gateway: GraphGateway, user: Person) -> DriveRef | None:
-    """One user's OneDrive through the gateway's batched lookup; the GraphError it ended in is raised."""
-    answer = (await gateway.get_user_drives([user])).get(user.id)
-    if isinstance(answer, GraphError):
-        raise answer
-    return answer

@@ -34,7 +34,7 @@ class PagedGateway(FakeGateway):
         super().__init__()
         self.pages = pages
 
-    async def drive_delta(self, drive_id, delta_link):  # type: ignore[override]
+    async def drive_delta(self, drive_id, delta_link, *, videos_only=False):  # type: ignore[override]
         for page in self.pages:
             yield page
 
@@ -75,4 +75,12 @@ def test_a_resync_in_mid_feed_forgets_what_the_broken_feed_left_waiting(tmp_path
 def test_a_video_outside_a_recordings_folder_without_teams_facets_is_not_a_recording(tmp_path):
     other = ItemChange(id="docs", name="Documents", is_folder=True, parent_id="root")
     rows = sync(tmp_path, [DeltaPage([ROOT, other, video('"1"', parent="docs")], reset=True, delta_link="l")])
+    assert rows == []
+
+
+def test_a_waiting_video_that_is_no_video_on_a_later_page_is_not_tracked(tmp_path):
+    # Page 1 lists the file before its folder; page 2 lists it renamed to a document (by id only, as the
+    # gateway gives files that are no video to the cycle): the waiting video state is stale and dropped.
+    rows = sync(tmp_path, [DeltaPage([video('"1"')], reset=True),
+                           DeltaPage([ROOT, RECORDINGS], others=("v1",), delta_link="link")])
     assert rows == []

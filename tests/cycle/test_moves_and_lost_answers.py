@@ -87,7 +87,7 @@ def test_a_onedrive_missing_for_a_day_is_kept_and_governed_when_it_is_back(tmp_p
     assert w.recording("r1").state == RecordingState.TRACKED
     real = w.gw.drive_delta
 
-    def failing(self, drive_id, link):
+    def failing(self, drive_id, link, **_):
         async def gen():
             raise NotFoundError(404, "itemNotFound", "drive not found")
             yield
@@ -130,13 +130,13 @@ def test_a_replaced_drive_never_claims_an_unsettled_delete_as_ours(tmp_path):
     w.gw.onedrive["alice"] = "drive-alice-2"
     real_delta = w.gw.drive_delta
 
-    def delta(self, drive_id, link):
+    def delta(self, drive_id, link, **kw):
         if drive_id == "drive-alice":
             async def gen():
                 raise NotFoundError(404, "itemNotFound", "drive not found")
                 yield
             return gen()
-        return real_delta(drive_id, link)
+        return real_delta(drive_id, link, **kw)
     w.gw.drive_delta = types.MethodType(delta, w.gw)
     w.cycle(8)
     r = w.recording("r1")

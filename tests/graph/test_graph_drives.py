@@ -390,3 +390,45 @@ async def test_a_stored_link_for_another_endpoint_restarts_enumeration(
     pages = await collect(gateway.drive_delta(DRIVE, f"http://127.0.0.1:8765/v1.0/drives/{DRIVE}/root/delta?token=1"))
 
     assert tokenless.call_count == 1 and pages[0].reset
+
+
+def other_file(item_id: str, name: str, mime: str | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": item_id, "name": name, "size": 1200,
+                            "parentReference": {"driveId": DRIVE, "driveType": "business", "id": "01ROOT"},
+                            "createdDateTime": "2024-04-02T09:31:12Z"}
+    if mime is not None:
+        item["file"] = {"mimeType": mime}
+    return item
+
+
+async def test_the_cycle_reads_only_ids_of_files_that_are_no_video(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    """A OneDrive holds hundreds of documents for each recording: with videos_only they come back by id only,
+    a video is recognised by its MIME type or its .mp4 name, and the last state of a repeated item wins."""
+    renamed = {**recording("01RENAMED"), "name": "notes.txt", "file": {"mimeType": "text/plain"}}
+    graph.get(url__eq=DELTA).respond(200, json={"value": [
+        root_item(), recordings_folder(), other_file("01DOC", "Budget.xlsx", "application/vnd.ms-excel"),
+        recording("01RENAMED"), other_file("01MOV", "clip.MP4", None), other_file("01MKV", "talk.mkv", "video/x-mkv"),
+        {"id": "01GONE", "deleted": {}, "parentReference": {"driveId": DRIVE, "id": "01RECFOLDER"}},
+        renamed, other_file("01BACK", "draft.txt", "text/plain"), {**recording("01BACK")},
+    ], "@odata.deltaLink": f"{DELTA}?token=1"})
+
+    [page] = await collect(gateway.drive_delta(DRIVE, None, videos_only=True))
+    [everything] = await collect(gateway.drive_delta(DRIVE, None))
+
+    assert [i.id for i in page.items] == ["01ROOT", "01RECFOLDER", "01MOV", "01MKV", "01GONE", "01BACK"]
+    assert page.others == ("01DOC", "01RENAMED")
+    back = next(i for i in page.items if i.id == "01BACK")
+    assert back.mime_type == "video/mp4" and back.created_at is not None
+    assert [i.id for i in everything.items] == ["01ROOT", "01RECFOLDER", "01DOC", "01MOV", "01MKV", "01GONE",
+                                                "01RENAMED", "01BACK"]
+    assert everything.others == ()
+
+
+async def test_a_file_without_an_id_fails_the_page_even_when_it_is_no_video(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, json={"value": [{"name": "Budget.xlsx", "file": {"mimeType": "text/csv"}}],
+                                                "@odata.deltaLink": f"{DELTA}?token=1"})
+    with pytest.raises(GraphError) as caught:
+        await collect(gateway.drive_delta(DRIVE, None, videos_only=True))
+    assert caught.value.status == 200 and "no id" in str(caught.value)

@@ -90,7 +90,7 @@ class _TakenOverDuringInventory:
     def __getattr__(self, name):
         return getattr(self.w.gw, name)
 
-    async def drive_delta(self, drive_id, delta_link):
+    async def drive_delta(self, drive_id, delta_link, *, videos_only=False):
         if not self.done:
             self.done = True
             contextvars.Context().run(_takeover_current, self.w.db)  # another process: not under our fence

@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 
-from ..domain import DriveKind
+from ..domain import DriveKind, Person
 from ..errors import GraphError, NotFoundError
-from ..ports import DriveRef, Team, user_drive
+from ..ports import DriveRef, GraphGateway, Team
 from ..store import directory, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditKind
@@ -35,6 +35,14 @@ RECHECK_AFTER = dt.timedelta(days=7)
 # OneDrive lookups asked of the gateway (which batches them, 20 per JSON batch) and stored per this many people,
 # in one transaction each.
 ONEDRIVE_LOOKUP_BATCH = 100
+
+
+async def user_drive(gateway: GraphGateway, user: Person) -> DriveRef | None:
+    """One user's OneDrive through the gateway's batched lookup; the GraphError it ended in is raised."""
+    answer = (await gateway.get_user_drives([user])).get(user.id)
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer
 
 
 class DirectorySync:

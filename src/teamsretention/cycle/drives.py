@@ -60,11 +60,13 @@ class DriveSync:
         full = finished = False
         pending: dict[str, ItemChange] = {}  # videos whose parent folder had not been seen yet, by id
         try:
-            async for page in self.ctx.gateway.drive_delta(drive.id, drive.delta_link):
+            async for page in self.ctx.gateway.drive_delta(drive.id, drive.delta_link, videos_only=True):
                 self.ctx.checkpoint()  # a long drive keeps the cycle lock alive, and stops if it was lost
                 if page.reset:  # a (re)started full enumeration: earlier pages of this feed no longer count
                     full, generation = True, generation + 1
                     pending.clear()
+                for other in page.others:  # a file that is no video now: an earlier state waiting is stale
+                    pending.pop(other, None)
                 latest: dict[str, ItemChange] = {}
                 for item in page.items:  # one feed may list an item twice: the last one wins
                     pending.pop(item.id, None)  # ...and a later state replaces any waiting earlier one

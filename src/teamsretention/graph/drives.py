@@ -10,12 +10,13 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..errors import GraphError, NotFoundError, PreconditionFailed, TransientGraphError
+from ..policy.recognition import is_video_file
 from ..ports import DeltaPage, ItemChange, ItemFacets, ItemState
 from .client import NO_RETRY, quiet_sdk_imports
 from .failures import translating
 from .paging import Links, follow_delta
 from .raw import RawJson
-from .transform import MALFORMED, facets_from_json, item_change_from_json, item_state_from_json
+from .transform import MALFORMED, facets_from_json, item_change_from_json, item_state_from_json, json_id
 
 if TYPE_CHECKING:
     from kiota_abstractions.default_query_parameters import QueryParameters
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
 _ANY = "_"  # placeholder id for request builders that are only used through with_url
 THROTTLED = 429
 DELETE_THROTTLE_RESENDS = 3
+
+
+def _other_file(item: object) -> bool:
+    """A file that is not a video, as a delta page lists it (anything else, or no dict at all, is read in full)."""
+    if not isinstance(item, dict) or "folder" in item or "root" in item or "deleted" in item or "@removed" in item:
+        return False
+    name, file = item.get("name"), item.get("file")
+    mime = file.get("mimeType") if isinstance(file, dict) else None
+    return not is_video_file(name if isinstance(name, str) else None, mime if isinstance(mime, str) else None)
 
 
 class Drives:
@@ -36,20 +46,32 @@ class Drives:
             self._item = item
             self._permanent_delete = item.permanent_delete
 
-    async def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
+    async def drive_delta(self, drive_id: str, delta_link: str | None, *, videos_only: bool = False
+                          ) -> AsyncIterator[DeltaPage]:
         """Page by page, never the whole drive in memory. No ``$select``: Graph's default properties
         include the facets recognition needs, and the media/source facets (when Graph sends them) are not
-        selectable in v1.0 anyway."""
+        selectable in v1.0 anyway.
+
+        ``videos_only`` (the cycle): a file that is not a video, a folder or a deletion is listed by its id
+        only, in ``others``. A real OneDrive holds hundreds of such files for each recording, and nothing
+        else of them is any use to the inventory."""
         start = self._links.url("drives", drive_id, "root", "delta")
         async for page, reset in follow_delta(self._links, self._raw.get_page, start, delta_link):
             # The same item can appear twice in one feed: keep its last state (dict keeps first position).
             latest: dict[str, ItemChange] = {}
+            others: dict[str, None] = {}
             for item in page.value:
+                if videos_only and _other_file(item):
+                    item_id = json_id(item, "driveItem")
+                    latest.pop(item_id, None)
+                    others[item_id] = None
+                    continue
                 change = item_change_from_json(item)
+                others.pop(change.id, None)
                 latest.pop(change.id, None)
                 latest[change.id] = change
             last = page.odata_delta_link if not page.odata_next_link else None  # a deltaLink ends the feed only
-            yield DeltaPage(items=list(latest.values()), delta_link=last, reset=reset)
+            yield DeltaPage(items=list(latest.values()), delta_link=last, reset=reset, others=tuple(others))
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         """Still there, which eTag, which label — in one request, just before a delete."""

@@ -99,8 +99,9 @@ class MsGraphGateway:
         return await self._directory.have_mailboxes(user_ids)
 
     # --- drives --------------------------------------------------------------------------------
-    def drive_delta(self, drive_id: str, delta_link: str | None) -> AsyncIterator[DeltaPage]:
-        return self._drives.drive_delta(drive_id, delta_link)
+    def drive_delta(self, drive_id: str, delta_link: str | None, *, videos_only: bool = False
+                    ) -> AsyncIterator[DeltaPage]:
+        return self._drives.drive_delta(drive_id, delta_link, videos_only=videos_only)
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
         return await self._drives.reread_item(drive_id, item_id)

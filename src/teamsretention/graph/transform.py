@@ -70,7 +70,6 @@ def item_change_from_json(item: dict[str, Any]) -> ItemChange:
         is_root="root" in item,
         parent_id=parent.get("id") or None,
         created_at=_json_time(item.get("createdDateTime")),
-        modified_at=_json_time(item.get("lastModifiedDateTime")),
         etag=item.get("eTag") or None,
         web_url=item.get("webUrl") or None,
         mime_type=file.get("mimeType") if isinstance(file, dict) else None,

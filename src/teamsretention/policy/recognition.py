@@ -66,8 +66,12 @@ class Recognition:
 
 
 def is_video(item: Describes) -> bool:
-    mime = (item.mime_type or "").lower()
-    return mime.startswith("video/") or (item.name or "").lower().endswith(".mp4")
+    return is_video_file(item.name, item.mime_type)
+
+
+def is_video_file(name: str | None, mime_type: str | None) -> bool:
+    """A video by its MIME type, or by the ``.mp4`` ending Teams gives its recordings."""
+    return (mime_type or "").lower().startswith("video/") or (name or "").lower().endswith(".mp4")
 
 
 def is_recordings_folder_name(name: str | None, config: RecognitionConfig) -> bool:

@@ -10,8 +10,9 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
+from ..cycle.directory import user_drive
 from ..errors import ForbiddenError, GraphError, SignInError
-from ..ports import DriveRef, GraphGateway, OutgoingMail, user_drive
+from ..ports import DriveRef, GraphGateway, OutgoingMail
 from ..settings import Settings
 from .check import CheckReport, RolesSource, permission_findings, schedule_findings, store_findings
 from .provision import column_problem, targets
