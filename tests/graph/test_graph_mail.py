@@ -28,16 +28,14 @@ async def test_send_mail_posts_html_body_saved_to_sent_items(gateway: MsGraphGat
     request = route.calls.last.request
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["Content-Type"].startswith("application/json")
-    # msgraph-sdk 1.65 capitalises the two top-level keys; nested keys stay camelCase and the body type
-    # enum is serialised in lower case.
+    # As user-sendmail documents it (msgraph-sdk's models capitalised the two top-level keys).
     assert json.loads(request.content) == {
-        "Message": {
-            "@odata.type": "#microsoft.graph.message",
+        "message": {
             "subject": "Inspelningar raderas snart",
             "body": {"contentType": "html", "content": "<p>Hej Ryan</p>"},
             "toRecipients": [{"emailAddress": {"address": "ryan@contoso.com"}}],
         },
-        "SaveToSentItems": True,
+        "saveToSentItems": True,
     }
 
 

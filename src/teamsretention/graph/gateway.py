@@ -59,7 +59,8 @@ class MsGraphGateway:
         self._client = client
         self._gate = gate
         self._links = Links(client.request_adapter.base_url)
-        gets: GetBatches[Any] = GetBatches(RawJson(client), self._links, gate)
+        self._raw = RawJson(client)
+        gets: GetBatches[Any] = GetBatches(self._raw, self._links, gate)
         self._directory = Directory(client, self._links, gets)
         self._drives = Drives(client, self._links)
         self._batches = ItemBatches(gets, self._links)
@@ -145,7 +146,7 @@ class MsGraphGateway:
 
     # --- mail ----------------------------------------------------------------------------------
     async def send_mail(self, sender: str, mail: OutgoingMail) -> None:
-        await send_mail(self._client, self._links, sender, mail)
+        await send_mail(self._raw, self._links, sender, mail)
 
     async def aclose(self) -> None:
         if self._http_client is not None:

@@ -11,29 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import httpx
-from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_abstractions.native_response_handler import NativeResponseHandler
-from kiota_http.middleware.options import ResponseHandlerOption
-from msgraph.generated.models.body_type import BodyType
-from msgraph.generated.models.email_address import EmailAddress
-from msgraph.generated.models.item_body import ItemBody
-from msgraph.generated.models.message import Message
-from msgraph.generated.models.recipient import Recipient
-from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
-from msgraph.graph_service_client import GraphServiceClient
 
 from ..errors import GraphError, SenderRefused, graph_error_for
 from ..ports import OutgoingMail
-from .client import NO_RETRY, quiet_sdk_imports
-from .failures import translating
 from .paging import Links
+from .raw import RawJson
 from .throttle import parse_retry_after
-
-if TYPE_CHECKING:
-    from kiota_abstractions.default_query_parameters import QueryParameters
 
 ACCEPTED = 202
 THROTTLED = 429
@@ -48,35 +34,21 @@ SENDER_CODES = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "Er
                           "ErrorSendAsDenied", "ErrorNonExistentMailbox"})
 
 
-def build_message(mail: OutgoingMail) -> SendMailPostRequestBody:
+def build_message(mail: OutgoingMail) -> dict[str, Any]:
+    """sendMail's body as Graph documents it (user-sendmail): the HTML body, the recipients, and a copy kept in
+    the sender's Sent Items (Graph's default, said explicitly) that an admin can point to."""
     if not mail.to:
         raise GraphError(0, "noRecipients", "a digest needs at least one recipient")
-    message = Message(
-        subject=mail.subject,
-        body=ItemBody(content_type=BodyType.Html, content=mail.html),
-        to_recipients=[Recipient(email_address=EmailAddress(address=address)) for address in mail.to],
-    )
-    # The SDK model defaults SaveToSentItems to False (Graph's default is true): set it, so the sender
-    # mailbox keeps a copy an admin can point to.
-    return SendMailPostRequestBody(message=message, save_to_sent_items=True)
+    return {"message": {"subject": mail.subject, "body": {"contentType": "html", "content": mail.html},
+                        "toRecipients": [{"emailAddress": {"address": address}} for address in mail.to]},
+            "saveToSentItems": True}
 
 
-async def send_mail(client: GraphServiceClient, links: Links, sender: str, mail: OutgoingMail) -> None:
+async def send_mail(raw: RawJson, links: Links, sender: str, mail: OutgoingMail) -> None:
     """Returns only on 202 Accepted; anything else raises a GraphError (one request, no retry)."""
-    config: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[
-        NO_RETRY,
-        # The raw response, so that "accepted" means exactly 202 and not "some 2xx".
-        ResponseHandlerOption(NativeResponseHandler()),
-    ])
-    with quiet_sdk_imports():
-        builder = client.users.by_user_id("_").send_mail.with_url(links.url("users", sender, "sendMail"))
-    body = build_message(mail)
+    url, body = links.url("users", sender, "sendMail"), build_message(mail)
     for attempt in range(MAIL_THROTTLE_RESENDS + 1):
-        with translating():
-            # With a native response handler, post() hands back the httpx.Response it is typed to hide.
-            response: object = await cast(Any, builder).post(body, request_configuration=config)
-        if not isinstance(response, httpx.Response):
-            raise GraphError(0, "noResponse", "sendMail returned no HTTP response")
+        response: httpx.Response = await raw.post_for_answer(url, body)
         if response.status_code == ACCEPTED:
             return
         if 200 <= response.status_code < 300:

@@ -93,17 +93,29 @@ class RawJson:
             raise GraphError(200, MALFORMED, "a collection page without a 'value' list")
         return RawPage(value, body.get("@odata.nextLink"), body.get("@odata.deltaLink"))
 
+    async def post_for_answer(self, url: str, body: dict[str, Any]) -> httpx.Response:
+        """POST a JSON body once (never retried by kiota) and hand back Graph's answer whatever its status: for
+        a caller that must tell the documented success from any other (sendMail: 202 and nothing else)."""
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        with translating():
+            return await self._exchange("POST", url, headers, json.dumps(body).encode(), retry=False)
+
     async def _send(self, method: str, url: str, headers: dict[str, str], content: bytes | None, *,
                     retry: bool) -> bytes | None:
         """The answer's body (None when empty); a GraphError for any answer that is not a success."""
         with translating():
-            response = await self._once(method, url, headers, content, retry, claims="")
-            challenge = response.headers.get("WWW-Authenticate", "") if response.status_code == 401 else ""
-            if challenge[:6].lower() == "bearer" and (claims := _CLAIMS.search(challenge)) is not None:
-                response = await self._once(method, url, headers, content, retry, claims=claims.group(1))
+            response = await self._exchange(method, url, headers, content, retry=retry)
         if not response.is_success:
             raise error_from_response(response)
         return response.content or None if response.status_code != 204 else None
+
+    async def _exchange(self, method: str, url: str, headers: dict[str, str], content: bytes | None, *,
+                        retry: bool) -> httpx.Response:
+        response = await self._once(method, url, headers, content, retry, claims="")
+        challenge = response.headers.get("WWW-Authenticate", "") if response.status_code == 401 else ""
+        if challenge[:6].lower() == "bearer" and (claims := _CLAIMS.search(challenge)) is not None:
+            response = await self._once(method, url, headers, content, retry, claims=claims.group(1))
+        return response
 
     async def _once(self, method: str, url: str, headers: dict[str, str], content: bytes | None, retry: bool,
                     *, claims: str) -> httpx.Response:
