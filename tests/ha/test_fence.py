@@ -12,10 +12,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from teamsretention.cycle import Cycle
-from teamsretention.domain import RunMode, RunStatus
+from teamsretention.domain import DigestStatus, RunMode, RunStatus
 from teamsretention.errors import LockLost, StoreError
 from teamsretention.notify.render import render_digest
-from teamsretention.store import Database, audit, control, runs
+from teamsretention.store import Database, audit, control, digests, runs
 
 from ..cycle.test_cycle import DAY0, World, at, created
 
@@ -39,9 +39,15 @@ def _fence_refuses_writes_after_a_takeover(url: str) -> None:
             _takeover(standby)
             with pytest.raises(LockLost, match="no longer holds the cycle lock"):
                 _start_run(leader)
+            with pytest.raises(LockLost):  # a digest's intent (Core statements, no ORM unit of work) likewise
+                digests.record_intent(leader, replace_id=None, run_id=first, organizer_id="alice",
+                                      recipient="alice@contoso.example", recipient_is_fallback=False, cycle_date=DAY0,
+                                      status=DigestStatus.INTENDED, language="en", subject="", announcements=[],
+                                      events=[])
             with pytest.raises(LockLost):  # nor can it give back a lock that is not its own any more
                 control.release_lock(leader, "host-a")
         assert [r.id for r in runs.list_all(standby)] == [first]  # the second run was rolled back
+        assert digests.for_date(standby, DAY0) == []
         assert control.lock_state(standby).holder == "host-b"
         _start_run(leader)  # outside the fenced block (another command, the web endpoint) nothing is checked
     finally:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, Table, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import Action, DigestStatus, RecordingState, WarningSent
@@ -19,6 +19,11 @@ from .database import Database, chunked
 from .recordings import ROWS, StoredRecording, read
 from .tables import DigestRow, RecordingRow, WarningRow
 
+# Core tables for the writes a digest makes (two transactions per digest, thousands in a first cycle): the ORM's
+# unit of work and its bulk paths add per-statement bookkeeping and nothing these writes need.
+_DIGESTS: Table = DigestRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+_WARNINGS: Table = WarningRow.__table__  # type: ignore[assignment]
+_RECORDINGS: Table = RecordingRow.__table__  # type: ignore[assignment]
 DIGEST_BATCH = 50  # organizers whose digests are read from the store in one query (and held in memory at once)
 
 
@@ -116,24 +121,22 @@ def record_intent(db: Database, *, replace_id: int | None, run_id: int, organize
     with db.session() as s:
         if replace_id is not None:
             _update_digest(s, replace_id, values)
-            s.execute(delete(WarningRow).where(WarningRow.digest_id == replace_id))
+            s.execute(delete(_WARNINGS).where(_WARNINGS.c.digest_id == replace_id))
             digest_id = replace_id
         else:
-            digest = DigestRow(organizer_id=organizer_id, cycle_date=cycle_date, **values)
-            s.add(digest)
-            s.flush()
-            digest_id = digest.id
+            digest_id = s.execute(_DIGESTS.insert().returning(_DIGESTS.c.id),
+                                  {"organizer_id": organizer_id, "cycle_date": cycle_date, **values}).scalar_one()
         warnings = [{"digest_id": digest_id, "recording_id": a.recording_id, "cycle_date": cycle_date,
                      "announced_due": a.announced_due, "status": status.value} for a in announcements]
         if warnings:
-            s.execute(insert(WarningRow), warnings)
+            s.execute(_WARNINGS.insert(), warnings)
         audit.write(s, events)
         return digest_id
 
 
 def _update_digest(s: Session, digest_id: int, values: dict[str, Any]) -> None:
     """One statement, no read first; a digest that is not there is a bug, not a state to carry on from."""
-    done = s.execute(update(DigestRow).where(DigestRow.id == digest_id).values(**values))
+    done = s.execute(update(_DIGESTS).where(_DIGESTS.c.id == digest_id).values(**values))
     assert cast(CursorResult[Any], done).rowcount == 1, f"no digest {digest_id} in the store"
 
 
@@ -150,10 +153,10 @@ def record_outcome(db: Database, digest_id: int, *, status: DigestStatus, error:
     """Sent or failed, for the digest and each of its warnings; a sent digest's receipts are delivered."""
     with db.session() as s:
         _update_digest(s, digest_id, {"status": status.value, "error": error, "sent_at": sent_at})
-        s.execute(update(WarningRow).where(WarningRow.digest_id == digest_id).values(status=status.value))
+        s.execute(update(_WARNINGS).where(_WARNINGS.c.digest_id == digest_id).values(status=status.value))
         if status is DigestStatus.SENT:
             for chunk in chunked(sorted(set(receipts_for))):
-                s.execute(update(RecordingRow).where(RecordingRow.id.in_(chunk)).values(deletion_reported=True))
+                s.execute(update(_RECORDINGS).where(_RECORDINGS.c.id.in_(chunk)).values(deletion_reported=True))
         audit.write(s, events)
 
 
