@@ -4,24 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..errors import GraphError, NotFoundError, PreconditionFailed, TransientGraphError
 from ..policy.recognition import is_video_file
 from ..ports import DeltaPage, ItemChange, ItemFacets, ItemState
-from .client import NO_RETRY, quiet_sdk_imports
-from .failures import translating
 from .paging import Links, follow_delta
 from .raw import RawJson
 from .transform import MALFORMED, facets_from_json, item_change_from_json, item_state_from_json, json_id
 
-if TYPE_CHECKING:
-    from kiota_abstractions.default_query_parameters import QueryParameters
-
-_ANY = "_"  # placeholder id for request builders that are only used through with_url
 THROTTLED = 429
 DELETE_THROTTLE_RESENDS = 3
 
@@ -36,15 +28,11 @@ def _other_file(item: object) -> bool:
 
 
 class Drives:
-    """Delta pages, labels and re-reads are read as JSON (see raw.py); deletes use typed builders."""
+    """Delta pages, labels, re-reads and deletes, as JSON requests (see raw.py)."""
 
     def __init__(self, client: GraphServiceClient, links: Links) -> None:
         self._links = links
         self._raw = RawJson(client)
-        with quiet_sdk_imports():
-            item = client.drives.by_drive_id(_ANY).items.by_drive_item_id(_ANY)
-            self._item = item
-            self._permanent_delete = item.permanent_delete
 
     async def drive_delta(self, drive_id: str, delta_link: str | None, *, videos_only: bool = False
                           ) -> AsyncIterator[DeltaPage]:
@@ -117,17 +105,10 @@ class Drives:
 
     async def _delete_once(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         if permanent:
-            url = self._links.url("drives", drive_id, "items", item_id, "permanentDelete")
-            once: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[NO_RETRY])
-            with translating():
-                await self._permanent_delete.with_url(url).post(request_configuration=once)
+            await self._raw.act("POST", self._links.url("drives", drive_id, "items", item_id, "permanentDelete"))
             return
         if not etag:
             # Never delete by id alone into the recycle bin: without If-Match a file replaced since the
             # re-read would go too. Same outcome as a changed file: skip, look again next cycle.
             raise PreconditionFailed(0, "eTagRequired", "a recycle-bin delete needs the eTag of the re-read")
-        config: RequestConfiguration[QueryParameters] = RequestConfiguration(options=[NO_RETRY])
-        config.headers.add("If-Match", etag)
-        url = self._links.url("drives", drive_id, "items", item_id)
-        with translating():
-            await self._item.with_url(url).delete(request_configuration=config)
+        await self._raw.act("DELETE", self._links.url("drives", drive_id, "items", item_id), {"If-Match": etag})

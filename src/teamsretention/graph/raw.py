@@ -93,6 +93,12 @@ class RawJson:
             raise GraphError(200, MALFORMED, "a collection page without a 'value' list")
         return RawPage(value, body.get("@odata.nextLink"), body.get("@odata.deltaLink"))
 
+    async def act(self, method: str, url: str, headers: dict[str, str] | None = None) -> None:
+        """A request without a body whose answer only says whether it was done (a DELETE, a permanentDelete):
+        sent once, never retried by kiota (carried out and answered 503, a resend would read as "already
+        gone"); any answer but a success raises its GraphError."""
+        await self._send(method, url, {"Accept": "application/json", **(headers or {})}, None, retry=False)
+
     async def post_for_answer(self, url: str, body: dict[str, Any]) -> httpx.Response:
         """POST a JSON body once (never retried by kiota) and hand back Graph's answer whatever its status: for
         a caller that must tell the documented success from any other (sendMail: 202 and nothing else)."""
