@@ -4,9 +4,6 @@ provider that only ever sends the bearer token to the Graph host.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,17 +26,6 @@ from ..endpoints import is_loopback_url
 from ..errors import ConfigError
 from .credentials import NoCredential
 from .throttle import ThrottleGate
-
-
-@contextmanager
-def quiet_sdk_imports() -> Iterator[None]:
-    """msgraph-sdk 1.65 / kiota 1.16 emit DeprecationWarnings from class bodies of their own generated
-    request builders, i.e. when a builder module is first imported (lazily, on first property access).
-    Nothing in our code can fix them; build request builders inside this block."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
-
 
 # Retries for 429/503/504. Graph's throttling guidance: honour Retry-After and retry a few times; more
 # retries only burn resource units. After these a page read fails, the drive is marked incomplete and

@@ -2,8 +2,8 @@
 
 Every request URL is built here, by hand, in the wire contract's form (``/users/delta?$select=...``):
 msgraph-sdk's templates differ (``/users/delta()``, ``transitiveMembers/graph.user``) and have no builder
-at all for ``/drives/{id}/root/delta``. The typed builders are then used through ``with_url`` so the
-SDK's real pipeline (auth, retry, gate, parsing) runs.
+at all for ``/drives/{id}/root/delta``. The requests are sent by ``raw.RawJson`` through the SDK's own httpx
+client, so its middleware (retry, redirects, telemetry), our throttle gate and its authentication still apply.
 
 ``@odata.nextLink`` / ``@odata.deltaLink`` / a 410's ``Location`` are opaque and replayed verbatim, but
 only to our own Graph host: a link elsewhere would carry inventory we cannot trust.
