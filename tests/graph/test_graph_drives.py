@@ -432,3 +432,28 @@ async def test_a_file_without_an_id_fails_the_page_even_when_it_is_no_video(
     with pytest.raises(GraphError) as caught:
         await collect(gateway.drive_delta(DRIVE, None, videos_only=True))
     assert caught.value.status == 200 and "no id" in str(caught.value)
+
+
+@pytest.mark.parametrize("permanent", [False, True])
+@pytest.mark.parametrize("status", [301, 302, 303, 307])
+async def test_a_delete_answered_with_a_redirect_is_not_followed_nor_taken_for_done(
+        gateway: MsGraphGateway, graph: respx.MockRouter, permanent: bool, status: int) -> None:
+    """kiota's redirect handler would turn a 302/303 into a GET, whose 200 would read as "deleted"."""
+    elsewhere = graph.route(url__eq=f"{GRAPH}/elsewhere").respond(200, json={"id": "01REC"})
+    route = graph.post(url__eq=f"{ITEM}/permanentDelete") if permanent else graph.delete(url__eq=ITEM)
+    route.respond(status, headers={"Location": f"{GRAPH}/elsewhere"})
+
+    with pytest.raises(GraphError) as caught:
+        await gateway.delete_item(DRIVE, "01REC", None if permanent else ETAG, permanent)
+
+    assert caught.value.status == status and not caught.value.outcome_unknown
+    assert route.call_count == 1 and elsewhere.call_count == 0
+
+
+async def test_a_read_that_redirects_in_a_loop_fails_as_a_graph_error(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(302, headers={"Location": f"{GRAPH}/loop"})
+    graph.get(url__eq=f"{GRAPH}/loop").respond(302, headers={"Location": f"{GRAPH}/loop"})
+    with pytest.raises(GraphError) as caught:
+        await gateway.reread_item(DRIVE, "01REC")
+    assert caught.value.code == "redirectFailed" and "redirect" in caught.value.message.lower()

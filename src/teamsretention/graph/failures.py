@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
+from kiota_http._exceptions import RedirectError
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from ..errors import GraphError, TransientGraphError, graph_error_for
@@ -49,6 +50,8 @@ def translate_error(exc: BaseException) -> GraphError:
         # secret itself; keep only its first line.
         first = (str(exc.message or exc).strip().splitlines() or [""])[0]
         return GraphError(401, "authenticationFailed", _shorten(first))
+    if isinstance(exc, RedirectError):  # kiota's redirect handler gave up (a loop, or too many hops)
+        return GraphError(0, "redirectFailed", _shorten(str(exc)) or "Graph's redirects could not be followed")
     if isinstance(exc, httpx.TimeoutException):
         return TransientGraphError(0, "timeout", f"no answer in time from {_where(exc)} ({type(exc).__name__})")
     if isinstance(exc, httpx.TransportError):
@@ -84,7 +87,7 @@ def translating() -> Iterator[None]:
     """``with translating(): await ...`` — re-raise any Graph-side failure as a GraphError."""
     try:
         yield
-    except (APIError, ClientAuthenticationError, httpx.HTTPError) as exc:
+    except (APIError, ClientAuthenticationError, RedirectError, httpx.HTTPError) as exc:
         raise translate_error(exc) from exc
 
 

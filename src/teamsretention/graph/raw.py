@@ -23,6 +23,7 @@ import httpx
 from kiota_abstractions.authentication import AuthenticationProvider
 from kiota_abstractions.request_information import RequestInformation
 from kiota_http.middleware import REQUEST_OPTIONS_KEY
+from kiota_http.middleware.options import RedirectHandlerOption
 from msgraph.graph_service_client import GraphServiceClient
 
 from ..errors import GraphError
@@ -31,7 +32,11 @@ from .failures import error_from_response, translating
 from .transform import MALFORMED
 
 _CLAIMS = re.compile(r'claims="([^"]+)"')
-_NO_RETRY = {NO_RETRY.get_key(): NO_RETRY}
+# A request that may have been carried out when answered 503/504 (a create, a send, a delete) is sent once:
+# neither retried nor redirected. kiota's redirect handler turns a 302/303 (and a 301 on a POST) into a GET,
+# whose 200 would read as "deleted" or "sent".
+_ONCE = RedirectHandlerOption(should_redirect=False)
+_SEND_ONCE = {NO_RETRY.get_key(): NO_RETRY, _ONCE.get_key(): _ONCE}
 
 
 @dataclass
@@ -95,8 +100,8 @@ class RawJson:
 
     async def act(self, method: str, url: str, headers: dict[str, str] | None = None) -> None:
         """A request without a body whose answer only says whether it was done (a DELETE, a permanentDelete):
-        sent once, never retried by kiota (carried out and answered 503, a resend would read as "already
-        gone"); any answer but a success raises its GraphError."""
+        sent once, never retried or redirected (carried out and answered 503, a resend would read as "already
+        gone"); any answer but a success (a redirect included) raises its GraphError."""
         await self._send(method, url, {"Accept": "application/json", **(headers or {})}, None, retry=False)
 
     async def post_for_answer(self, url: str, body: dict[str, Any]) -> httpx.Response:
@@ -131,6 +136,8 @@ class RawJson:
         authorization = info.headers.get("Authorization")
         if authorization:
             headers = {**headers, "Authorization": next(iter(authorization))}
+        # The options key must be there, even empty: msgraph-core's transport runs the middleware (retries, the
+        # throttle gate, the redirect handler's scrubbing of the token) only for requests that carry it.
         request = self._http.build_request(method, url, headers=headers, content=content,
-                                           extensions={REQUEST_OPTIONS_KEY: {} if retry else dict(_NO_RETRY)})
+                                           extensions={REQUEST_OPTIONS_KEY: {} if retry else dict(_SEND_ONCE)})
         return await self._http.send(request)
