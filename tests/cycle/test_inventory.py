@@ -84,3 +84,28 @@ def test_a_waiting_video_that_is_no_video_on_a_later_page_is_not_tracked(tmp_pat
     rows = sync(tmp_path, [DeltaPage([video('"1"')], reset=True),
                            DeltaPage([ROOT, RECORDINGS], others=("v1",), delta_link="link")])
     assert rows == []
+
+
+def test_a_recording_listed_as_no_video_is_not_reclassified_by_its_folders_rename(tmp_path):
+    # The Recordings folder is renamed on the page that lists the tracked file as a document now: the file's
+    # stored name says nothing about what it is now, so the rename does not untrack it on that evidence (the
+    # re-read before any warning or deletion settles it from Graph).
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    config = CycleConfig(policy=PolicyConfig(), scope=ScopeRules())
+
+    def run(pages: list[DeltaPage]) -> None:
+        report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+        ctx = CycleContext(db, PagedGateway(pages), config, lambda: WHEN, WHEN.date(), report, asyncio.Event())
+        assert asyncio.run(DriveSync(ctx).run(drives.in_scope(db)[0]))
+
+    run([DeltaPage([ROOT, RECORDINGS, video('"1"')], reset=True, delta_link="l1")])
+    assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "tracked")]
+    archive = ItemChange(id="rec", name="Archive", is_folder=True, parent_id="root")
+    run([DeltaPage([archive], others=("v1",), delta_link="l2")])
+    assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "tracked")]
+    run([DeltaPage([ItemChange(id="rec", name="Old", is_folder=True, parent_id="root")], delta_link="l3")])
+    assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "unsure")]  # without it: untracked
+    db.dispose()

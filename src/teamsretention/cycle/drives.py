@@ -73,7 +73,8 @@ class DriveSync:
                     latest.pop(item.id, None)
                     latest[item.id] = item
                 with db.unit():  # the page in one transaction: its folders, its files, what they moved
-                    pending.update((i.id, i) for i in self._apply_page(drive, list(latest.values()), generation))
+                    pending.update((i.id, i) for i in self._apply_page(drive, list(latest.values()), generation,
+                                                                          page.others))
                     if page.delta_link:  # the last page: the rest of the feed and its deltaLink go with it
                         self._finish(drive, list(pending.values()), generation, full, page.delta_link)
                         pending.clear()
@@ -102,14 +103,16 @@ class DriveSync:
         drive_store.mark_complete(self.ctx.db, drive.id, delta_link=delta_link, generation=generation,
                                  at=self.ctx.clock(), on=self.ctx.cycle_date)
 
-    def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int) -> list[ItemChange]:
-        """A delta page's folders, then its files; returns the videos waiting for their parent folder."""
+    def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int,
+                    others: tuple[str, ...] = ()) -> list[ItemChange]:
+        """A delta page's folders, then its files (``others``: the ids of those that are no video); returns the
+        videos waiting for their parent folder."""
         folders = [i for i in items if i.is_folder or i.is_root]
         changed = drive_store.apply_folders(self.ctx.db, drive.id, folders)
         files = [i for i in items if not (i.is_folder or i.is_root)]
         waiting = self._apply_files(drive, files, generation, final=False)
         if changed:
-            self._reclassify(drive, changed, skip={i.id for i in files})
+            self._reclassify(drive, changed, skip={i.id for i in files} | set(others))
         return waiting
 
     # --- recognition --------------------------------------------------------------------------------
