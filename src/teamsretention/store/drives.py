@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..domain import DriveKind, RecordingState
@@ -141,13 +141,16 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
                   on: dt.date | None = None) -> None:
     """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on``."""
     with db.session() as s:  # one UPDATE, no object loaded: it is written once per drive per cycle
-        done = s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(
+        done = s.execute(update(_DRIVES).where(_DRIVES.c.id == drive_id).values(
             delta_link=delta_link, complete=True, last_error=None, sync_generation=generation, last_sync_at=at,
-            polled_on=on).execution_options(synchronize_session=False))
+            polled_on=on))
         assert done.rowcount == 1, f"no drive {drive_id} in the store"  # type: ignore[attr-defined]
 
 
 # --- folders ------------------------------------------------------------------------------------------
+# A delta page's folder writes, on the table (Core): the ORM's bulk paths add per-row bookkeeping, once per page.
+_RENAME_FOLDER = update(_FOLDERS).where(_FOLDERS.c.drive_id == bindparam("b_drive"),
+                                        _FOLDERS.c.item_id == bindparam("b_item"))
 _KNOWN_FOLDERS = select(FolderRow.item_id, FolderRow.name, FolderRow.parent_id, FolderRow.special).where(
     FolderRow.drive_id == bindparam("drive_id"), FolderRow.item_id.in_(bindparam("ids", expanding=True)))
 
@@ -178,17 +181,17 @@ def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) ->
             after = (item.name or row[0], item.parent_id, item.special_folder)
             if after != row:
                 changed.add(item.id)
-                updates.append({"drive_id": drive_id, "item_id": item.id, "name": after[0], "parent_id": after[1],
+                updates.append({"b_drive": drive_id, "b_item": item.id, "name": after[0], "parent_id": after[1],
                                 "special": after[2]})
         for chunk in chunked(sorted(gone)):
-            s.execute(delete(FolderRow).where(FolderRow.drive_id == drive_id, FolderRow.item_id.in_(chunk)))
+            s.execute(delete(_FOLDERS).where(_FOLDERS.c.drive_id == drive_id, _FOLDERS.c.item_id.in_(chunk)))
         if updates:
-            s.execute(update(FolderRow), updates)
+            s.execute(_RENAME_FOLDER, updates)
         if inserts:
-            s.execute(insert(FolderRow), inserts)
+            s.execute(_FOLDERS.insert(), inserts)
         roots = [item.id for item in latest.values() if item.is_root and not item.deleted]
         if roots:
-            s.execute(update(DriveRow).where(DriveRow.id == drive_id).values(root_id=roots[-1]))
+            s.execute(update(_DRIVES).where(_DRIVES.c.id == drive_id).values(root_id=roots[-1]))
     return changed
 
 
