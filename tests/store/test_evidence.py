@@ -4,6 +4,8 @@ record that each deletion happened stays, and the audit trail stays provably wha
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -181,4 +183,18 @@ def test_events_written_together_each_get_their_own_salt_and_verify(tmp_path):
     assert len({e.personal_digest for e in written}) == len(written)
     check = audit.verify_personal(w.db, copies=parts)
     assert check.ok and check.copies_matching == tuple(sorted(parts))
+    assert_parts_are_their_digested_text(w.db)
     w.db.dispose()
+
+
+def assert_parts_are_their_digested_text(db) -> None:
+    """Every personal part is stored as the very text its digest was computed over (the canonical JSON), so
+    the digest can be checked from the stored bytes, and the whole trail verifies."""
+    with db.engine.connect() as conn:
+        stored = conn.execute(text("SELECT p.salt, CAST(p.content AS TEXT), a.personal_digest FROM audit_personal p "
+                                   "JOIN audit a ON a.id = p.audit_id")).all()
+    assert stored
+    for salt, content, digest in stored:
+        assert content == json.dumps(json.loads(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert digest == "sha256:" + hashlib.sha256(bytes.fromhex(salt) + content.encode()).hexdigest()
+    assert audit.verify_personal(db).ok

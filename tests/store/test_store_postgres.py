@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from teamsretention.store import Database, audit, control
 
 from ..cycle.test_cycle import DAY0, World, at, created
+from .test_evidence import assert_parts_are_their_digested_text
 
 
 @pytest.mark.postgres
@@ -23,6 +24,7 @@ def test_full_timeline_on_postgresql(tmp_path, postgres_url):
         assert [(a.cycle_date - DAY0).days for a in w.audit("warned", "r1")] == [3, 9]
         assert w.deleted_ids() == ["r1"]
         assert w.audit("deleted", "r1")[0].cycle_date == DAY0 + dt.timedelta(days=10)
+        assert_parts_are_their_digested_text(w.db)
     finally:
         w.db.dispose()
 

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import JSON, Dialect, Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from ..domain import RecordingRef
 from .database import Database, chunked
@@ -41,6 +42,21 @@ from .tables import AuditPersonalRow, AuditRow
 SYSTEM_ACTOR = "teamsretention"
 _ENTRIES: Table = AuditRow.__table__  # type: ignore[assignment]  # a declarative class's Table
 _PARTS: Table = AuditPersonalRow.__table__  # type: ignore[assignment]
+
+
+class _SerialisedJSON(TypeDecorator[str]):
+    """The JSON column, given the text its digest was computed over: stored as that very text (SQLite keeps it,
+    PostgreSQL's ``json`` type casts and keeps it), read back as JSON; not serialised a second time."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+# A part's content goes in as its canonical text (bound under its own name: a column's name is the statement's).
+_ADD_PARTS = _PARTS.insert().values(content=bindparam("canonical", type_=_SerialisedJSON()))
 
 
 class AuditKind(StrEnum):
@@ -161,18 +177,16 @@ class PersonalPart:
     salt: str  # hex
     content: dict[str, Any]
 
-    @classmethod
-    def sealed(cls, event: AuditEvent, salt: str | None = None) -> tuple[PersonalPart, str]:
-        """The personal part of ``event`` with its digest, serialised once: the content is what the JSON column
-        gives back (the canonical text read again), and canonical text of that is the text itself. ``salt``:
-        16 random bytes as hex (drawn here when not given)."""
-        content = {"recording_key": event.recording_key, "recording_name": event.recording_name,
-                   "organizer_id": event.organizer_id, "reason": event.reason, "detail": dict(event.detail)}
-        text, salt = _canonical(content), salt or secrets.token_hex(SALT_BYTES)
-        return cls(salt, json.loads(text)), _digest(salt, text)
-
     def digest(self) -> str:
         return _digest(self.salt, _canonical(self.content))
+
+
+def _content(event: AuditEvent) -> dict[str, Any]:
+    """The personal part of an event. Its canonical text is what is stored and digested: the JSON column gives
+    back exactly what that text says (a tuple as a list, a date as its string), and canonical text of that is
+    the text itself, so the digest can be checked from what is read."""
+    return {"recording_key": event.recording_key, "recording_name": event.recording_name,
+            "organizer_id": event.organizer_id, "reason": event.reason, "detail": dict(event.detail)}
 
 
 def _digest(salt: str, canonical: str) -> str:
@@ -194,10 +208,12 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
     salts = secrets.token_hex(SALT_BYTES * len(batch))
     entries, parts = [], []
     for n, e in enumerate(batch):
-        part, digest = PersonalPart.sealed(e, salts[2 * SALT_BYTES * n:2 * SALT_BYTES * (n + 1)])
+        salt = salts[2 * SALT_BYTES * n:2 * SALT_BYTES * (n + 1)]
+        text = _canonical(_content(e))
+        digest = _digest(salt, text)
         entries.append({"at": e.at, "cycle_date": e.cycle_date, "run_id": e.run_id, "actor": e.actor,
                         "event": e.kind.value, "rule": e.rule, "due": e.due, "personal_digest": digest})
-        parts.append((digest, {"salt": part.salt, "recording_key": e.recording_key, "content": part.content}))
+        parts.append((digest, {"salt": salt, "recording_key": e.recording_key, "canonical": text}))
     if not entries:
         return
     # SQLite numbers a multi-row INSERT's rows in their order; PostgreSQL is asked to keep it
@@ -206,7 +222,7 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
     returned = session.execute(_ENTRIES.insert().returning(_ENTRIES.c.personal_digest, _ENTRIES.c.id,
                                                            sort_by_parameter_order=ordered), entries)
     ids: dict[str, int] = dict(returned.all())
-    session.execute(_PARTS.insert(), [{"audit_id": ids[digest], **part} for digest, part in parts])
+    session.execute(_ADD_PARTS, [{"audit_id": ids[digest], **part} for digest, part in parts])
 
 
 def append(db: Database, *events: AuditEvent) -> None:
