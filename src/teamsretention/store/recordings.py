@@ -112,8 +112,11 @@ def read(s: Session, statement: Select[Any]) -> Iterator[StoredRecording]:
         yield StoredRecording(**values)
 
 
-def _to_values(rec: StoredRecording) -> dict[str, Any]:
+def _to_values(rec: StoredRecording, evaluated: bool = True) -> dict[str, Any]:
+    """The row of a recording; not ``evaluated``: marked for evaluation by the next cycle (``review_on`` None)."""
     values: dict[str, Any] = {name: getattr(rec, name) for name in _COLUMNS}
+    if not evaluated:
+        values["review_on"] = None
     values["drive_kind"] = rec.drive_kind.value
     values["state"] = rec.state.value
     values["action"] = rec.action.value if rec.action else None
@@ -267,7 +270,7 @@ def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable
     decision touches two of the table's seven), and a column someone else wrote since is not overwritten."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for rec in changed:
-        values = _to_values(rec if evaluated else dataclasses.replace(rec, review_on=None))
+        values = _to_values(rec, evaluated)
         old = before.get(rec.id) if before is not None else None
         if old is not None:
             was = _to_values(old)
@@ -277,7 +280,7 @@ def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable
         else:
             columns = tuple(values)
         groups.setdefault(columns, []).append({"row_id": rec.id, **{name: values[name] for name in columns}})
-    inserts = [_to_values(r if evaluated else dataclasses.replace(r, review_on=None)) for r in new]
+    inserts = [_to_values(r, evaluated) for r in new]
     with db.session() as s:
         for rows in groups.values():
             s.execute(_BY_ID, rows)
