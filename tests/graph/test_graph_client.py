@@ -238,9 +238,9 @@ async def test_a_401_without_claims_is_not_sent_again(graph: respx.MockRouter, c
     (httpx.Response(404, json=graph_error("itemNotFound", "The resource could not be found.")), NotFoundError,
      "itemNotFound", "The resource could not be found."),
     (httpx.Response(502, headers={"Content-Type": "text/html; charset=utf-8"}, content=b"<html>Bad gateway</html>"),
-     TransientGraphError, "", "the answer carried no Graph error (text/html, 24 bytes)"),
-    (httpx.Response(403), ForbiddenError, "", "the answer had no body"),
-    (httpx.Response(400, json={"value": []}), GraphError, "", "the answer carried no Graph error (application/json, "
+     TransientGraphError, "unexpectedStatus", "the answer carried no Graph error (text/html, 24 bytes)"),
+    (httpx.Response(403), ForbiddenError, "unexpectedStatus", "the answer had no body"),
+    (httpx.Response(400, json={"value": []}), GraphError, "unexpectedStatus", "the answer carried no Graph error (application/json, "
      "12 bytes)"),
 ])
 async def test_graph_answers_that_are_not_a_success_keep_their_status_code_and_message(

@@ -63,7 +63,8 @@ def translate_error(exc: BaseException) -> GraphError:
 def error_from_response(response: httpx.Response) -> GraphError:
     """The GraphError for an answer that is not a success, read as kiota reads Graph's error body (its
     ``error.code`` and ``error.message``), with the answer's Retry-After and Location. An answer without
-    Graph's error body (a proxy's HTML page, nothing at all) says so, with the content type it had."""
+    Graph's error body (a proxy's HTML page, nothing at all) says so, with the content type it had, under the
+    code ``unexpectedStatus``."""
     try:
         body = json.loads(response.content) if response.content else None
     except ValueError:
@@ -77,7 +78,7 @@ def error_from_response(response: httpx.Response) -> GraphError:
                    f"{len(response.content)} bytes)") if response.content else "the answer had no body"
     headers = response.headers
     return graph_error_for(
-        response.status_code, code if isinstance(code, str) else "", _shorten(message),
+        response.status_code, code if isinstance(code, str) and code else "unexpectedStatus", _shorten(message),
         retry_after=parse_retry_after(headers.get("Retry-After"), now=dt.datetime.now(dt.UTC)),
         location=headers.get("Location"))
 

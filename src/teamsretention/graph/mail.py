@@ -9,17 +9,15 @@ and a retry would mean a second digest; the caller records the failure and decid
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 import httpx
 
-from ..errors import GraphError, SenderRefused, graph_error_for
+from ..errors import GraphError, SenderRefused
 from ..ports import OutgoingMail
+from .failures import error_from_response
 from .paging import Links
 from .raw import RawJson
-from .throttle import parse_retry_after
 
 ACCEPTED = 202
 THROTTLED = 429
@@ -72,16 +70,10 @@ def _sender_hint(status: int, code: str) -> str:
 
 
 def _error_from(response: httpx.Response) -> GraphError:
-    code, message = "", ""
-    try:
-        error = json.loads(response.content or b"{}").get("error") or {}
-        code, message = str(error.get("code") or ""), str(error.get("message") or "")
-    except (ValueError, AttributeError):
-        pass  # not Graph's error body (a gateway's HTML page): the status line says enough
-    if response.status_code in SENDER_STATUSES or code in SENDER_CODES:
-        return SenderRefused(response.status_code, code or "unexpectedStatus", message or response.reason_phrase,
-                             hint=_sender_hint(response.status_code, code))
-    return graph_error_for(
-        response.status_code, code or "unexpectedStatus", message or response.reason_phrase,
-        retry_after=parse_retry_after(response.headers.get("Retry-After"), now=dt.datetime.now(dt.UTC)),
-    )
+    """Graph's error, read as any other answer's (``failures.error_from_response``); one about the sender is a
+    SenderRefused with what to do about it."""
+    error = error_from_response(response)
+    if response.status_code in SENDER_STATUSES or error.code in SENDER_CODES:
+        return SenderRefused(response.status_code, error.code, error.message,
+                             hint=_sender_hint(response.status_code, error.code))
+    return error
