@@ -450,10 +450,13 @@ async def test_a_delete_answered_with_a_redirect_is_not_followed_nor_taken_for_d
     assert route.call_count == 1 and elsewhere.call_count == 0
 
 
-async def test_a_read_that_redirects_in_a_loop_fails_as_a_graph_error(
-        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
-    graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(302, headers={"Location": f"{GRAPH}/loop"})
-    graph.get(url__eq=f"{GRAPH}/loop").respond(302, headers={"Location": f"{GRAPH}/loop"})
+@pytest.mark.parametrize("location", [f"{GRAPH}/elsewhere", "https://attacker.example/v1.0/x", "ftp://odd/place"])
+async def test_a_read_answered_with_a_redirect_fails_closed_and_goes_nowhere(
+        gateway: MsGraphGateway, graph: respx.MockRouter, location: str) -> None:
+    """Graph's JSON answers are never redirects: one is not followed (to this host or another, nor to a Location
+    kiota could not follow), and the re-read fails instead of answering for another resource."""
+    route = graph.get(url__eq=f"{ITEM}?$expand=retentionLabel").respond(302, headers={"Location": location})
+    anywhere = graph.route(url__regex=r"(elsewhere|attacker|odd)").respond(200, json={"id": "01OTHER"})
     with pytest.raises(GraphError) as caught:
         await gateway.reread_item(DRIVE, "01REC")
-    assert caught.value.code == "redirectFailed" and "redirect" in caught.value.message.lower()
+    assert caught.value.status == 302 and route.call_count == 1 and anywhere.call_count == 0

@@ -50,7 +50,7 @@ def translate_error(exc: BaseException) -> GraphError:
         # secret itself; keep only its first line.
         first = (str(exc.message or exc).strip().splitlines() or [""])[0]
         return GraphError(401, "authenticationFailed", _shorten(first))
-    if isinstance(exc, RedirectError):  # kiota's redirect handler gave up (a loop, or too many hops)
+    if isinstance(exc, RedirectError):  # kiota's redirect handler gave up (too many hops)
         return GraphError(0, "redirectFailed", _shorten(str(exc)) or "Graph's redirects could not be followed")
     if isinstance(exc, httpx.TimeoutException):
         return TransientGraphError(0, "timeout", f"no answer in time from {_where(exc)} ({type(exc).__name__})")

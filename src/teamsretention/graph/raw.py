@@ -1,11 +1,11 @@
 """Requests whose bodies we read as JSON rather than as msgraph-sdk models, sent without kiota's request adapter.
 
 They go through the same httpx client as every msgraph-sdk request, so kiota's middleware (its retry handler,
-redirects, Graph's telemetry headers) and our throttle gate apply, and they are authenticated by the same
-provider (the bearer token goes only to the Graph host). What they skip is the adapter around that: a
-``RequestInformation``, tracing spans and parse-node factories for every request, about 0.3 ms of CPU each
-(measured here), and the typed models, for which kiota builds a ~1,000-entry field-deserializer map per entity
-(15-25 ms per driveItem or user). A large tenant's first cycle sends tens of thousands of these requests.
+Graph's telemetry headers) and our throttle gate apply (redirects are not followed: see below), and they are
+authenticated by the same provider (the bearer token goes only to the Graph host). What they skip is the adapter
+around that: a ``RequestInformation``, tracing spans and parse-node factories for every request, about 0.3 ms of
+CPU each (measured here), and the typed models, for which kiota builds a ~1,000-entry field-deserializer map per
+entity (15-25 ms per driveItem or user). A large tenant's first cycle sends tens of thousands of these requests.
 
 Graph's error answers become the same GraphError kiota's ODataError did (code, message, Retry-After, Location).
 A 401 that carries a claims challenge (continuous access evaluation) is sent once more with a token for those
@@ -32,11 +32,14 @@ from .failures import error_from_response, translating
 from .transform import MALFORMED
 
 _CLAIMS = re.compile(r'claims="([^"]+)"')
-# A request that may have been carried out when answered 503/504 (a create, a send, a delete) is sent once:
-# neither retried nor redirected. kiota's redirect handler turns a 302/303 (and a 301 on a POST) into a GET,
-# whose 200 would read as "deleted" or "sent".
-_ONCE = RedirectHandlerOption(should_redirect=False)
-_SEND_ONCE = {NO_RETRY.get_key(): NO_RETRY, _ONCE.get_key(): _ONCE}
+# No request is redirected: Graph's JSON answers are never redirects (only file downloads are, and none is made
+# here), and kiota's redirect handler turns a 302/303 (and a 301 on a POST) into a GET, whose 200 would read as
+# "deleted" or "sent", follows a Location to any host, and raises a bare Exception for one it cannot follow. A
+# redirect comes back as a GraphError with its status: fail closed. A request that may have been carried out
+# when answered 503/504 (a create, a send, a delete) is not retried either.
+_NO_REDIRECT = RedirectHandlerOption(should_redirect=False)
+_RETRIED = {_NO_REDIRECT.get_key(): _NO_REDIRECT}
+_SEND_ONCE = {NO_RETRY.get_key(): NO_RETRY, _NO_REDIRECT.get_key(): _NO_REDIRECT}
 
 
 @dataclass
@@ -136,8 +139,8 @@ class RawJson:
         authorization = info.headers.get("Authorization")
         if authorization:
             headers = {**headers, "Authorization": next(iter(authorization))}
-        # The options key must be there, even empty: msgraph-core's transport runs the middleware (retries, the
-        # throttle gate, the redirect handler's scrubbing of the token) only for requests that carry it.
+        # The options key must be there: msgraph-core's transport runs the middleware (retries, the throttle gate)
+        # only for requests that carry it.
         request = self._http.build_request(method, url, headers=headers, content=content,
-                                           extensions={REQUEST_OPTIONS_KEY: {} if retry else dict(_SEND_ONCE)})
+                                           extensions={REQUEST_OPTIONS_KEY: dict(_RETRIED if retry else _SEND_ONCE)})
         return await self._http.send(request)
