@@ -270,3 +270,14 @@ async def test_an_empty_success_is_no_body(graph: respx.MockRouter, credential: 
     client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
     graph.get(url__eq=f"{GRAPH}/drives/d1/items/i1").respond(204)
     assert await RawJson(client).get_json(f"{GRAPH}/drives/d1/items/i1") is None
+
+
+def test_a_kiota_release_that_hides_its_client_fails_at_start_saying_what_to_install(
+        credential: StubCredential) -> None:
+    client = build_graph_client(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=1)
+    del client.request_adapter._http_client  # as a kiota release that renames it would leave it
+    with pytest.raises(ConfigError) as caught:
+        RawJson(client)
+    message = str(caught.value)
+    assert "microsoft-kiota-http 1." in message and "msgraph-sdk 1." in message
+    assert "nothing was sent to Graph" in message and "pip install -r deploy/requirements.lock" in message

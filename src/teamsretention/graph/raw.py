@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from kiota_http.middleware import REQUEST_OPTIONS_KEY
 from kiota_http.middleware.options import RedirectHandlerOption
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..errors import GraphError
+from ..errors import ConfigError, GraphError
 from .client import NO_RETRY
 from .failures import error_from_response, translating
 from .transform import MALFORMED
@@ -57,9 +58,18 @@ def _transport(client: GraphServiceClient) -> tuple[httpx.AsyncClient, Authentic
     adapter = client.request_adapter
     http, auth = getattr(adapter, "_http_client", None), getattr(adapter, "_authentication_provider", None)
     if not isinstance(http, httpx.AsyncClient) or not isinstance(auth, AuthenticationProvider):
-        raise RuntimeError("kiota's request adapter no longer has _http_client and _authentication_provider: "
-                           "teamsretention.graph.raw must be updated for this kiota-http release")
+        raise ConfigError(f"the installed microsoft-kiota-http {_installed('microsoft-kiota-http')} (msgraph-sdk "
+                          f"{_installed('msgraph-sdk')}) keeps its HTTP client where teamsretention cannot reach it, "
+                          "so nothing was sent to Graph: install the versions pinned in deploy/requirements.lock "
+                          "(pip install -r deploy/requirements.lock), or a teamsretention release that supports these")
     return http, auth
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(version unknown)"
 
 
 class RawJson:
