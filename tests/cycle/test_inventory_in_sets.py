@@ -13,7 +13,7 @@ from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
 from teamsretention.cycle.config import CycleContext
 from teamsretention.cycle.drives import DriveSync
 from teamsretention.domain import DriveKind, Person, PolicyConfig, RunMode
-from teamsretention.errors import StoreError
+from teamsretention.errors import GraphError, StoreError
 from teamsretention.ports import DeltaPage, DriveRef, ItemChange
 from teamsretention.store import Database, audit, directory, drives, recordings
 from teamsretention.store.audit import AuditKind
@@ -108,9 +108,10 @@ def test_a_renamed_folder_and_a_moved_recording_are_applied_from_the_page(tmp_pa
 
 
 def test_the_last_page_and_the_deltalink_are_stored_together_or_not_at_all(tmp_path, monkeypatch):
-    """The last page of a feed and the drive's completion share one transaction: when storing the deltaLink
-    fails, nothing of that page is kept either, the drive keeps the link it had, and the next read replays
-    that link and finds the recordings of the page."""
+    """The last batch of pages of a feed and the drive's completion share one transaction: when storing the
+    deltaLink fails, nothing of that batch is kept either (a batch applied before it stands), the drive keeps
+    the link it had, and the next read replays that link and finds the recordings of the page."""
+    monkeypatch.setattr(DriveSync, "batch_items", 2)  # each page of two items is a batch of its own
     db = Database(f"sqlite:///{tmp_path}/state.db")
     directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
     directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
@@ -157,4 +158,70 @@ def test_nothing_after_the_page_that_ends_the_feed_is_applied(tmp_path):
     assert asyncio.run(DriveSync(ctx).run(drive))
     assert [r.item_id for r in recordings.list_all(db)] == ["v0"]
     assert drives.get(db, "d1").delta_link == "link-1"  # type: ignore[union-attr]
+    db.dispose()
+
+
+def sync_counting(tmp_path: Any, pages: list[DeltaPage],
+                  gateway: type[PagedGateway] = PagedGateway) -> tuple[bool, int, Database, CycleReport]:
+    """One sync of drive d1 from ``pages``: whether it completed, and the transactions it committed."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+    ctx = CycleContext(db, gateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                       lambda: WHEN, WHEN.date(), report, asyncio.Event())
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(1))
+    done = asyncio.run(DriveSync(ctx).run(drive))
+    return done, len(commits), db, report
+
+
+def test_a_drive_of_a_few_pages_is_applied_in_one_transaction(tmp_path):
+    """Graph's page size does not set the store's work: three pages of a drive (its folders on the last) are
+    read, then applied and completed with the deltaLink in one commit, every recording recognised."""
+    items = videos(30, '"1"')
+    pages = [DeltaPage(items[:20], reset=True), DeltaPage(items[20:40]),
+             DeltaPage([*items[40:], ROOT, RECORDINGS], delta_link="link-1")]
+    done, commits, db, _ = sync_counting(tmp_path, pages)
+    assert done and commits == 1
+    rows = recordings.list_all(db)
+    assert sorted(r.item_id for r in rows) == sorted(f"v{i}" for i in range(30))
+    assert {r.state for r in rows} == {"tracked"}
+    assert len(audit.entries(db, kind=AuditKind.DISCOVERED)) == 30
+    assert drives.get(db, "d1").delta_link == "link-1"  # type: ignore[union-attr]
+    db.dispose()
+
+
+def test_a_large_drive_is_applied_a_bounded_batch_at_a_time(tmp_path, monkeypatch):
+    """However many pages a drive has, no more than ``batch_items`` items wait in memory: a drive of 60 items
+    with batches of 20 commits three times, the last with the deltaLink."""
+    monkeypatch.setattr(DriveSync, "batch_items", 20)
+    items = [ROOT, RECORDINGS, *videos(29, '"1"')]  # 60 items
+    pages = [DeltaPage(items[i:i + 10], reset=i == 0, delta_link="link-1" if i + 10 >= len(items) else None)
+             for i in range(0, len(items), 10)]
+    done, commits, db, _ = sync_counting(tmp_path, pages)
+    assert done and commits == 3
+    assert len(recordings.list_all(db)) == 29
+    db.dispose()
+
+
+class BreakingGateway(PagedGateway):
+    async def drive_delta(self, drive_id, delta_link, *, videos_only=False):  # type: ignore[override]
+        for page in self.pages:
+            yield page
+        raise GraphError(503, "serviceNotAvailable", "the delta feed broke off")
+
+
+def test_what_was_read_before_a_feed_broke_off_is_kept_and_the_drive_is_incomplete(tmp_path):
+    """Pages read before the feed broke off are applied (their recordings known, never warned or deleted this
+    cycle: the drive is incomplete); the deltaLink stays as it was, so the next cycle replays the feed."""
+    done, commits, db, report = sync_counting(tmp_path, [DeltaPage([ROOT, RECORDINGS, *videos(2, '"1"')],
+                                                                   reset=True)], BreakingGateway)
+    assert not done
+    assert sorted(r.item_id for r in recordings.list_all(db)) == ["v0", "v1"]
+    stored = drives.get(db, "d1")
+    assert stored is not None and not stored.complete and stored.delta_link is None
+    assert "broke off" in str(report.inventory.drive_errors["d1"])
+    assert report.inventory.drives_incomplete == ["d1"]
     db.dispose()

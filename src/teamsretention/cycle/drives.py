@@ -1,10 +1,11 @@
 """Step 1b of the cycle: what recordings the drives in scope hold.
 
-get → transform → load, per drive, page by page: a delta page is applied to the store as soon as it
-arrives (flat memory; one read of the page's known items and one batched write), and the drive's deltaLink
-is stored only when the whole feed was read. A drive whose feed broke off is marked incomplete: its
-recordings get neither warnings nor deletions this cycle (the partial result never drives a deletion), and
-the next cycle replays the same deltaLink.
+get → transform → load, per drive, a few delta pages at a time: up to ``DriveSync.batch_items`` items
+are applied together (flat memory; one read of their known items and one batched write, one commit), and
+the drive's deltaLink is stored only when the whole feed was read, with the last pages. A drive whose feed
+broke off is marked incomplete (what was read before the break is applied): its recordings get neither
+warnings nor deletions this cycle (the partial result never drives a deletion), and the next cycle replays
+the same deltaLink.
 
 Delta reports a renamed or moved folder but not what it holds (driveitem-delta, Remarks), so a changed
 folder's recordings are classified again from the folder map; the re-read before any warning or deletion
@@ -14,15 +15,14 @@ re-establishes recognition from Graph itself (``cycle.recheck``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import structlog
 
 from ..domain import DriveKind, RecordingState, local_date
 from ..errors import GraphError
-from ..policy import Location, Recognition, Verdict, classify, is_recordings_folder_name, is_video
-from ..policy.recognition import FACETS_SAY, SPECIAL_RECORDINGS
+from ..policy import Location, Recognition, Verdict, classify, is_video
+from ..policy.recognition import FACETS_SAY
 from ..ports import ItemChange
 from ..store import drives as drive_store
 from ..store import moves as store_moves
@@ -32,6 +32,7 @@ from ..store.drives import StoredDrive
 from ..store.moves import Arrival
 from ..store.recordings import StoredRecording
 from .config import CycleContext
+from .feed import DeltaBatch, locations
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,11 @@ class _Seen:
 
 
 class DriveSync:
+    # Delta items (of any kind) read before they are applied in one transaction: a few of Graph's pages
+    # (about 200 items each), so a typical drive costs one set of reads and writes and one commit, and memory
+    # stays flat however large the drive.
+    batch_items = 1000
+
     def __init__(self, ctx: CycleContext) -> None:
         self.ctx = ctx
         self.stats = ctx.report.inventory
@@ -59,37 +65,49 @@ class DriveSync:
         generation = drive.sync_generation
         full = finished = False
         pending: dict[str, ItemChange] = {}  # videos whose parent folder had not been seen yet, by id
+        batch = DeltaBatch()  # pages read and not yet applied: a few of Graph's pages go in one transaction
         try:
             async for page in self.ctx.gateway.drive_delta(drive.id, drive.delta_link, videos_only=True):
                 self.ctx.checkpoint()  # a long drive keeps the cycle lock alive, and stops if it was lost
                 if page.reset:  # a (re)started full enumeration: earlier pages of this feed no longer count
+                    self._apply_batch(drive, batch, pending, generation)  # (what came before it, as it came)
                     full, generation = True, generation + 1
                     pending.clear()
                 for other in page.others:  # a file that is no video now: an earlier state waiting is stale
                     pending.pop(other, None)
-                latest: dict[str, ItemChange] = {}
-                for item in page.items:  # one feed may list an item twice: the last one wins
-                    pending.pop(item.id, None)  # ...and a later state replaces any waiting earlier one
-                    latest.pop(item.id, None)
-                    latest[item.id] = item
-                with db.unit():  # the page in one transaction: its folders, its files, what they moved
-                    pending.update((i.id, i) for i in self._apply_page(drive, list(latest.values()), generation,
-                                                                          page.others))
-                    if page.delta_link:  # the last page: the rest of the feed and its deltaLink go with it
+                for item in page.items:  # a later state replaces any waiting earlier one
+                    pending.pop(item.id, None)
+                batch.add(page)
+                if page.delta_link:  # the last pages, the rest of the feed and the deltaLink: one transaction
+                    with db.unit():
+                        self._apply_batch(drive, batch, pending, generation)
                         self._finish(drive, list(pending.values()), generation, full, page.delta_link)
-                        pending.clear()
-                        finished = True
-                if finished:
+                    pending.clear()
+                    finished = True
                     break  # the deltaLink ends the feed: nothing after it may change what was just completed
+                if batch.size >= self.batch_items:
+                    self._apply_batch(drive, batch, pending, generation)
             if not finished:
                 raise GraphError(0, "incompleteFeed", "the delta feed ended without a deltaLink")
         except GraphError as exc:
+            self._apply_batch(drive, batch, pending, generation)  # what was read before the feed broke off
             drive_store.mark_incomplete(db, drive.id, str(exc))
             self.stats.drives_incomplete.append(drive.id)
             self.stats.drive_errors[drive.id] = exc
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
             return False
         return True
+
+    def _apply_batch(self, drive: StoredDrive, batch: DeltaBatch, pending: dict[str, ItemChange],
+                     generation: int) -> None:
+        """The pages read since the last transaction, in one (their folders, their files, what they moved): the
+        store's statements and commits go with the batch, not with Graph's page size."""
+        if not batch.size:
+            return
+        with self.ctx.db.unit():
+            waiting = self._apply_page(drive, list(batch.latest.values()), generation, tuple(batch.others))
+        pending.update((i.id, i) for i in waiting)
+        batch.clear()
 
     def _finish(self, drive: StoredDrive, waiting: list[ItemChange], generation: int, full: bool,
                 delta_link: str) -> None:
@@ -115,29 +133,6 @@ class DriveSync:
             self._reclassify(drive, changed, skip={i.id for i in files} | set(others))
         return waiting
 
-    # --- recognition --------------------------------------------------------------------------------
-    def _locations(self, drive: StoredDrive, parent_ids: Iterable[str]) -> dict[str, Location]:
-        """Per parent folder id: where Teams puts recordings (OneDrive: ``/Recordings``; team sites:
-        ``/<channel folder>/Recordings``; or the folder Graph marks special "recordings")? UNKNOWN when the
-        folder is not known yet. One read: each folder with its parent and its parent's parent."""
-        wanted = list(set(parent_ids))
-        chains = drive_store.folder_chains(self.ctx.db, drive.id, wanted) if wanted else {}
-        channel = drive.kind is DriveKind.CHANNEL
-        answer: dict[str, Location] = {}
-        for pid in wanted:
-            parent, grand, great = chains.get(pid, (None, None, None))
-            if parent is None:
-                answer[pid] = Location.UNKNOWN
-            elif (parent.special or "").lower() == SPECIAL_RECORDINGS:
-                answer[pid] = Location.SPECIAL_FOLDER
-            elif not (is_recordings_folder_name(parent.name, self.recognition) and parent.parent_id):
-                answer[pid] = Location.ELSEWHERE
-            else:
-                great = great if grand is not None and channel and not grand.is_root else None
-                inside = grand is not None and (grand.is_root or (great is not None and great.is_root))
-                answer[pid] = Location.RECORDINGS_FOLDER if inside else Location.ELSEWHERE
-        return answer
-
     # --- applying a page ----------------------------------------------------------------------------
     def _apply_files(self, drive: StoredDrive, items: list[ItemChange], gen: int, final: bool) -> list[ItemChange]:
         """Apply file changes in one read and one write; returns the videos that must wait for their parent
@@ -146,7 +141,7 @@ class DriveSync:
             return []
         videos = [i for i in items if not i.deleted and is_video(i)]  # anything else is no business of ours
         known = recordings.in_drive(self.ctx.db, drive.id, [i.id for i in items if i.deleted] + [i.id for i in videos])
-        where = self._locations(drive, {i.parent_id for i in videos if i.parent_id})
+        where = locations(self.ctx.db, drive, self.recognition, {i.parent_id for i in videos if i.parent_id})
         moves = store_moves.moved_from(self.ctx.db, drive.id, [
             Arrival(i.id, i.name or "", i.created_at, i.size) for i in videos
             if i.id not in known and i.created_at is not None]) if videos else {}
@@ -288,7 +283,7 @@ class DriveSync:
         db = self.ctx.db
         if not held:
             return
-        where = self._locations(drive, {r.parent_id for r in held if r.parent_id})
+        where = locations(self.ctx.db, drive, self.recognition, {r.parent_id for r in held if r.parent_id})
         events: list[AuditEvent] = []
         changed = []
         for rec in held:
