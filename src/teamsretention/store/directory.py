@@ -6,19 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import Row, Table, bindparam, select, true, update
-from sqlalchemy.orm import Session
 
 from ..domain import Person
 from ..ports import DriveRef, Team
+from . import sets
 from .database import Database, chunked
 from .drives import upsert_drives
 from .tables import PersonRow, SyncStateRow, TeamRow
 
 Feed = Literal["people", "teams"]
 _PEOPLE: Table = PersonRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+_TEAMS: Table = TeamRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,38 +77,21 @@ def set_sync_state(db: Database, key: str, value: str | None) -> None:
 
 # --- feeds --------------------------------------------------------------------------------------------
 def apply_people(db: Database, people: Iterable[Person], removed_ids: Iterable[str]) -> None:
-    """One page of the users feed: upsert who it lists, mark who it removes."""
+    """One page of the users feed: upsert who it lists, mark who it removes (a few statements per page, none
+    per person)."""
     with db.session() as s:
-        for p in people:
-            row = s.get(PersonRow, p.id)
-            if row is None:
-                s.add(PersonRow(id=p.id, display_name=p.display_name, upn=p.upn, mail=p.mail,
-                                preferred_language=p.preferred_language, account_enabled=p.account_enabled,
-                                removed=False, no_onedrive=False))
-                continue
-            row.display_name, row.upn, row.mail = p.display_name, p.upn, p.mail
-            row.preferred_language, row.account_enabled, row.removed = (p.preferred_language, p.account_enabled,
-                                                                         False)
-        _mark_removed(s, PersonRow, removed_ids)
+        sets.upsert(s, _PEOPLE, ({"id": p.id, "display_name": p.display_name, "upn": p.upn, "mail": p.mail,
+                                  "preferred_language": p.preferred_language, "account_enabled": p.account_enabled,
+                                  "removed": False} for p in people), defaults={"no_onedrive": False})
+        sets.mark(s, _PEOPLE, removed_ids, removed=True)
 
 
 def apply_teams(db: Database, teams: Iterable[Team], removed_ids: Iterable[str]) -> None:
     """One page of the groups feed (teams only): upsert the teams it lists, mark the ones it removes."""
     with db.session() as s:
-        for team in teams:
-            row = s.get(TeamRow, team.id)
-            if row is None:
-                s.add(TeamRow(id=team.id, display_name=team.display_name, drive_ids=[]))
-            else:
-                row.display_name, row.removed = team.display_name, False
-        _mark_removed(s, TeamRow, removed_ids)
-
-
-def _mark_removed(s: Session, table: type[PersonRow] | type[TeamRow], ids: Iterable[str]) -> None:
-    for removed in ids:
-        row = cast("PersonRow | TeamRow | None", s.get(table, removed))
-        if row is not None:
-            row.removed = True
+        sets.upsert(s, _TEAMS, ({"id": team.id, "display_name": team.display_name, "removed": False}
+                                for team in teams), defaults={"drive_ids": []})
+        sets.mark(s, _TEAMS, removed_ids, removed=True)
 
 
 def mark_unlisted_removed(db: Database, feed: Feed, listed: set[str]) -> None:

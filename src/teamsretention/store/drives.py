@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import DriveKind, RecordingState
 from ..ports import DriveRef, ItemChange
-from . import audit
+from . import audit, sets
 from .audit import AuditEvent
 from .database import Database, chunked
 from .tables import DriveRow, FolderRow, RecordingRow
@@ -69,14 +69,11 @@ def _drive(row: DriveRow | Row[Any]) -> StoredDrive:
 
 
 def upsert_drives(s: Session, drives: Iterable[DriveRef]) -> None:
-    """Inside another store function's transaction (people's and teams' drives)."""
-    for d in drives:
-        row = s.get(DriveRow, d.id)
-        if row is None:
-            s.add(DriveRow(id=d.id, kind=d.kind.value, owner_id=d.owner_id, team_id=d.team_id, name=d.name,
-                           in_scope=True, complete=False, sync_generation=0))
-        else:
-            row.kind, row.owner_id, row.team_id, row.name = d.kind.value, d.owner_id, d.team_id, d.name
+    """Inside another store function's transaction (people's and teams' drives): one read, one INSERT for the
+    new drives, one UPDATE for the known ones."""
+    sets.upsert(s, _DRIVES, ({"id": d.id, "kind": d.kind.value, "owner_id": d.owner_id, "team_id": d.team_id,
+                              "name": d.name} for d in drives),
+                defaults={"in_scope": True, "complete": False, "sync_generation": 0})
 
 
 def set_in_scope(db: Database, drive_ids: set[str]) -> list[StoredDrive]:
