@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
 from teamsretention.cycle.config import CycleContext
 from teamsretention.cycle.drives import DriveSync
@@ -23,6 +25,13 @@ NAME = "Weekly-20260220_090000-Meeting Recording.mp4"
 
 def video(etag: str, parent: str = "rec") -> ItemChange:
     return ItemChange(id="v1", name=NAME, parent_id=parent, created_at=CREATED, etag=etag, mime_type="video/mp4")
+
+
+@pytest.fixture(autouse=True, params=[1, 1000], ids=["page-by-page", "pages-batched"])
+def batch_items(request, monkeypatch):
+    """Each test holds both when every page is a transaction of its own (what waits for a folder is carried
+    from one transaction to the next) and when the pages go in one batch."""
+    monkeypatch.setattr(DriveSync, "batch_items", request.param)
 
 
 ROOT = ItemChange(id="root", name="root", is_root=True, is_folder=True)

@@ -13,7 +13,7 @@ from teamsretention.cycle import CycleConfig, CycleReport, ScopeRules
 from teamsretention.cycle.config import CycleContext
 from teamsretention.cycle.drives import DriveSync
 from teamsretention.domain import DriveKind, Person, PolicyConfig, RunMode
-from teamsretention.errors import GraphError, StoreError
+from teamsretention.errors import GraphError, LockLost, StoreError
 from teamsretention.ports import DeltaPage, DriveRef, ItemChange
 from teamsretention.store import Database, audit, directory, drives, recordings
 from teamsretention.store.audit import AuditKind
@@ -224,4 +224,50 @@ def test_what_was_read_before_a_feed_broke_off_is_kept_and_the_drive_is_incomple
     assert stored is not None and not stored.complete and stored.delta_link is None
     assert "broke off" in str(report.inventory.drive_errors["d1"])
     assert report.inventory.drives_incomplete == ["d1"]
+    db.dispose()
+
+
+def test_a_full_enumeration_that_broke_off_counts_for_the_next_one(tmp_path):
+    """A first read lists two recordings and breaks off; one of them is deleted before the next read, which
+    does not list it: that read, complete, knows it is gone (VANISHED, no longer tracked), not tracked forever."""
+    done, _, db, _ = sync_counting(tmp_path, [DeltaPage([ROOT, RECORDINGS, *videos(2, '"1"')], reset=True)],
+                                   BreakingGateway)
+    assert not done
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+    kept = [i for i in videos(2, '"1"') if i.id != "v1"]
+    ctx = CycleContext(db, PagedGateway([DeltaPage([ROOT, RECORDINGS, *kept], reset=True, delta_link="link-1")]),
+                       CycleConfig(policy=PolicyConfig(), scope=ScopeRules()), lambda: WHEN, WHEN.date(), report,
+                       asyncio.Event())
+    assert asyncio.run(DriveSync(ctx).run(drive))
+    states = {r.item_id: r.state for r in recordings.list_all(db)}
+    assert states == {"v0": "tracked", "v1": "gone"}
+    assert [e.recording_key for e in audit.entries(db, kind=AuditKind.VANISHED)] == ["d1/v1"]
+    db.dispose()
+
+
+def test_a_lost_lock_in_mid_feed_writes_nothing_of_the_batch(tmp_path):
+    """The cycle lock is lost while pages wait in the batch: nothing of them is written, the drive keeps its
+    deltaLink, and the next cycle reads them again."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    (drive,) = drives.set_in_scope(db, {"d1"})
+    report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+    calls: list[int] = []
+
+    def checkpoint() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise LockLost("this cycle no longer holds the cycle lock")
+
+    pages = [DeltaPage([ROOT, RECORDINGS, *videos(2, '"1"')], reset=True), DeltaPage([], delta_link="link-1")]
+    ctx = CycleContext(db, PagedGateway(pages), CycleConfig(policy=PolicyConfig(), scope=ScopeRules()),
+                       lambda: WHEN, WHEN.date(), report, asyncio.Event(), checkpoint=checkpoint)
+    with pytest.raises(LockLost):
+        asyncio.run(DriveSync(ctx).run(drive))
+    assert recordings.list_all(db) == []
+    assert audit.entries(db) == []
+    stored = drives.get(db, "d1")
+    assert stored is not None and stored.delta_link is None and stored.sync_generation == 0
     db.dispose()

@@ -63,10 +63,25 @@ def test_a_person_listed_again_keeps_the_onedrive_found_for_them(tmp_path):
     assert (stored["p0"].drive_id, stored["p0"].drive_checked_at, stored["p0"].display_name) == ("d0", AT,
                                                                                                "Person 0!")
     assert stored["p1"].no_onedrive and stored["p1"].drive_checked_at == AT
-    # the drive is known once, renamed when it is listed again, and keeps its place in scope
+    # the drive, once read, is renamed when it is listed again and keeps what its reads stored
+    drives.set_in_scope(db, {"d0"})
+    drives.mark_complete(db, "d0", delta_link="link-7", generation=7, at=AT, on=AT.date())
     directory.record_onedrive(db, "p0", DriveRef("d0", DriveKind.ONEDRIVE, owner_id="p0", name="new"), AT)
-    (drive,) = drives.set_in_scope(db, {"d0"})
-    assert (drive.id, drive.name, drive.kind, drive.sync_generation) == ("d0", "new", DriveKind.ONEDRIVE, 0)
+    drive = drives.get(db, "d0")
+    assert drive is not None
+    assert (drive.name, drive.kind, drive.delta_link, drive.sync_generation, drive.complete) == (
+        "new", DriveKind.ONEDRIVE, "link-7", 7, True)
+    db.dispose()
+
+
+def test_a_page_that_lists_someone_twice_or_again_after_removal_keeps_the_last_word(tmp_path):
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, people(2), ["p1"])  # listed and removed on one page: removed
+    assert [p.id for p in directory.people(db)] == ["p0"]
+    twice = [Person(id="p1", upn="p1@contoso.example", display_name="First"),
+             Person(id="p1", upn="p1@contoso.example", display_name="Second")]
+    directory.apply_people(db, twice, [])  # back, and listed twice: the last state wins
+    assert {p.id: p.display_name for p in directory.people(db)} == {"p0": "Person 0", "p1": "Second"}
     db.dispose()
 
 

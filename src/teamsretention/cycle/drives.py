@@ -90,8 +90,11 @@ class DriveSync:
             if not finished:
                 raise GraphError(0, "incompleteFeed", "the delta feed ended without a deltaLink")
         except GraphError as exc:
-            self._apply_batch(drive, batch, pending, generation)  # what was read before the feed broke off
-            drive_store.mark_incomplete(db, drive.id, str(exc))
+            with db.unit():  # what was read before the feed broke off, and the drive marked incomplete: one commit
+                self._apply_batch(drive, batch, pending, generation)
+                # A full enumeration that broke off has stamped what it listed with its generation: the next one
+                # counts from there, so what it does not list again (deleted in between) is known to be gone.
+                drive_store.mark_incomplete(db, drive.id, str(exc), generation=generation if full else None)
             self.stats.drives_incomplete.append(drive.id)
             self.stats.drive_errors[drive.id] = exc
             log.warning("drive.incomplete", drive_id=drive.id, error=str(exc))
@@ -111,8 +114,8 @@ class DriveSync:
 
     def _finish(self, drive: StoredDrive, waiting: list[ItemChange], generation: int, full: bool,
                 delta_link: str) -> None:
-        """Inside the last page's transaction: the videos still waiting for a parent folder, what a full
-        enumeration did not list, and the deltaLink. One commit for the page and the drive's completion: a
+        """Inside the last batch's transaction: the videos still waiting for a parent folder, what a full
+        enumeration did not list, and the deltaLink. One commit for the last pages and the drive's completion: a
         crash before it leaves the drive as it was (the stored link is replayed), never half-finished."""
         self._apply_files(drive, waiting, generation, final=True)
         if full:
@@ -123,8 +126,8 @@ class DriveSync:
 
     def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int,
                     others: tuple[str, ...] = ()) -> list[ItemChange]:
-        """A delta page's folders, then its files (``others``: the ids of those that are no video); returns the
-        videos waiting for their parent folder."""
+        """A batch of delta pages: its folders, then its files (``others``: the ids of those that are no video);
+        returns the videos waiting for their parent folder."""
         folders = [i for i in items if i.is_folder or i.is_root]
         changed = drive_store.apply_folders(self.ctx.db, drive.id, folders)
         files = [i for i in items if not (i.is_folder or i.is_root)]

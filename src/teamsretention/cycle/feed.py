@@ -18,7 +18,14 @@ class DeltaBatch:
     """Delta pages read and not yet applied: each item's latest state, and the ids of the files that are no
     video. One feed may list an item twice: the last state wins, so a video that a later page lists as no
     video is dropped from the batch (as it is dropped from the videos waiting for their parent folder).
-    ``size`` counts every item listed, so a batch is bounded however the feed is split into pages."""
+    ``size`` counts every item listed; a batch is applied once it reaches ``DriveSync.batch_items``, so it
+    holds at most that many and one page more, however the feed is split into pages.
+
+    What is applied is the state at the end of the batch, not each page's in turn, as Graph's own paging does
+    within a page: a file a feed lists deleted and then alive again is applied alive (no disappearance and
+    return on record, as if the feed had listed it once; one seen gone by an earlier cycle still gets its
+    fresh notice), and a video a later page lists as no video is not stamped by a full enumeration, so it is
+    no longer tracked. The re-read before any warning or deletion settles each file from Graph."""
 
     def __init__(self) -> None:
         self.latest: dict[str, ItemChange] = {}

@@ -50,7 +50,7 @@ _LOCKS = LockRow.__table__
 _HOLDS_LOCK = (select(literal(1)).select_from(_LOCKS)
                .where(_LOCKS.c.name == CYCLE_LOCK, _LOCKS.c.holder == bindparam("holder")))
 _HOLDS_LOCK_FOR_SHARE = _HOLDS_LOCK.with_for_update(read=True)
-# The transaction a task's store calls share inside ``Database.unit`` (a delta page's reads and writes).
+# The transaction a task's store calls share inside ``Database.unit`` (a batch of delta pages: reads, writes).
 _UNIT: ContextVar[tuple[Database, Session] | None] = ContextVar("teamsretention_unit", default=None)
 
 
@@ -262,7 +262,7 @@ class Database:
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """One transaction for every store call inside the block (a delta page: its reads, its writes, the
+        """One transaction for every store call inside the block (a batch of delta pages: its reads, writes, the
         folders it moves): committed, and fenced, once when the block ends; rolled back whole if anything in it
         fails. Only around synchronous work: an ``await`` inside would hold SQLite's write lock while the
         other tasks wait for it on the same thread."""

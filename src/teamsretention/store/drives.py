@@ -127,11 +127,15 @@ def teams_of(db: Database) -> dict[str, str | None]:
         return dict(s.execute(select(DriveRow.id, DriveRow.team_id)).all())
 
 
-def mark_incomplete(db: Database, drive_id: str, error: str) -> None:
+def mark_incomplete(db: Database, drive_id: str, error: str, *, generation: int | None = None) -> None:
+    """The drive's feed broke off; ``generation``: that of the full enumeration that broke off (the next one
+    counts from it). The deltaLink stays as it was: the next cycle replays it."""
     with db.session() as s:
         row = s.get(DriveRow, drive_id)
         assert row is not None, f"no drive {drive_id} in the store"
         row.complete, row.last_error = False, error
+        if generation is not None:
+            row.sync_generation = max(row.sync_generation, generation)
 
 
 def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime,

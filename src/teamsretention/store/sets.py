@@ -27,8 +27,9 @@ def upsert(s: Session, table: Table, rows: Iterable[Mapping[str, Any]], *,
     if new:
         s.execute(table.insert(), new)
     changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for key in known:
-        row = latest[key]
+    for key, row in latest.items():
+        if key not in known:
+            continue
         columns = tuple(sorted(c for c in row if c != "id"))
         changed.setdefault(columns, []).append({"b_id": key, **{c: row[c] for c in columns}})
     for columns, params in changed.items():
