@@ -86,8 +86,8 @@ def test_a_deletion_day_reads_each_due_recording_once_twenty_at_a_time(make_worl
         batches.append(len(found))
         return found
 
-    def read(s, statement):  # type: ignore[no-untyped-def]
-        for rec in original_read(s, statement):
+    def read(s, statement, params=None):  # type: ignore[no-untyped-def]
+        for rec in original_read(s, statement, params):
             built[0] += 1
             yield rec
 

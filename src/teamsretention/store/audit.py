@@ -57,6 +57,10 @@ class _SerialisedJSON(TypeDecorator[str]):
 
 # A part's content goes in as its canonical text (bound under its own name: a column's name is the statement's).
 _ADD_PARTS = _PARTS.insert().values(content=bindparam("canonical", type_=_SerialisedJSON()))
+# The entries' INSERT, built once (a cycle writes thousands of batches): SQLite numbers a multi-row INSERT's rows
+# in their order; PostgreSQL is asked to keep it.
+_ADD_ENTRIES = {ordered: _ENTRIES.insert().returning(_ENTRIES.c.personal_digest, _ENTRIES.c.id,
+                                                     sort_by_parameter_order=ordered) for ordered in (False, True)}
 
 
 class AuditKind(StrEnum):
@@ -216,11 +220,8 @@ def write(session: Session, events: Iterable[AuditEvent]) -> None:
         parts.append((digest, {"salt": salt, "recording_key": e.recording_key, "canonical": text}))
     if not entries:
         return
-    # SQLite numbers a multi-row INSERT's rows in their order; PostgreSQL is asked to keep it
-    ordered = session.get_bind().dialect.name != "sqlite"
     # Core inserts of the tables (the ORM's bulk path adds nothing here but per-row bookkeeping)
-    returned = session.execute(_ENTRIES.insert().returning(_ENTRIES.c.personal_digest, _ENTRIES.c.id,
-                                                           sort_by_parameter_order=ordered), entries)
+    returned = session.execute(_ADD_ENTRIES[session.get_bind().dialect.name != "sqlite"], entries)
     ids: dict[str, int] = dict(returned.all())
     session.execute(_ADD_PARTS, [{"audit_id": ids[digest], **part} for digest, part in parts])
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, and_, delete, or_, select, update
+from sqlalchemy import CursorResult, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import Action, DigestStatus, RecordingState, WarningSent
@@ -24,6 +24,15 @@ from .tables import DigestRow, RecordingRow, WarningRow
 _DIGESTS: Table = DigestRow.__table__  # type: ignore[assignment]  # a declarative class's Table
 _WARNINGS: Table = WarningRow.__table__  # type: ignore[assignment]
 _RECORDINGS: Table = RecordingRow.__table__  # type: ignore[assignment]
+# A digest's writes, built once (two transactions per digest, hundreds of digests a day): the SET of an UPDATE
+# is the columns its parameters give.
+_ADD_DIGEST = _DIGESTS.insert().returning(_DIGESTS.c.id)
+_ADD_WARNINGS = _WARNINGS.insert()
+_DIGEST_BY_ID = update(_DIGESTS).where(_DIGESTS.c.id == bindparam("b_id"))
+_DROP_WARNINGS = delete(_WARNINGS).where(_WARNINGS.c.digest_id == bindparam("b_digest"))
+_WARNINGS_STATUS = update(_WARNINGS).where(_WARNINGS.c.digest_id == bindparam("b_digest"))
+_REPORTED = update(_RECORDINGS).where(_RECORDINGS.c.id.in_(bindparam("ids", expanding=True))).values(
+    deletion_reported=True)
 DIGEST_BATCH = 50  # organizers whose digests are read from the store in one query (and held in memory at once)
 
 
@@ -121,22 +130,22 @@ def record_intent(db: Database, *, replace_id: int | None, run_id: int, organize
     with db.session() as s:
         if replace_id is not None:
             _update_digest(s, replace_id, values)
-            s.execute(delete(_WARNINGS).where(_WARNINGS.c.digest_id == replace_id))
+            s.execute(_DROP_WARNINGS, {"b_digest": replace_id})
             digest_id = replace_id
         else:
-            digest_id = s.execute(_DIGESTS.insert().returning(_DIGESTS.c.id),
+            digest_id = s.execute(_ADD_DIGEST,
                                   {"organizer_id": organizer_id, "cycle_date": cycle_date, **values}).scalar_one()
         warnings = [{"digest_id": digest_id, "recording_id": a.recording_id, "cycle_date": cycle_date,
                      "announced_due": a.announced_due, "status": status.value} for a in announcements]
         if warnings:
-            s.execute(_WARNINGS.insert(), warnings)
+            s.execute(_ADD_WARNINGS, warnings)
         audit.write(s, events)
         return digest_id
 
 
 def _update_digest(s: Session, digest_id: int, values: dict[str, Any]) -> None:
     """One statement, no read first; a digest that is not there is a bug, not a state to carry on from."""
-    done = s.execute(update(_DIGESTS).where(_DIGESTS.c.id == digest_id).values(**values))
+    done = s.execute(_DIGEST_BY_ID, {"b_id": digest_id, **values})
     assert cast(CursorResult[Any], done).rowcount == 1, f"no digest {digest_id} in the store"
 
 
@@ -153,10 +162,10 @@ def record_outcome(db: Database, digest_id: int, *, status: DigestStatus, error:
     """Sent or failed, for the digest and each of its warnings; a sent digest's receipts are delivered."""
     with db.session() as s:
         _update_digest(s, digest_id, {"status": status.value, "error": error, "sent_at": sent_at})
-        s.execute(update(_WARNINGS).where(_WARNINGS.c.digest_id == digest_id).values(status=status.value))
+        s.execute(_WARNINGS_STATUS, {"b_digest": digest_id, "status": status.value})
         if status is DigestStatus.SENT:
             for chunk in chunked(sorted(set(receipts_for))):
-                s.execute(update(_RECORDINGS).where(_RECORDINGS.c.id.in_(chunk)).values(deletion_reported=True))
+                s.execute(_REPORTED, {"ids": chunk})
         audit.write(s, events)
 
 

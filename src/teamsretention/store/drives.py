@@ -138,13 +138,16 @@ def mark_incomplete(db: Database, drive_id: str, error: str, *, generation: int 
             row.sync_generation = max(row.sync_generation, generation)
 
 
+_DRIVE_BY_ID = update(_DRIVES).where(_DRIVES.c.id == bindparam("b_id"))  # SET: the columns its parameters give
+
+
 def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime,
                   on: dt.date | None = None) -> None:
     """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on``."""
-    with db.session() as s:  # one UPDATE, no object loaded: it is written once per drive per cycle
-        done = s.execute(update(_DRIVES).where(_DRIVES.c.id == drive_id).values(
-            delta_link=delta_link, complete=True, last_error=None, sync_generation=generation, last_sync_at=at,
-            polled_on=on))
+    with db.session() as s:  # one UPDATE, no object loaded, built once: it is written once per drive per cycle
+        done = s.execute(_DRIVE_BY_ID, {"b_id": drive_id, "delta_link": delta_link, "complete": True,
+                                        "last_error": None, "sync_generation": generation, "last_sync_at": at,
+                                        "polled_on": on})
         assert done.rowcount == 1, f"no drive {drive_id} in the store"  # type: ignore[attr-defined]
 
 
@@ -152,6 +155,9 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
 # A delta page's folder writes, on the table (Core): the ORM's bulk paths add per-row bookkeeping, once per page.
 _RENAME_FOLDER = update(_FOLDERS).where(_FOLDERS.c.drive_id == bindparam("b_drive"),
                                         _FOLDERS.c.item_id == bindparam("b_item"))
+_DROP_FOLDERS = delete(_FOLDERS).where(_FOLDERS.c.drive_id == bindparam("b_drive"),
+                                       _FOLDERS.c.item_id.in_(bindparam("ids", expanding=True)))
+_ADD_FOLDERS = _FOLDERS.insert()
 _KNOWN_FOLDERS = select(FolderRow.item_id, FolderRow.name, FolderRow.parent_id, FolderRow.special).where(
     FolderRow.drive_id == bindparam("drive_id"), FolderRow.item_id.in_(bindparam("ids", expanding=True)))
 
@@ -185,14 +191,14 @@ def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) ->
                 updates.append({"b_drive": drive_id, "b_item": item.id, "name": after[0], "parent_id": after[1],
                                 "special": after[2]})
         for chunk in chunked(sorted(gone)):
-            s.execute(delete(_FOLDERS).where(_FOLDERS.c.drive_id == drive_id, _FOLDERS.c.item_id.in_(chunk)))
+            s.execute(_DROP_FOLDERS, {"b_drive": drive_id, "ids": chunk})
         if updates:
             s.execute(_RENAME_FOLDER, updates)
         if inserts:
-            s.execute(_FOLDERS.insert(), inserts)
+            s.execute(_ADD_FOLDERS, inserts)
         roots = [item.id for item in latest.values() if item.is_root and not item.deleted]
         if roots:
-            s.execute(update(_DRIVES).where(_DRIVES.c.id == drive_id).values(root_id=roots[-1]))
+            s.execute(_DRIVE_BY_ID, {"b_id": drive_id, "root_id": roots[-1]})
     return changed
 
 

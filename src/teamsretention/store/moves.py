@@ -7,12 +7,14 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 
 from ..domain import RecordingState
 from .database import Database, chunked
 from .recordings import ROWS, StoredRecording, read
 from .tables import RecordingRow
+
+_CREATED_AT = ROWS.where(RecordingRow.created_at.in_(bindparam("times", expanding=True)))  # built once: per page
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[st
     candidates: dict[tuple[str, dt.datetime], list[StoredRecording]] = {}
     with db.session() as s:
         for chunk in chunked(sorted({r.created_at for r in wanted})):
-            for row in read(s, ROWS.where(RecordingRow.created_at.in_(chunk))):
+            for row in read(s, _CREATED_AT, {"times": chunk}):
                 if row.state in states:
                     candidates.setdefault((row.name, row.created_at), []).append(row)
     answer: dict[str, StoredRecording] = {}

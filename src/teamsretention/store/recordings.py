@@ -93,12 +93,21 @@ _KEYS = tuple(c.key for c in _TABLE.c)
 _LISTS = ("restored_dates", "restored_at")  # JSON lists, nearly always empty: parsed only when they are not
 # Every column as a plain row: no ORM object per recording read (see ``read``); the JSON lists as their text.
 ROWS = select(*(type_coerce(c, String).label(c.key) if c.key in _LISTS else c for c in _TABLE.c))
+# The reads a cycle runs per drive or per batch, built once: building a statement and its cache key costs
+# several times what executing it does (about 120 of 180 µs for an IN read of a few rows, measured here).
+_BY_IDS = ROWS.where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+_IN_DRIVE = ROWS.where(_TABLE.c.drive_id == bindparam("drive_id"),
+                       _TABLE.c.item_id.in_(bindparam("ids", expanding=True)))
+_GOVERNED = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
+_UNLISTED = ROWS.where(_TABLE.c.drive_id == bindparam("drive_id"), _TABLE.c.state.in_(_GOVERNED),
+                       _TABLE.c.sync_generation < bindparam("generation"))
+_INSERT = _TABLE.insert()
 
 
-def read(s: Session, statement: Select[Any]) -> Iterator[StoredRecording]:
-    """The recordings a select of ``ROWS`` answers (for the store's modules)."""
+def read(s: Session, statement: Select[Any], params: Mapping[str, Any] | None = None) -> Iterator[StoredRecording]:
+    """The recordings a select of ``ROWS`` answers (for the store's modules), with its bound ``params``."""
     # On the session's connection, not through the ORM's loading of results (a read: nothing for the fence).
-    for row in s.connection().execute(statement):
+    for row in s.connection().execute(statement, params):
         values = dict(zip(_KEYS, row, strict=True))
         restored_dates, restored_at = _list(values.pop("restored_dates")), _list(values.pop("restored_at"))
         del values["evidence_pruned_on"]
@@ -145,7 +154,7 @@ def get_many(db: Database, ids: Iterable[int]) -> list[StoredRecording]:
     found: list[StoredRecording] = []
     with db.session() as s:
         for chunk in chunked(sorted(set(ids))):
-            found += read(s, ROWS.where(RecordingRow.id.in_(chunk)))
+            found += read(s, _BY_IDS, {"ids": chunk})
     return sorted(found, key=lambda r: r.id)
 
 
@@ -154,7 +163,7 @@ def in_drive(db: Database, drive_id: str, item_ids: Iterable[str]) -> dict[str, 
     found: dict[str, StoredRecording] = {}
     with db.session() as s:
         for chunk in chunked(sorted(set(item_ids))):
-            for r in read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.item_id.in_(chunk))):
+            for r in read(s, _IN_DRIVE, {"drive_id": drive_id, "ids": chunk}):
                 found[r.item_id] = r
     return found
 
@@ -170,10 +179,8 @@ def tracked_ids(db: Database) -> list[int]:
 def unlisted(db: Database, drive_id: str, generation: int) -> list[StoredRecording]:
     """Tracked and unsure recordings of a drive that a full enumeration of generation ``generation`` did not
     list."""
-    states = (RecordingState.TRACKED.value, RecordingState.UNSURE.value)
     with db.session() as s:
-        return list(read(s, ROWS.where(RecordingRow.drive_id == drive_id, RecordingRow.state.in_(states),
-                                         RecordingRow.sync_generation < generation)))
+        return list(read(s, _UNLISTED, {"drive_id": drive_id, "generation": generation}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,5 +292,5 @@ def save(db: Database, changed: Iterable[StoredRecording] = (), *, new: Iterable
         for rows in groups.values():
             s.execute(_BY_ID, rows)
         if inserts:
-            s.execute(_TABLE.insert(), inserts)
+            s.execute(_INSERT, inserts)
         audit.write(s, events)
