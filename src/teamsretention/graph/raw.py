@@ -21,6 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
+import orjson
 from kiota_abstractions.authentication import AuthenticationProvider
 from kiota_abstractions.request_information import RequestInformation
 from kiota_http.middleware import REQUEST_OPTIONS_KEY
@@ -81,7 +82,7 @@ class RawJson:
         if not raw:
             return None
         try:
-            body = json.loads(raw)
+            body = orjson.loads(raw)
         except ValueError as exc:
             raise GraphError(200, MALFORMED, "Graph answered with a body that is not JSON") from exc
         if not isinstance(body, dict):
@@ -96,7 +97,7 @@ class RawJson:
         if not raw:
             return None
         try:
-            answer = json.loads(raw)
+            answer = orjson.loads(raw)
         except ValueError as exc:
             raise GraphError(200, MALFORMED, "Graph answered with a body that is not JSON") from exc
         return answer if isinstance(answer, dict) else None
