@@ -152,7 +152,7 @@ def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: i
 
 
 # --- folders ------------------------------------------------------------------------------------------
-# A delta page's folder writes, on the table (Core): the ORM's bulk paths add per-row bookkeeping, once per page.
+# A batch of delta pages' folder writes, on the table (Core): the ORM's bulk paths add per-row bookkeeping.
 _RENAME_FOLDER = update(_FOLDERS).where(_FOLDERS.c.drive_id == bindparam("b_drive"),
                                         _FOLDERS.c.item_id == bindparam("b_item"))
 _DROP_FOLDERS = delete(_FOLDERS).where(_FOLDERS.c.drive_id == bindparam("b_drive"),
@@ -163,10 +163,10 @@ _KNOWN_FOLDERS = select(FolderRow.item_id, FolderRow.name, FolderRow.parent_id, 
 
 
 def apply_folders(db: Database, drive_id: str, folders: Iterable[ItemChange]) -> set[str]:
-    """Folder changes from a delta page (deletes, renames, moves, the root), in one transaction: one read of
-    the page's known folders, then one statement per kind of write. Returns the known folders whose name,
-    place or special mark changed: what they hold must be classified again."""
-    latest = {item.id: item for item in folders}  # listed twice on a page: the last one wins
+    """Folder changes from a batch of delta pages (deletes, renames, moves, the root), in one transaction: one
+    read of the batch's known folders, then one statement per kind of write. Returns the known folders whose
+    name, place or special mark changed: what they hold must be classified again."""
+    latest = {item.id: item for item in folders}  # listed twice in a batch: the last one wins
     if not latest:
         return set()
     changed: set[str] = set()

@@ -14,7 +14,7 @@ from .database import Database, chunked
 from .recordings import ROWS, StoredRecording, read
 from .tables import RecordingRow
 
-_CREATED_AT = ROWS.where(RecordingRow.created_at.in_(bindparam("times", expanding=True)))  # built once: per page
+_CREATED_AT = ROWS.where(RecordingRow.created_at.in_(bindparam("times", expanding=True)))  # built once: per batch
 
 
 @dataclass(frozen=True, slots=True)
