@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -173,6 +174,31 @@ async def test_expired_token_without_location_restarts_tokenless(
     pages = await collect(gateway.drive_delta(DRIVE, stale))
 
     assert tokenless.call_count == 1 and pages[0].reset
+
+
+async def test_a_document_name_only_the_standard_library_reads_does_not_leave_the_drive_unread(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    """A file name with a lone UTF-16 surrogate (NTFS allows one; JSON escapes it as ``\\ud800``) is JSON that
+    orjson refuses: the page is read all the same, its recording listed and the document known by id."""
+    document = {"id": "01DOC", "name": "notes\ud800.docx", "file": {"mimeType": "application/msword"},
+                "parentReference": {"driveId": DRIVE, "driveType": "business", "id": "01ROOT"}}
+    body = json.dumps({"value": [root_item(), recordings_folder(), recording(), document],
+                       "@odata.deltaLink": f"{DELTA}?token=T"})
+    assert "\\ud800" in body  # escaped, as Graph would send it
+    graph.get(url__eq=DELTA).respond(200, content=body.encode(), headers={"Content-Type": "application/json"})
+
+    (page,) = await collect(gateway.drive_delta(DRIVE, None, videos_only=True))
+
+    assert [item.id for item in page.items] == ["01ROOT", "01RECFOLDER", "01REC"]
+    assert page.others == ("01DOC",) and page.delta_link == f"{DELTA}?token=T"
+
+
+async def test_a_page_that_is_not_json_fails_as_a_malformed_answer(
+        gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    graph.get(url__eq=DELTA).respond(200, content=b'{"value": [', headers={"Content-Type": "application/json"})
+
+    with pytest.raises(GraphError, match="not JSON"):
+        await collect(gateway.drive_delta(DRIVE, None))
 
 
 async def test_a_page_without_any_link_fails_instead_of_looking_complete(

@@ -144,7 +144,10 @@ def record_intent(db: Database, *, replace_id: int | None, run_id: int, organize
 
 
 def _update_digest(s: Session, digest_id: int, values: dict[str, Any]) -> None:
-    """One statement, no read first; a digest that is not there is a bug, not a state to carry on from."""
+    """One statement, no read first; a digest that is not there is a bug, not a state to carry on from. Its SET is
+    the keys of ``values``: one that is no column would be left out without a word, so it is refused."""
+    unknown = values.keys() - _DIGESTS.c.keys()
+    assert not unknown, f"not columns of digests: {sorted(unknown)}"
     done = s.execute(_DIGEST_BY_ID, {"b_id": digest_id, **values})
     assert cast(CursorResult[Any], done).rowcount == 1, f"no digest {digest_id} in the store"
 
