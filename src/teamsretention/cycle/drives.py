@@ -1,6 +1,6 @@
 """Step 1b of the cycle: what recordings the drives in scope hold.
 
-get → transform → load, per drive, a few delta pages at a time: up to ``DriveSync.batch_items`` items
+get → transform → load, per drive, a few delta pages at a time: about ``DriveSync.batch_items`` items
 are applied together (flat memory; one read of their known items and one batched write, one commit), and
 the drive's deltaLink is stored only when the whole feed was read, with the last pages. A drive whose feed
 broke off is marked incomplete (what was read before the break is applied): its recordings get neither
