@@ -94,16 +94,16 @@ class DeleteStep:
                 self._hold_back(override, candidates, candidates[position:], report.deleted - deleted_before)
                 break
             self.ctx.checkpoint()
-            if rec_id not in ahead:
-                room = None if override is None else override.limit - (report.deleted - deleted_before)
-                ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
-            rec, read = ahead.pop(rec_id)
-            pause = control.pause_state(self.ctx.db)
+            pause = control.pause_state(self.ctx.db)  # before each deletion, and before reading for it
             if pause.paused:
                 self._audit(AuditKind.DELETIONS_PAUSED, reason=f"Deletions are paused: {pause.reason}",
                             pending=len(candidates))
                 report.problems.append(f"deletions paused ({pause.reason})")
                 return
+            if rec_id not in ahead:
+                room = None if override is None else override.limit - (report.deleted - deleted_before)
+                ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
+            rec, read = ahead.pop(rec_id)
             outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
             if outcome is Outcome.FORBIDDEN:
@@ -209,6 +209,7 @@ class DeleteStep:
                                         due=decision.due)
             if state.label.status is LabelStatus.PRESENT:
                 fresh = dataclasses.replace(fresh, label_name=state.label.name)
+            report.redecided((planned.action.value, planned.rule), (decision.action.value, decision.rule))
             recordings.save(db, [fresh], events=[self.ctx.event(
                 AuditKind.DECISION, fresh, rule=decision.rule, due=decision.due,
                 reason=f"Re-check just before deletion: {decision.reason}", action=decision.action.value)])

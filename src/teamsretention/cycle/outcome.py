@@ -208,6 +208,14 @@ class CycleReport:
         if self.status is RunStatus.OK:
             self.status = RunStatus.INCOMPLETE
 
+    def redecided(self, before: tuple[str, str], after: tuple[str, str]) -> None:
+        """A decision (action, rule) the delete step's re-check changed: the counts say what stands now."""
+        for counts, old, new in ((self.actions, before[0], after[0]), (self.rules, before[1], after[1])):
+            counts[old] -= 1
+            counts[new] += 1
+            if counts[old] <= 0:
+                del counts[old]
+
     def mark_failed(self, problem: str) -> None:
         self.problems.append(problem)
         self.exit_code = merge_exit(self.exit_code, EXIT_INCOMPLETE)
