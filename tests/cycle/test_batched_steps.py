@@ -142,3 +142,34 @@ def test_an_exemption_approved_during_the_deletions_keeps_the_recordings_not_yet
         assert w.recording(item).state == "tracked" and w.recording(item).rule == "legal_hold"
         assert any("Re-check just before deletion" in a.reason for a in w.audit("decision", item))
     w.db.dispose()
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["active", "closed"])
+def test_a_tag_added_during_the_deletions_keeps_the_recording_while_its_assignment_is_active(tmp_path, closed):
+    """The tags read just before each deletion (the plain-row statements of ``governance.load_for``): a tag to an
+    active assignment, added by an admin in another process while the cycle deletes, keeps the recording; a tag
+    to a closed one does not."""
+    from teamsretention.domain import RecordingRef
+    from teamsretention.store import assignments
+    from teamsretention.store.assignments import Acting, Fields
+
+    w = _tenant(tmp_path, 1, 3, age=-35)
+    acting = Acting("it-support@contoso.example", "cli", at(0), DAY0)
+    assignments.create(w.db, Fields("A-1", "Supplier case", "Contoso", DAY0 - dt.timedelta(60),
+                                    closed_on=DAY0 if closed else None), acting)
+    w.days(0, 6)
+
+    def tag_after_first(item_id: str) -> None:
+        if not assignments.all_tags(w.db):
+            assignments.tag(w.db, "A-1", RecordingRef("drive-user000", "r0-2"), tagged_on=DAY0 + dt.timedelta(7),
+                            actor="it-support@contoso.example", at=at(7), day=DAY0 + dt.timedelta(7))
+
+    w.gw.hook_before_delete = tag_after_first
+    w.cycle(7)
+    if closed:
+        assert sorted(w.deleted_ids()) == ["r0-0", "r0-1", "r0-2"]
+    else:
+        assert w.deleted_ids() == ["r0-0", "r0-1"]
+        assert w.recording("r0-2").state == "tracked" and w.recording("r0-2").rule == "assignment"
+        assert any("Re-check just before deletion" in a.reason for a in w.audit("decision", "r0-2"))
+    w.db.dispose()

@@ -12,14 +12,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import AssignmentStatus, AssignmentTag, RecordingRef, RecordingState
+from ..domain import AssignmentStatus, RecordingRef, RecordingState
 from ..errors import ConfigError
 from . import audit
 from .audit import AuditEvent, AuditKind
-from .database import Database, chunked
+from .database import Database
 from .tables import AssignmentRow, AssignmentTagRow, RecordingRow, SyncStateRow
 
 SOURCES = ("cli", "csv", "list", "rule", "cycle")
@@ -140,36 +140,6 @@ def candidates(db: Database) -> list[Candidate]:
         q = select(RecordingRow.drive_id, RecordingRow.item_id, RecordingRow.name, RecordingRow.organizer_id).where(
             RecordingRow.state == RecordingState.TRACKED.value).order_by(RecordingRow.id)
         return [Candidate(RecordingRef(d, i), n or "", o) for d, i, n, o in s.execute(q)]
-
-
-def tag_facts(s: Session, items: Sequence[tuple[str, str]] | None = None) -> list[tuple[RecordingRef, AssignmentTag]]:
-    """Every tag as the policy reads it (inside :func:`governance.load`'s session); with ``items``, only the
-    tags of these (drive id, item id) pairs, with their assignments."""
-    if items is None:
-        assignments = {a.id: a for a in s.scalars(select(AssignmentRow))}
-        rows = list(s.scalars(select(AssignmentTagRow).order_by(AssignmentTagRow.id)))
-    else:
-        rows = []
-        for chunk in chunked(sorted(set(items))):
-            rows += s.scalars(select(AssignmentTagRow).where(
-                tuple_(AssignmentTagRow.drive_id, AssignmentTagRow.item_id).in_(chunk)))
-        rows.sort(key=lambda t: t.id)
-        codes = sorted({t.assignment_id for t in rows})
-        assignments = {a.id: a for a in s.scalars(select(AssignmentRow).where(AssignmentRow.id.in_(codes)))}
-    found: list[tuple[RecordingRef, AssignmentTag]] = []
-    for t in rows:
-        a = assignments.get(t.assignment_id)
-        if a is None:
-            continue
-        active = a.status == AssignmentStatus.ACTIVE.value
-        # A closed assignment always has a closing date; a row that lost it counts as closed since it opened
-        # (a closed assignment keeps nothing, whatever its date).
-        closed_on = None if active else (a.closed_on or a.opened_on)
-        found.append((RecordingRef(t.drive_id, t.item_id), AssignmentTag(
-            assignment_id=a.id, assignment_name=a.name, active=active,
-            tagged_on=t.tagged_on, closed_on=closed_on, untagged_on=t.untagged_on, closed_at=a.closed_at,
-            untagged_at=t.untagged_at)))
-    return found
 
 
 # --- assignments --------------------------------------------------------------------------------------

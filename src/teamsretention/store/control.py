@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,9 +91,13 @@ class PauseState:
     since: dt.datetime | None = None
 
 
+_PAUSE = select(PauseRow.paused, PauseRow.reason, PauseRow.by, PauseRow.since).where(PauseRow.id == 1)
+
+
 def pause_state(db: Database) -> PauseState:
+    """Read afresh every time (the delete step asks before each deletion): another process may pause."""
     with db.session() as s:
-        row = s.get(PauseRow, 1)
+        row = s.execute(_PAUSE).first()
         if row is None:
             return PauseState(False)
         return PauseState(bool(row.paused), row.reason, row.by, row.since)

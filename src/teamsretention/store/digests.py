@@ -31,6 +31,10 @@ _ADD_WARNINGS = _WARNINGS.insert()
 _DIGEST_BY_ID = update(_DIGESTS).where(_DIGESTS.c.id == bindparam("b_id"))
 _DROP_WARNINGS = delete(_WARNINGS).where(_WARNINGS.c.digest_id == bindparam("b_digest"))
 _WARNINGS_STATUS = update(_WARNINGS).where(_WARNINGS.c.digest_id == bindparam("b_digest"))
+_SENT_WARNINGS = (select(WarningRow.recording_id, WarningRow.cycle_date, WarningRow.announced_due, DigestRow.sent_at)
+                  .join(DigestRow, DigestRow.id == WarningRow.digest_id)
+                  .where(WarningRow.recording_id.in_(bindparam("ids", expanding=True)),
+                         WarningRow.status == DigestStatus.SENT.value))
 _REPORTED = update(_RECORDINGS).where(_RECORDINGS.c.id.in_(bindparam("ids", expanding=True))).values(
     deletion_reported=True)
 DIGEST_BATCH = 50  # organizers whose digests are read from the store in one query (and held in memory at once)
@@ -177,10 +181,7 @@ def sent_warnings(db: Database, recording_ids: Iterable[int]) -> dict[int, list[
     result: dict[int, list[WarningSent]] = defaultdict(list)
     with db.session() as s:
         for chunk in chunked(sorted(set(recording_ids))):
-            q = (select(WarningRow.recording_id, WarningRow.cycle_date, WarningRow.announced_due, DigestRow.sent_at)
-                 .join(DigestRow, DigestRow.id == WarningRow.digest_id)
-                 .where(WarningRow.recording_id.in_(chunk), WarningRow.status == DigestStatus.SENT.value))
-            for rid, sent_on, due, sent_at in s.execute(q):
+            for rid, sent_on, due, sent_at in s.execute(_SENT_WARNINGS, {"ids": chunk}):
                 result[rid].append(WarningSent(sent_on=sent_on, announced_due=due, sent_at=sent_at))
     return dict(result)
 
