@@ -5,6 +5,7 @@ inside a $batch pauses it and the read is sent again."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -223,3 +224,39 @@ async def test_metrics_show_pacing_waits_apart_from_throttling_waits(clock: Fake
     assert samples["teamsretention_graph_pacing_wait_seconds_total"] >= 59  # 60 RU at 40 RU/min
     assert samples["teamsretention_graph_throttle_wait_seconds_total"] == 0
     assert samples["teamsretention_graph_resource_units_estimated_total"] == 60
+
+
+@pytest.mark.parametrize("where", ["inner", "outer", "none"])
+async def test_rate_limit_headers_of_a_batch_slow_the_client_wherever_graph_puts_them(
+        clock: FakeClock, where: str) -> None:
+    """Graph documents RateLimit-* on answers, not whether the answers inside a $batch carry them: on the outer
+    answer or on an inner one (the one with the least left), Graph's "0 left for 20 s" holds the next request
+    until the reset; without them, nothing waits."""
+    sent: list[tuple[float, str]] = []
+    low = {"RateLimit-Limit": "1200", "RateLimit-Remaining": "0", "RateLimit-Reset": "20"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append((clock.now, request.url.path))
+        if request.url.path.endswith("$batch"):
+            inner = [{"id": r["id"], "status": 404, "headers": {}, "body": {"error": {"code": "itemNotFound"}}}
+                     for r in json.loads(request.content)["requests"]]
+            if where == "inner":
+                inner[0]["headers"] = {"ratelimit-limit": "1200", "ratelimit-remaining": "300",
+                                       "ratelimit-reset": "50"}
+                inner[-1]["headers"] = {k.lower(): v for k, v in low.items()}
+            return httpx.Response(200, headers=low if where == "outer" else {}, json={"responses": inner})
+        return httpx.Response(200, json={"id": "u", "userPrincipalName": "u@contoso.com"})
+
+    gate = ThrottleGate(4, ru_budget_per_minute=1200, clock=clock, sleep=clock.sleep)
+    gateway = build_gateway("http://127.0.0.1/v1.0", NoCredential(), user_agent=USER_AGENT, max_concurrency=4,
+                            http_client=httpx.AsyncClient(transport=httpx.MockTransport(answer)), gate=gate)
+    gone = await gateway.get_items_with_labels([RecordingRef("d", f"i{n}") for n in range(3)])
+    await gateway.get_user("a")
+    traffic = gateway.traffic()
+    await gateway.aclose()
+
+    assert all(v is None for v in gone.values())
+    assert [path.rsplit("/", 1)[-1] for _, path in sent] == ["$batch", "a"]
+    waited = 0 if where == "none" else 20
+    assert sent[1][0] - sent[0][0] == pytest.approx(waited)
+    assert traffic.pacing_wait_seconds == pytest.approx(waited) and traffic.throttle_waits == 0

@@ -33,6 +33,7 @@ from ..domain import RecordingRef
 from ..errors import GraphError, NotFoundError, graph_error_for
 from ..ports import LabelRead
 from .client import GRAPH_MAX_RETRIES
+from .pacing import read_rate_limit
 from .paging import Links
 from .raw import RawJson
 from .throttle import PAUSE_WITHOUT_RETRY_AFTER_SECONDS, THROTTLE_STATUSES, ThrottleGate, parse_retry_after
@@ -43,6 +44,7 @@ RETRIED_STATUSES = frozenset({429, 503, 504})  # as kiota's RetryHandler retries
 THROTTLED = 429
 FAILED_DEPENDENCY = 424  # what Graph's throttling page says a batch with a throttled request in it answers
 REREAD_QUERY = "$expand=retentionLabel"
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 _log = structlog.get_logger(__name__)
 
@@ -113,6 +115,7 @@ class GetBatches(Generic[K]):
                 seen[str(response["id"])] = response
         out: list[tuple[K, int, Answer]] = []
         throttled_for: list[float | None] = []
+        self._observe_rate_limits(seen.values())
         for rid, key in by_id.items():
             response = seen.get(rid)
             if response is None:
@@ -128,6 +131,21 @@ class GetBatches(Generic[K]):
         if throttled_for:
             self._close_gate(throttled_for)
         return out
+
+    def _observe_rate_limits(self, responses: Iterable[Mapping[str, Any]]) -> None:
+        """Graph documents RateLimit-* on answers, not whether an inner answer carries them: believed when it
+        does (the outer answer's go to the pacer from the gate). Of several, the one with the least left."""
+        if self._gate is None:
+            return
+        seen = []
+        for response in responses:
+            headers = {name: value for name in RATE_LIMIT_HEADERS
+                       if (value := _header(response.get("headers"), name)) is not None}
+            limits = read_rate_limit(headers)
+            if limits is not None:
+                seen.append((limits.remaining, headers))
+        if seen:
+            self._gate.observe(min(seen, key=lambda s: s[0])[1])
 
     def _close_gate(self, retry_afters: list[float | None]) -> None:
         """One pause for the whole client, as long as the longest Retry-After asked for (Graph documents no

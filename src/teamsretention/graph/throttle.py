@@ -7,7 +7,8 @@ This middleware sits behind the RetryHandler (every attempt, retries included, p
 * before sending, wait until the gate is open;
 * at most ``max_concurrency`` requests in flight (Graph throttles per app per tenant);
 * with a resource-unit budget (``graph.ru_budget_per_minute``), wait until the request's estimated cost fits
-  it (pacing.py), and feed Graph's ``RateLimit-*`` headers back to the pacer;
+  it (pacing.py), and feed Graph's ``RateLimit-*`` headers back to the pacer (those of an answer inside a
+  ``$batch`` too: ``batch.py``);
 * a 429 or 503 closes the gate for ``Retry-After`` seconds (decimals accepted: Graph's documented sample
   says ``2.128``, which kiota cannot parse).
 
@@ -22,7 +23,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
@@ -116,6 +117,11 @@ class ThrottleGate(BaseMiddleware):
         with the batch that carried it, from the batch's body)."""
         with self._traffic_lock:
             self._answers[(method, status)] += 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """RateLimit-* headers read elsewhere (an answer inside a ``$batch``), for the pacer."""
+        if self.pacer is not None:
+            self.pacer.observe(headers)
 
     @property
     def closed_for(self) -> float:
