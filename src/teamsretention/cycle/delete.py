@@ -288,14 +288,14 @@ class DeleteStep:
 
     def _set_attempt(self, rec: StoredRecording, when: dt.datetime | None, mode: str | None = None) -> StoredRecording:
         """Mark (or clear) a delete request in flight; the mode is kept for a receipt if its answer is lost."""
-        rec = dataclasses.replace(rec, delete_attempted_at=when, delete_mode=mode if when else rec.delete_mode)
-        recordings.save(self.ctx.db, [rec])
-        return rec
+        marked = dataclasses.replace(rec, delete_attempted_at=when, delete_mode=mode if when else rec.delete_mode)
+        recordings.save(self.ctx.db, [marked], before={rec.id: rec})  # the changed columns only
+        return marked
 
     def _mark_gone(self, rec: StoredRecording, reason: str) -> None:
         planned = stored_decision(rec)
         gone = dataclasses.replace(rec, state=RecordingState.GONE, delete_attempted_at=None)
-        recordings.save(self.ctx.db, [gone], events=[self.ctx.event(
+        recordings.save(self.ctx.db, [gone], before={rec.id: rec}, events=[self.ctx.event(
             AuditKind.ALREADY_GONE, gone, rule=planned.rule, due=planned.due, reason=reason, delete_mode=None)])
 
     def _mark_deleted(self, rec: StoredRecording, reason: str, *, mode: str | None,
@@ -308,7 +308,7 @@ class DeleteStep:
             deleted_on=local_date(deleted_at, self.config.policy.timezone) if when else self.ctx.cycle_date,
             deletion_reported=False, blocked_code=None, blocked_message=None, blocked_attempts=0,
             next_attempt_on=None)
-        recordings.save(self.ctx.db, [deleted], events=[self.ctx.event(
+        recordings.save(self.ctx.db, [deleted], before={rec.id: rec}, events=[self.ctx.event(
             AuditKind.DELETED, deleted, rule=planned.rule, due=planned.due, reason=reason, delete_mode=mode)])
         mode = mode or "recycle"
         restore_until = (deleted.deleted_on + dt.timedelta(days=self.config.restore_window_days)
@@ -328,7 +328,7 @@ class DeleteStep:
         next_on = self.ctx.cycle_date + dt.timedelta(days=gaps[min(attempts - 1, len(gaps) - 1)])
         blocked = dataclasses.replace(rec, delete_attempted_at=None, blocked_attempts=attempts, next_attempt_on=next_on,
                                       blocked_code=exc.code or str(exc.status), blocked_message=exc.message)
-        recordings.save(self.ctx.db, [blocked], events=[self.ctx.event(
+        recordings.save(self.ctx.db, [blocked], before={rec.id: rec}, events=[self.ctx.event(
             AuditKind.DELETE_BLOCKED, blocked, rule=planned.rule, due=planned.due,
             reason=f"Deletion refused by Microsoft 365 ({exc.status} {exc.code}: {exc.message}); next attempt on "
             f"{next_on}.", status=exc.status, code=exc.code, attempts=attempts)])
