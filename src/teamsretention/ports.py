@@ -31,6 +31,7 @@ class GraphConnection:
     user_agent: str
     max_concurrency: int
     ru_budget_per_minute: int = 0  # graph.ru_budget_per_minute; 0: pacing off
+    delta_page_size: int | None = None  # graph.delta_page_size: $top of a drive's full enumeration; None: Graph's
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)

@@ -75,6 +75,7 @@ class SimWorld:
         defaults.update(config)
         self.config = CycleConfig(**defaults)
         self.reports: dict[int, Any] = {}
+        self.delta_page_size: int | None = None  # graph.delta_page_size; None: Graph's default page (no $top)
         self.list_requests: dict[int, int] = {}  # day -> requests that day's cycle made to lists (items, versions)
 
     def key(self, alias: str) -> str:
@@ -102,7 +103,7 @@ class SimWorld:
         """The production Graph adapter, talking to this world's simulator in-process."""
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app))
         return build_gateway("http://127.0.0.1/v1.0", NoCredential(), user_agent="NONISV|Test|teamsretention/0",
-                             max_concurrency=4, http_client=http)
+                             max_concurrency=4, http_client=http, delta_page_size=self.delta_page_size)
 
     # --- the records site and its lists ------------------------------------------------------------------
     @property

@@ -486,3 +486,49 @@ async def test_a_read_answered_with_a_redirect_fails_closed_and_goes_nowhere(
     with pytest.raises(GraphError) as caught:
         await gateway.reread_item(DRIVE, "01REC")
     assert caught.value.status == 302 and route.call_count == 1 and anywhere.call_count == 0
+
+
+@pytest.fixture
+async def paged_gateway(graph: respx.MockRouter, credential: Any, clock: FakeClock) -> Any:
+    """The gateway as ``graph.delta_page_size = 1000`` builds it."""
+    from teamsretention.graph import ThrottleGate, build_gateway
+
+    gw = build_gateway(GRAPH, credential, user_agent=USER_AGENT, max_concurrency=4, http_client=httpx.AsyncClient(),
+                       gate=ThrottleGate(4, clock=clock, sleep=clock.sleep), delta_page_size=1000)
+    yield gw
+    await gw.aclose()
+
+
+@pytest.mark.parametrize("links_keep_top", [True, False], ids=["links-keep-top", "links-drop-top"])
+async def test_a_full_enumeration_asks_for_large_pages_and_follows_graphs_links_as_given(
+        paged_gateway: MsGraphGateway, graph: respx.MockRouter, links_keep_top: bool) -> None:
+    """Only the first request of a full enumeration carries ``$top``: Graph's nextLink and deltaLink are followed
+    exactly as Graph wrote them, whether they keep the ``$top`` or not (the docs do not say), and a stored
+    deltaLink is replayed as stored."""
+    keep = "&$top=1000" if links_keep_top else ""
+    next_link = f"{DELTA}?token=PAGE2{keep}"
+    delta_link = f"{DELTA}?token=DONE{keep}"
+    first = graph.get(url__eq=f"{DELTA}?$top=1000").respond(200, json={
+        "value": [root_item(), recordings_folder()], "@odata.nextLink": next_link})
+    second = graph.get(url__eq=next_link).respond(200, json={"value": [recording()], "@odata.deltaLink": delta_link})
+
+    pages = await collect(paged_gateway.drive_delta(DRIVE, None))
+
+    assert first.call_count == 1 and second.call_count == 1
+    assert [item.id for page in pages for item in page.items] == ["01ROOT", "01RECFOLDER", "01REC"]
+    assert pages[-1].delta_link == delta_link
+    later = graph.get(url__eq=delta_link).respond(200, json={"value": [], "@odata.deltaLink": delta_link})
+    again = await collect(paged_gateway.drive_delta(DRIVE, delta_link))
+    assert later.call_count == 1 and not again[0].reset and first.call_count == 1
+
+
+async def test_a_resync_without_location_asks_for_large_pages_again(
+        paged_gateway: MsGraphGateway, graph: respx.MockRouter) -> None:
+    stale = f"{DELTA}?token=EXPIRED"
+    graph.get(url__eq=stale).respond(410, json=graph_error("resyncRequired", "Resync required."))
+    tokenless = graph.get(url__eq=f"{DELTA}?$top=1000").respond(200, json={
+        "value": [], "@odata.deltaLink": f"{DELTA}?token=3"})
+
+    pages = await collect(paged_gateway.drive_delta(DRIVE, stale))
+
+    assert tokenless.call_count == 1 and pages[0].reset

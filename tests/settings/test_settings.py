@@ -255,6 +255,8 @@ def test_a_share_of_one_is_allowed(env: dict[str, str]) -> None:
     ('[graph]\nauth = "none"', "graph.auth", "allowed only with a loopback graph.graph_endpoint"),
     ('[graph]\nauth = "none"\ngraph_endpoint = "https://graph.microsoft.com"', "graph.auth", "loopback"),
     ('[graph]\nmax_concurrency = 0', "graph.max_concurrency", "between 1 and 64"),
+    ('[graph]\ndelta_page_size = 0', "graph.delta_page_size", "between 1 and 1000 items"),
+    ('[graph]\ndelta_page_size = 5000', "graph.delta_page_size", "Graph's largest page"),
     ('[notifications]\nlanguage = "de"', "notifications.language", "must be 'sv' or 'en'"),
 ])
 def test_file_values_are_checked_and_the_file_is_named(env: dict[str, str], tmp_path: Path, toml: str, key: str,
@@ -407,3 +409,12 @@ def test_a_secret_from_two_places_is_ambiguous(env: dict[str, str], tmp_path: Pa
     assert lines[0].startswith("database.url_file = ") and "not both" in lines[0]
     assert lines[1].startswith("graph.client_secret_file = ") and "not both" in lines[1]
     assert "env-secret" not in message and "file-secret" not in message
+
+
+def test_the_delta_page_size_reaches_the_graph_connection(env: dict[str, str]) -> None:
+    assert load_settings(environ=env).graph_connection("1").delta_page_size == 1000
+    chosen = load_settings(environ={**env, "TEAMSRETENTION_GRAPH__DELTA_PAGE_SIZE": "200"})
+    assert chosen.graph_connection("1").delta_page_size == 200
+    message = config_error(environ={**env, "TEAMSRETENTION_GRAPH__DELTA_PAGE_SIZE": "1001"})
+    assert message.startswith("graph.delta_page_size = 1001 (from environment variable "
+                              "TEAMSRETENTION_GRAPH__DELTA_PAGE_SIZE)") and "between 1 and 1000" in message

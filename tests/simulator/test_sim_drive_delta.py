@@ -179,3 +179,36 @@ async def test_unknown_drive_is_404_with_graph_error_body(client: httpx.AsyncCli
     assert resp.status_code == 404 and err["code"] == "itemNotFound"
     assert {"date", "request-id", "client-request-id"} <= set(err["innerError"])
     assert err["innerError"]["client-request-id"] == "abc"
+
+
+@pytest.mark.parametrize(("honours", "keeps"), [(True, True), (True, False), (False, True)],
+                         ids=["honoured-kept", "honoured-first-page-only", "ignored"])
+async def test_top_sets_the_page_size_as_the_knobs_say(
+    client: httpx.AsyncClient, model: TenantModel, honours: bool, keeps: bool
+) -> None:
+    """``$top`` as the delta page documents it (``delta_honours_top``), kept in the links or not (the docs do not
+    say: ``delta_links_keep_top``); every item is listed once either way, and the deltaLink replays cleanly."""
+    model.knobs.update({"delta_honours_top": honours, "delta_links_keep_top": keeps})
+    drive = onedrive_of(model, "anna")
+    everything, default_pages, _ = await follow_delta(client, _delta_url(drive))
+    top = model.knobs.page_size + 2
+    items, pages, delta_link = await follow_delta(client, f"{_delta_url(drive)}?$top={top}")
+
+    assert sorted(i["id"] for i in items) == sorted(i["id"] for i in everything)
+    sizes = [len(p["value"]) for p in pages]
+    first = top if honours else model.knobs.page_size
+    later = first if keeps else model.knobs.page_size
+    assert sizes[0] == min(first, len(everything)) and all(n <= later for n in sizes[1:])
+    assert len(pages) < len(default_pages) if honours else len(pages) == len(default_pages)
+    assert ("$top=" in delta_link) == keeps
+    again = await client.get(delta_link)
+    assert again.status_code == 200 and again.json()["value"] == []
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+async def test_a_top_that_is_no_positive_number_is_refused_as_graph_does(
+    client: httpx.AsyncClient, model: TenantModel, value: str
+) -> None:
+    resp = await client.get(f"{_delta_url(onedrive_of(model, 'anna'))}?$top={value}")
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "BadRequest"
+    assert value in resp.json()["error"]["message"]

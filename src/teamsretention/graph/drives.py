@@ -30,9 +30,13 @@ def _other_file(item: object) -> bool:
 class Drives:
     """Delta pages, labels, re-reads and deletes, as JSON requests (see raw.py)."""
 
-    def __init__(self, client: GraphServiceClient, links: Links) -> None:
+    def __init__(self, client: GraphServiceClient, links: Links, *, page_size: int | None = None) -> None:
+        """``page_size``: the ``$top`` a full enumeration asks for (None: Graph's default page, 200 items). A page
+        costs the same resource units whatever it holds; Graph may give fewer items than asked for, and whether
+        its nextLinks and deltaLinks keep the ``$top`` it does not say: the pages are followed as they come."""
         self._links = links
         self._raw = RawJson(client)
+        self._query = f"$top={page_size}" if page_size else ""
 
     async def drive_delta(self, drive_id: str, delta_link: str | None, *, videos_only: bool = False
                           ) -> AsyncIterator[DeltaPage]:
@@ -43,7 +47,7 @@ class Drives:
         ``videos_only`` (the cycle): a file that is not a video, a folder or a deletion is listed by its id
         only, in ``others``. A real OneDrive holds hundreds of such files for each recording, and nothing
         else of them is any use to the inventory."""
-        start = self._links.url("drives", drive_id, "root", "delta")
+        start = self._links.url("drives", drive_id, "root", "delta", query=self._query)
         async for page, reset in follow_delta(self._links, self._raw.get_page, start, delta_link):
             # The same item can appear twice in one feed: keep its last state (dict keeps first position).
             latest: dict[str, ItemChange] = {}

@@ -51,18 +51,19 @@ from .throttle import ThrottleGate
 
 class MsGraphGateway:
     def __init__(self, client: GraphServiceClient, *, http_client: httpx.AsyncClient | None = None,
-                 credential: Any = None, gate: ThrottleGate | None = None) -> None:
+                 credential: Any = None, gate: ThrottleGate | None = None, delta_page_size: int | None = None
+                 ) -> None:
         """``client`` from :func:`build_graph_client`. ``http_client`` / ``credential``, when given, are
         closed by :meth:`aclose` (the gateway owns them). ``gate``: the client's throttle gate, whose counts
         :meth:`traffic` reports and which a throttled request inside a ``$batch`` closes (the gate only sees the
-        batch's outer answer)."""
+        batch's outer answer). ``delta_page_size``: the ``$top`` a drive's full enumeration asks for."""
         self._client = client
         self._gate = gate
         self._links = Links(client.request_adapter.base_url)
         self._raw = RawJson(client)
         gets: GetBatches[Any] = GetBatches(self._raw, self._links, gate)
         self._directory = Directory(client, self._links, gets)
-        self._drives = Drives(client, self._links)
+        self._drives = Drives(client, self._links, page_size=delta_page_size)
         self._batches = ItemBatches(gets, self._links)
         self._lists = Lists(client, self._links)
         self._http_client = http_client
@@ -161,14 +162,17 @@ class MsGraphGateway:
 
 def build_gateway(base_url: str, credential: Any, *, user_agent: str, max_concurrency: int,
                   http_client: httpx.AsyncClient | None = None,
-                  gate: ThrottleGate | None = None, ru_budget_per_minute: int = 0) -> MsGraphGateway:
+                  gate: ThrottleGate | None = None, ru_budget_per_minute: int = 0,
+                  delta_page_size: int | None = None) -> MsGraphGateway:
     """The one-call wiring for ``bootstrap``: client and gateway. The gateway owns (and closes) the
-    credential and the HTTP client, including one passed in. ``ru_budget_per_minute``: see throttle.py."""
+    credential and the HTTP client, including one passed in. ``ru_budget_per_minute``: see throttle.py;
+    ``delta_page_size``: see ``Drives``."""
     http_client = http_client or new_http_client()
     gate = gate or ThrottleGate(max_concurrency, ru_budget_per_minute=ru_budget_per_minute)
     client = build_graph_client(base_url, credential, user_agent=user_agent, max_concurrency=max_concurrency,
                                 http_client=http_client, gate=gate)
-    return MsGraphGateway(client, http_client=http_client, credential=credential, gate=gate)
+    return MsGraphGateway(client, http_client=http_client, credential=credential, gate=gate,
+                          delta_page_size=delta_page_size)
 
 
 def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = None) -> MsGraphGateway:
@@ -184,7 +188,7 @@ def connect(conn: GraphConnection, *, http_client: httpx.AsyncClient | None = No
             certificate_path=conn.certificate_path))
     return build_gateway(conn.base_url, credential, user_agent=conn.user_agent,
                          max_concurrency=conn.max_concurrency, http_client=http_client,
-                         ru_budget_per_minute=conn.ru_budget_per_minute)
+                         ru_budget_per_minute=conn.ru_budget_per_minute, delta_page_size=conn.delta_page_size)
 
 
 async def _close_wrapped_transports(http_client: httpx.AsyncClient) -> None:

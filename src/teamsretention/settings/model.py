@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         return GraphConnection(
             base_url=self.graph_base_url, authority_host=self.authority_host, auth=g.auth,
             user_agent=self.user_agent(version), max_concurrency=g.max_concurrency,
-            ru_budget_per_minute=g.ru_budget_per_minute,
+            ru_budget_per_minute=g.ru_budget_per_minute, delta_page_size=g.delta_page_size,
             tenant_id=self.tenant.tenant_id, client_id=self.tenant.client_id,
             client_secret=self.client_secret_value(),
             certificate_path=str(g.certificate_path) if g.certificate_path else None,

@@ -57,6 +57,9 @@ class _Section(BaseModel):
         return value
 
 
+MAX_DELTA_PAGE_SIZE = 1000  # the most items a OneDrive/SharePoint page holds, whatever $top asks for
+
+
 class TenantSettings(_Section):
     tenant_id: str | None = None
     client_id: str | None = None
@@ -75,6 +78,7 @@ class GraphSettings(_Section):
     # SharePoint's per-app per-tenant budget by licences: 1,200 RU/min up to 1k, 2,400 up to 5k, 3,600 up to
     # 15k, 4,800 up to 50k, 6,000 above (graph-notes.md); 0 turns pacing off (Retry-After still honoured).
     ru_budget_per_minute: int = 1200
+    delta_page_size: int = 1000  # $top of a drive's full enumeration: a page costs the same RU however full
     user_agent_org: str | None = None
 
     _files = field_validator("client_secret_file", "certificate_path", "certificate_password_file")(
@@ -124,6 +128,14 @@ class GraphSettings(_Section):
     def _check_concurrency(cls, value: int) -> int:
         if not 1 <= value <= 64:
             raise ValueError("must be between 1 and 64")
+        return value
+
+    @field_validator("delta_page_size")
+    @classmethod
+    def _check_delta_page_size(cls, value: int) -> int:
+        if not 1 <= value <= MAX_DELTA_PAGE_SIZE:
+            raise ValueError(f"must be between 1 and {MAX_DELTA_PAGE_SIZE} items (Graph's largest page); "
+                             "200 is Graph's default")
         return value
 
     @field_validator("ru_budget_per_minute")

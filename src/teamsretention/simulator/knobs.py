@@ -24,6 +24,10 @@ Shapes:
   transitive member lists), else 400 Request_UnsupportedQuery.
 - ``next_link_loops``: scopes ("users", "groups", a drive id or a user/team/channel key owning the drive,
   "members:<group>", "owners:<group>") whose second page links back to the first page (A -> B -> A).
+- ``delta_honours_top`` (True): a drive's delta gives ``$top`` items a page (at most 1,000), as the delta page
+  documents; off: Graph's default page whatever is asked (what some reports of OneDrive for Business describe).
+- ``delta_links_keep_top`` (True): a delta's nextLink and deltaLink carry the ``$top`` asked for (the docs do
+  not say): off, the pages after the first are of the default size again.
 - ``send_mail_status`` (202): the 2xx a successful sendMail answers.
 - ``denied_mail_senders``: sender addresses (or user ids) whose sendMail answers 403 ErrorAccessDenied "Access to
   OData is disabled." (an Exchange application access policy that leaves the mailbox out).
@@ -64,6 +68,8 @@ BOOL_KNOBS = frozenset(
         "repeat_items",
         "deny_all_deletes",
         "expire_delta_tokens",
+        "delta_honours_top",
+        "delta_links_keep_top",
     }
 )
 
@@ -108,8 +114,10 @@ class ItemBlock:
 
 @dataclass(slots=True)
 class Knobs:
-    page_size: int = 20
+    page_size: int = 20  # Graph's default page (200 in Graph; small here so tests see several pages)
     directory_page_size: int = 100  # users/groups delta and member lists
+    delta_honours_top: bool = True
+    delta_links_keep_top: bool = True
     media_facets: bool = False
     beta_media_facets: bool = True
     delta_ctag: bool = False
@@ -163,6 +171,8 @@ class Knobs:
         return {
             "page_size": self.page_size,
             "directory_page_size": self.directory_page_size,
+            "delta_honours_top": self.delta_honours_top,
+            "delta_links_keep_top": self.delta_links_keep_top,
             "media_facets": self.media_facets,
             "beta_media_facets": self.beta_media_facets,
             "delta_ctag": self.delta_ctag,

@@ -18,6 +18,8 @@ from .model import SimDrive, SimItem
 from .reqlog import RU_LIST, RU_SINGLE
 from .wire import ctag, drive_json, encode_token, etag, item_json, label_json
 
+MAX_TOP = 1000  # the most items a delta page holds whatever $top asks (OneDrive's hard limit)
+
 NOT_FOUND = "The resource could not be found."
 
 
@@ -58,6 +60,8 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
     else:
         ctx.kind, ctx.ru = "drive.delta.token", RU_SINGLE
     media, with_ctag = sim.knobs.media_facets, sim.knobs.delta_ctag
+    top = _top(request)
+    keep = f"&$top={top}" if top is not None and sim.knobs.delta_links_keep_top else ""
     page = read_page(
         order=drive.order,
         log=drive.log,
@@ -65,7 +69,7 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
         is_gone=lambda i: i.deleted,
         render=lambda item: item_json(item, sim, in_delta=True, media_facets=media, delta_ctag=with_ctag),
         position=position or start_position(drive.log),
-        limit=sim.knobs.page_size,
+        limit=min(top, MAX_TOP) if top is not None and sim.knobs.delta_honours_top else sim.knobs.page_size,
         repeat_items=sim.knobs.repeat_items,
     )
     body: dict[str, Any] = {
@@ -76,12 +80,22 @@ async def drive_delta(request: Request, ctx: Ctx) -> Response:
         number = page_number(position)
         nxt = page.next
         tok = encode_token(drive.id, sim.token_generation, nxt.mode, nxt.seq, nxt.cursor, page=number + 1)
-        body["@odata.nextLink"] = loop_link(sim, request, drive.id, number, f"{here}?token={tok}")
+        body["@odata.nextLink"] = loop_link(sim, request, drive.id, number, f"{here}?token={tok}{keep}")
     else:
         assert page.delta is not None
         tok = encode_token(drive.id, sim.token_generation, "D", page.delta.seq, 0)
-        body["@odata.deltaLink"] = f"{here}?token={tok}"
+        body["@odata.deltaLink"] = f"{here}?token={tok}{keep}"
     return json_response(body)
+
+
+def _top(request: Request) -> int | None:
+    """``$top`` of a delta request (None when not asked); not a positive integer: 400, as Graph answers."""
+    value = request.query_params.get("$top")
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise GraphFault(400, "BadRequest", f"Invalid value '{value}' for query option $top.")
+    return int(value)
 
 
 async def get_item(request: Request, ctx: Ctx) -> Response:
