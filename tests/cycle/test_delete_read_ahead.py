@@ -33,9 +33,9 @@ def test_recycle_bin_deletions_are_read_again_in_batches_and_deleted_with_if_mat
     assert report.deleted == 45
     kinds = w.model.requests.by_kind
     assert kinds["item.delete"] == 45
-    # each recording read once, just before deleting it (the evaluate step leaves the label to that read), in
-    # POST /$batch of 20 + 20 + 5: no single GET
-    assert kinds["batch"] == 3 and kinds["item.get"] == 45
+    # the evaluate step's label reads (45) and the reads just before deleting (45), each in POST /$batch of
+    # 20 + 20 + 5: no single GET
+    assert kinds["batch"] == 6 and kinds["item.get"] == 90
     deletes = [r for r in w.model.requests.recent if r["kind"] == "item.delete"]
     assert len(deletes) == 45
 
@@ -67,7 +67,7 @@ def test_permanent_deletions_are_read_one_at_a_time_just_before(make_world) -> N
     assert report.deleted == 45
     kinds = w.model.requests.by_kind
     assert kinds["item.permanentDelete"] == 45
-    assert "batch" not in kinds and kinds["item.get"] == 45  # one single GET just before each deletion
+    assert kinds["batch"] == 3 and kinds["item.get"] == 90  # the evaluate step's in batches, then 45 single GETs
 
 
 def test_a_deletion_day_reads_each_due_recording_once_twenty_at_a_time(make_world,

@@ -1,14 +1,15 @@
-"""A deletion day reads each due recording and its label once: just before deleting it, in the delete step. A
-label that arrived after the last warning keeps the recording, and the trail says so; where no deletion follows
-(report-only, paused), the evaluation reads the label itself, so nothing labelled is shown or recorded as a
-deletion."""
+"""A label that arrived after the last warning keeps the recording on its deletion day: the evaluation reads the
+label of every recording it would delete (so nothing labelled is counted, shown or recorded as a deletion), and
+the delete step reads it again just before deleting. A pause is looked at before the delete step reads and again
+just before each deletion."""
 
 from __future__ import annotations
 
 import pytest
 
-from teamsretention.cycle.evaluate import READ_AT_DELETION
+from teamsretention.cycle import delete
 from teamsretention.domain import LabelStatus, RetentionLabel, RunMode
+from teamsretention.errors import GraphError
 from teamsretention.store import control
 
 from .test_cycle import DAY0, World, at, created
@@ -28,7 +29,7 @@ def world(tmp_path):
     w.db.dispose()
 
 
-def _on_day_7(world: World) -> list[str]:
+def _decided_on_day_7(world: World) -> list[str]:
     return [a.detail["action"] for a in world.audit("decision", "kept") if (a.cycle_date - DAY0).days == 7]
 
 
@@ -46,29 +47,56 @@ def test_a_label_that_arrived_after_the_warnings_keeps_the_recording_on_its_dele
     assert world.deleted_ids() == ["gone"]
     row = world.recording("kept")
     assert row.state == "tracked" and row.rule == "label" and row.label_name == "Supplier dispute"
-    assert world.gw.label_batches == [2]  # both read once, together, just before deleting: no earlier read
-    # The trail: the evaluation's decision, taken without the label, and the re-check that overrode it.
-    decided = [a for a in world.audit("decision", "kept") if (a.cycle_date - DAY0).days == 7]
-    assert [a.detail["action"] for a in decided] == ["delete", "keep"]
-    assert decided[0].reason.endswith(READ_AT_DELETION)
-    assert decided[1].reason.startswith("Re-check just before deletion") and decided[1].rule == "label"
-    # The summary counts what stands after the re-check.
-    assert dict(report.actions) == {"delete": 1, "keep": 1} and report.rules["label"] == 1
-    deleted = world.audit("deleted", "gone")
-    assert READ_AT_DELETION not in deleted[0].reason
+    # the evaluation read both; the delete step read again only the one it deleted, just before
+    assert world.gw.label_batches == [2, 1]
+    assert _decided_on_day_7(world) == ["keep"]  # never recorded as a deletion
+    assert report.actions["delete"] == 1 and report.rules["label"] == 1
+    world.cycle(8)
+    assert _decided_on_day_7(world) == ["keep"] and world.recording("kept").rule == "label"
+    assert not [a for a in world.audit("decision", "kept") if (a.cycle_date - DAY0).days == 8]  # it stands
 
 
-def test_paused_deletions_read_the_label_in_the_evaluation_and_nothing_more(world):
+def test_labelled_recordings_do_not_count_toward_the_blast_radius(tmp_path):
+    w = World(tmp_path, max_deletions_per_cycle=2, max_deletion_share=1.0)
+    w.gw.add_user("alice", lang="en-US")
+    for n in range(5):
+        w.gw.add_recording("alice", f"r{n}", created(-40))
+    w.days(0, 6)
+    for n in range(3):  # a legal hold on three of the five, after their last warning
+        w.gw.items[w.gw.onedrive["alice"]][f"r{n}"].label = HOLD
+    report = w.cycle(7)
+    assert report.exit_code == 0 and not w.audit("safety_stop")
+    assert sorted(w.deleted_ids()) == ["r3", "r4"]
+    w.db.dispose()
+
+
+def test_paused_deletions_read_nothing_in_the_delete_step(world):
     control.set_paused(world.db, True, reason="audit in progress", by="admin@contoso.example", now=at(7))
     world.gw.items[world.gw.onedrive["alice"]]["kept"].label = HOLD
     world.gw.label_batches.clear()
 
     world.cycle(7)
 
-    assert world.gw.deleted == [] and world.gw.label_batches == [2]  # the delete step reads nothing: paused
-    assert _on_day_7(world) == ["keep"]  # never recorded as a deletion
+    assert world.gw.deleted == [] and world.gw.label_batches == [2]  # the evaluation's only
+    assert _decided_on_day_7(world) == ["keep"]
     assert world.recording("kept").rule == "label" and world.recording("gone").action == "delete"
-    assert READ_AT_DELETION not in (world.recording("gone").reason or "")
+    assert world.audit("deletions_paused")
+
+
+def test_a_pause_set_while_the_delete_step_reads_stops_the_deletion(world, monkeypatch: pytest.MonkeyPatch):
+    original = delete.DeleteStep._read_ahead
+
+    async def read_then_pause(self, ids):  # type: ignore[no-untyped-def]
+        reads = await original(self, ids)
+        # an admin pauses while the read waits (throttling, retries)
+        control.set_paused(world.db, True, reason="incident", by="admin@contoso.example", now=at(7))
+        return reads
+
+    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", read_then_pause)
+    world.cycle(7)
+
+    assert world.gw.deleted == []
+    assert world.audit("deletions_paused")[-1].reason.endswith("incident")
 
 
 def test_report_only_reads_the_label_in_the_evaluation(world):
@@ -78,18 +106,43 @@ def test_report_only_reads_the_label_in_the_evaluation(world):
     report = world.cycle(7, mode=RunMode.DRY_RUN)
 
     assert world.gw.deleted == [] and world.gw.label_batches == [2]
-    assert _on_day_7(world) == ["keep"]
+    assert _decided_on_day_7(world) == ["keep"]
     assert report.actions["delete"] == 1 and report.rules["label"] == 1  # would delete one, not the labelled one
 
 
-def test_a_failed_read_just_before_deleting_deletes_nothing_of_it_and_is_tried_again(world):
-    from teamsretention.errors import GraphError
+def test_a_failed_read_just_before_deleting_deletes_nothing_of_it_and_is_tried_again(world, monkeypatch):
+    original = delete.DeleteStep._read_ahead
 
-    world.gw.read_errors["gone"] = GraphError(503, "serviceNotAvailable", "try later")
+    async def failing_read(self, ids):  # type: ignore[no-untyped-def]
+        world.gw.read_errors["gone"] = GraphError(503, "serviceNotAvailable", "try later")  # after the evaluation's
+        try:
+            return await original(self, ids)
+        finally:
+            del world.gw.read_errors["gone"]
+
+    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", failing_read)
     report = world.cycle(7)
     assert world.deleted_ids() == ["kept"] and report.exit_code == 1
     assert "Re-read before deletion failed" in world.audit("delete_failed", "gone")[0].reason
     assert world.recording("gone").state == "tracked"
-    del world.gw.read_errors["gone"]
+    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", original)
     world.cycle(8)
     assert world.deleted_ids() == ["kept", "gone"]
+
+
+def test_a_label_applied_in_the_seconds_before_the_deletion_is_caught_by_the_last_read(world, monkeypatch):
+    """Between the evaluation's read and the delete step's, a hold arrives: the last read keeps the recording, the
+    trail says the re-check did it, and the summary counts the decision that stands."""
+    original = delete.DeleteStep._read_ahead
+
+    async def hold_then_read(self, ids):  # type: ignore[no-untyped-def]
+        world.gw.items[world.gw.onedrive["alice"]]["kept"].label = HOLD
+        return await original(self, ids)
+
+    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", hold_then_read)
+    report = world.cycle(7)
+
+    assert world.deleted_ids() == ["gone"] and world.recording("kept").rule == "label"
+    decided = [a for a in world.audit("decision", "kept") if (a.cycle_date - DAY0).days == 7]
+    assert decided[-1].reason.startswith("Re-check just before deletion") and decided[-1].rule == "label"
+    assert dict(report.actions) == {"delete": 1, "keep": 1} and report.rules["label"] == 1

@@ -24,20 +24,13 @@ from ..store.audit import AuditKind
 from ..store.recordings import StoredRecording
 from .config import CycleContext
 from .facts import FactIndex, stored_decision
-from .limits import DeletionOverride, limit_reason
+from .limits import DELETE_ROLES, PERMISSION_EVIDENCE, PERMISSION_HINT, DeletionOverride, limit_reason
 from .outcome import DeletionBlocked, DeletionDone
 from .recheck import Parents, parents_of, recheck, reread_all, reread_one
 
 log = structlog.get_logger(__name__)
 
-# Refusals (all 403) in one cycle from which a missing permission is taken for granted, when the token's roles
-# cannot be read.
-PERMISSION_EVIDENCE = 3
 READ_AHEAD = 20  # deletions whose re-reads go in one $batch (Graph's limit per batch)
-DELETE_ROLES = frozenset({"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"})
-PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
-                   "not holds. Grant the app registration the Microsoft Graph application permission "
-                   "Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent.")
 
 
 class Outcome(StrEnum):
@@ -94,16 +87,14 @@ class DeleteStep:
                 self._hold_back(override, candidates, candidates[position:], report.deleted - deleted_before)
                 break
             self.ctx.checkpoint()
-            pause = control.pause_state(self.ctx.db)  # before each deletion, and before reading for it
-            if pause.paused:
-                self._audit(AuditKind.DELETIONS_PAUSED, reason=f"Deletions are paused: {pause.reason}",
-                            pending=len(candidates))
-                report.problems.append(f"deletions paused ({pause.reason})")
-                return
             if rec_id not in ahead:
+                if self._paused(len(candidates)):  # no reads for deletions a pause already stops
+                    return
                 room = None if override is None else override.limit - (report.deleted - deleted_before)
                 ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
             rec, read = ahead.pop(rec_id)
+            if self._paused(len(candidates)):  # and just before each deletion: the reads may have waited long
+                return
             outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
             if outcome is Outcome.FORBIDDEN:
@@ -114,6 +105,13 @@ class DeleteStep:
             # Not holds after all: once the permission is granted, the next cycle tries them again.
             recordings.save(self.ctx.db, [dataclasses.replace(r, next_attempt_on=None, blocked_attempts=0)
                                           for r in recordings.get_many(self.ctx.db, forbidden)])
+
+    def _paused(self, pending: int) -> bool:
+        pause = control.pause_state(self.ctx.db)
+        if pause.paused:
+            self._audit(AuditKind.DELETIONS_PAUSED, reason=f"Deletions are paused: {pause.reason}", pending=pending)
+            self.ctx.report.problems.append(f"deletions paused ({pause.reason})")
+        return pause.paused
 
     async def _permission_missing(self, refused: int) -> bool:
         """Every deletion refused with 403 is what a missing Files.ReadWrite.All looks like, but a genuine

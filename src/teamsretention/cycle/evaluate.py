@@ -5,12 +5,6 @@ costs what changed and what is near, not the tenant. A decision that did not cha
 that a decision to warn or delete is stamped with the cycle's date (``decided_on``): the warn and delete
 steps act only on decisions taken this cycle, on facts read this cycle.
 
-A decision to delete, in a cycle whose delete step follows (``enforce``, deletions not paused), is taken without
-reading the label here: the delete step reads the item and its label afresh just before each deletion and
-decides again on that read (design §3.4), so a read here would be a second one of the same facts minutes
-earlier (one resource unit per deletion). Where no deletion follows (``plan``, report-only, paused), the label is
-read here, so what is shown and recorded as a deletion is one the label allows.
-
 Memory stays flat on large tenants: one batch of recordings is in memory at a time, labels are read for
 that batch only (and only where the decision would warn or delete, design §3.2), and (except for ``plan``,
 which prints them) decisions are not kept: the warn and delete steps read this cycle's decisions back.
@@ -29,7 +23,7 @@ from ..errors import GraphError
 from ..policy import evaluate, project
 from ..policy.review import review_on
 from ..ports import ItemState
-from ..store import control, digests, evaluation, recordings
+from ..store import digests, evaluation, recordings
 from ..store import drives as drive_store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.recordings import StoredRecording
@@ -41,7 +35,6 @@ from .selection import basis_of, record, select
 log = structlog.get_logger(__name__)
 
 EVALUATE_BATCH = 500  # recordings evaluated (and labels read) per batch: bounds memory and open work
-READ_AT_DELETION = "The file and its retention label are read again just before the deletion."
 
 
 class EvaluateStep:
@@ -50,14 +43,12 @@ class EvaluateStep:
         self.ctx, self.mode, self.keep_all, self.project_until = ctx, mode, keep_all, project_until
         self.policy = ctx.config.policy
         self._debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)  # structlog's stdlib logger
-        self._deletes_follow = False  # the delete step runs after this one, and reads before each deletion
 
     async def run(self, complete: set[str]) -> None:
         """``complete``: the drives whose inventory was read to the end this cycle (the others fail closed)."""
         db, report = self.ctx.db, self.ctx.report
         index = FactIndex.load(db)
         names = drive_store.names(db)
-        self._deletes_follow = self.mode is RunMode.ENFORCE and not control.pause_state(db).paused
         basis = basis_of(self.ctx.config, self.mode, index, self.ctx.cycle_date)
         failed = [d for d in report.inventory.drives_incomplete if d not in complete]
         ids, why = select(db, basis, self.mode, failed, index)
@@ -89,9 +80,8 @@ class EvaluateStep:
             for rec in batch:
                 facts = index.facts_for(rec, warnings.get(rec.id, []), drive_complete=rec.drive_id in complete)
                 first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
-            # A warning or a deletion needs the label and a fresh look at the item (design §3.2): one re-read,
-            # which for a deletion the delete step makes, just before it (see the module's docstring).
-            wanting = [rec for rec, _, decision in first if decision.needs_label and not self._read_later(decision)]
+            # A warning or a deletion needs the label and a fresh look at the item (design §3.2): one re-read.
+            wanting = [rec for rec, _, decision in first if decision.needs_label]
             reads = await self._reread(wanting)
             fresh = dict(zip((r.id for r in wanting), reads, strict=True))
             parents = parents_of(self.ctx, wanting, reads)
@@ -101,17 +91,11 @@ class EvaluateStep:
                 if rec.id in fresh:
                     rec, facts, decision = await self._with_fresh_read(rec, facts, decision, fresh[rec.id], events,
                                                                        parents)
-                elif decision.needs_label and self._read_later(decision):
-                    decision = dataclasses.replace(decision, reason=f"{decision.reason} {READ_AT_DELETION}")
                 recorded = self._record(rec, decision, facts, names, events)
                 if recorded is not None and (recorded != stored[rec.id] or decision.action is not Action.KEEP):
                     changed.append(recorded)  # unchanged and not acting: nothing is written
             if self.mode is not RunMode.PLAN:
                 recordings.save(db, changed, events=events, evaluated=True, before=stored)
-
-    def _read_later(self, decision: Decision) -> bool:
-        """The delete step reads this recording and its label just before deleting it, and decides again."""
-        return self._deletes_follow and decision.action is Action.DELETE
 
     async def _with_fresh_read(self, rec: StoredRecording, facts: Facts, decision: Decision,
                                read: ItemState | None | GraphError, events: list[AuditEvent],

@@ -18,6 +18,14 @@ from typing import Protocol
 
 from ..store.control import PauseState
 
+# The other stop on deletions: every one attempted in a cycle refused with 403 is a missing permission, not holds,
+# when the token's roles say so, or (with no token to read) from PERMISSION_EVIDENCE refusals on.
+PERMISSION_EVIDENCE = 3
+DELETE_ROLES = frozenset({"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"})
+PERMISSION_HINT = ("every deletion attempted this cycle was refused with 403: that is a missing permission, "
+                   "not holds. Grant the app registration the Microsoft Graph application permission "
+                   "Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent.")
+
 
 class Limits(Protocol):
     """The blast-radius settings (a :class:`~.config.CycleConfig` has them)."""
