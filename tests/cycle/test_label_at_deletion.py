@@ -146,3 +146,14 @@ def test_a_label_applied_in_the_seconds_before_the_deletion_is_caught_by_the_las
     decided = [a for a in world.audit("decision", "kept") if (a.cycle_date - DAY0).days == 7]
     assert decided[-1].reason.startswith("Re-check just before deletion") and decided[-1].rule == "label"
     assert dict(report.actions) == {"delete": 1, "keep": 1} and report.rules["label"] == 1
+
+
+def test_a_pause_set_between_two_deletions_of_one_batch_stops_the_second(world):
+    """Both deletions' reads come back in one batch; the pause set after the first deletion is seen before the
+    second DELETE is sent."""
+    world.gw.hook_before_delete = lambda item_id: control.set_paused(
+        world.db, True, reason="incident", by="admin@contoso.example", now=at(7))
+    world.cycle(7)
+
+    assert len(world.deleted_ids()) == 1  # the first was under way when the pause came
+    assert world.audit("deletions_paused")[-1].reason.endswith("incident")

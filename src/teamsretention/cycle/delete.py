@@ -93,7 +93,7 @@ class DeleteStep:
                 room = None if override is None else override.limit - (report.deleted - deleted_before)
                 ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
             rec, read = ahead.pop(rec_id)
-            if self._paused(len(candidates)):  # and just before each deletion: the reads may have waited long
+            if self._paused(len(candidates)):  # and just before each DELETE: the reads may have waited long
                 return
             outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
