@@ -156,4 +156,6 @@ def test_a_pause_set_between_two_deletions_of_one_batch_stops_the_second(world):
     world.cycle(7)
 
     assert len(world.deleted_ids()) == 1  # the first was under way when the pause came
-    assert world.audit("deletions_paused")[-1].reason.endswith("incident")
+    paused = world.audit("deletions_paused")
+    assert len(paused) == 1 and paused[0].reason.endswith("incident")
+    assert paused[0].detail["pending"] == 1  # the deletion it held back, not the two of the day

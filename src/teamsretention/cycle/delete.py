@@ -88,12 +88,12 @@ class DeleteStep:
                 break
             self.ctx.checkpoint()
             if rec_id not in ahead:
-                if self._paused(len(candidates)):  # no reads for deletions a pause already stops
+                if self._paused(len(candidates) - position):  # no reads for deletions a pause already stops
                     return
                 room = None if override is None else override.limit - (report.deleted - deleted_before)
                 ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
             rec, read = ahead.pop(rec_id)
-            if self._paused(len(candidates)):  # and just before each DELETE: the reads may have waited long
+            if self._paused(len(candidates) - position):  # and just before each DELETE: reads may wait long
                 return
             outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
