@@ -7,13 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pwd
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,6 +19,8 @@ from typing import Any
 import pytest
 
 import teamsretention
+
+from ..pgcluster import Cluster, ClusterUnavailable
 
 SRC = Path(teamsretention.__file__).resolve().parent.parent
 SCENARIO = """
@@ -68,12 +66,6 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -82,60 +74,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-class Cluster:
-    """A throwaway PostgreSQL cluster on loopback, run as a non-root user when the tests run as root."""
-
-    def __init__(self) -> None:
-        initdb, self.pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-        if not (initdb and self.pg_ctl):
-            for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin")):
-                initdb, self.pg_ctl = str(candidate / "initdb"), str(candidate / "pg_ctl")
-        if not (initdb and self.pg_ctl and Path(initdb).exists()):
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are required in CI")
-            pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on this machine")
-        self.base = Path(tempfile.mkdtemp(prefix="teamsretention-ha-pg-"))
-        self.run_as: list[str] = []
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            os.chown(self.base, nobody.pw_uid, nobody.pw_gid)
-            self.run_as = ["runuser", "-u", "nobody", "--"]
-        self.data, self.port = self.base / "data", _free_port()
-        subprocess.run([*self.run_as, initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-sync"], check=True, capture_output=True)
-        self.start()
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
-        self._numbers = iter(range(1, 1000))
-
-    def _ctl(self, *args: str) -> None:
-        subprocess.run([*self.run_as, str(self.pg_ctl), "-D", str(self.data), *args], check=True,
-                       capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        self._ctl("-l", str(self.base / "server.log"), "-w", "-o",
-                  f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-    def stop(self) -> None:
-        self._ctl("-m", "fast", "-w", "stop")
-
-    def database(self) -> str:
-        import psycopg
-
-        name = f"ha{os.getpid()}_{next(self._numbers)}"
-        with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql") + "/postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"{self.url}/{name}"
-
-    def destroy(self) -> None:
-        subprocess.run([*self.run_as, str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    c = Cluster()
+    try:
+        c = Cluster("teamsretention-ha-pg-")
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}: they are required in CI")
+        pytest.skip(str(exc))
     try:
         yield c
     finally:
