@@ -11,6 +11,11 @@ deleted) on its drive: the drive's resource units with the recording minus witho
 
     python bench/tenant_bench.py                           # 10,000 recordings
     python bench/tenant_bench.py --sizes 10000,100000 --out bench/tenant_results.md
+    python bench/tenant_bench.py --postgres --days 1 --no-life --out /tmp/pg.md   # the store on PostgreSQL
+
+``--postgres`` starts a throwaway PostgreSQL cluster from the machine's binaries (``initdb``, ``pg_ctl``; fsync
+on), a fresh database per size; the server's CPU (postmaster, backends, autovacuum) is reported next to the
+product's, which with SQLite includes the store's own work.
 """
 
 from __future__ import annotations
@@ -55,19 +60,41 @@ def _serve(recordings: int, files: int, port: int) -> None:
     serve_forever(model, port=port, knobs=Knobs(page_size=200, directory_page_size=999))
 
 
-def _settings(graph_url: str, state: str, poll_days: int | None = None) -> Any:
+def _settings(graph_url: str, state: str, poll_days: int | None = None, database_url: str | None = None) -> Any:
     from teamsretention.settings import Settings
 
     policy = {"max_poll_interval_days": poll_days} if poll_days else {}
+    database = {"database": {"url": database_url}} if database_url else {}
     return Settings().with_overrides(
         graph={"graph_endpoint": graph_url, "auth": "none", "max_concurrency": 8,
                "ru_budget_per_minute": 0},  # the simulator here does not throttle: CPU, not pacing, is measured
         policy={"enforce": True, "max_deletions_per_cycle": 1_000_000, "max_deletion_share": 1.0, **policy},
         notifications={"sender": SENDER, "fallback_contact": SENDER},
-        state={"directory": state})
+        state={"directory": state}, **database)
 
 
-def run_client(graph_url: str, state: str, days: int) -> dict[str, Any]:
+def _server_cpu(pid: int | None) -> float | None:
+    """CPU seconds of a PostgreSQL server so far: its postmaster, the children alive (backends, autovacuum,
+    the writers) and those it has reaped (``/proc``, Linux)."""
+    if pid is None:
+        return None
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()  # after the command's name
+        except OSError:
+            continue  # gone meanwhile: counted in its parent's reaped children's time
+        if int(entry.name) == pid:
+            ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        elif int(fields[1]) == pid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_client(graph_url: str, state: str, days: int, database_url: str | None = None,
+               server_pid: int | None = None) -> dict[str, Any]:
     import httpx
 
     from teamsretention.bootstrap import build_app, rehearsal_clock
@@ -75,7 +102,7 @@ def run_client(graph_url: str, state: str, days: int) -> dict[str, Any]:
     from teamsretention.logging import configure_logging
 
     configure_logging(level="error")
-    settings = _settings(graph_url, state)
+    settings = _settings(graph_url, state, database_url=database_url)
     control = httpx.Client(base_url=graph_url, timeout=600)
     cycles = []
     for label, day in [("first", 0), ("unchanged", 0), *[(f"day {d}", d) for d in range(1, days + 1)]]:
@@ -84,13 +111,15 @@ def run_client(graph_url: str, state: str, days: int) -> dict[str, Any]:
             control.post("/_simulator/clock", json={"now": at.isoformat()})
         control.delete("/_simulator/requests")
         app = build_app(settings)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
+        wall0, cpu0, server0 = time.perf_counter(), time.process_time(), _server_cpu(server_pid)
         report = asyncio.run(_cycle(app, at, rehearsal_clock(at), RunMode.ENFORCE))
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        server1 = _server_cpu(server_pid)
+        server = None if server0 is None or server1 is None else server1 - server0
         log = control.get("/_simulator/requests", params={"recent": 0}).json()
         inv = report.inventory
         cycles.append({
-            "cycle": label, "day": day, "wall_s": wall, "cpu_s": cpu,
+            "cycle": label, "day": day, "wall_s": wall, "cpu_s": cpu, "server_cpu_s": server,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "requests": log["requests"], "resource_units": log["resourceUnits"],
             "by_kind": {k: v["requests"] for k, v in log["byKind"].items()},
@@ -108,21 +137,22 @@ async def _cycle(app: Any, at: dt.datetime, clock: Any, mode: Any) -> Any:
         await app.aclose()
 
 
-def measure(recordings: int, files: int, days: int) -> dict[str, Any]:
+def measure(recordings: int, files: int, days: int, cluster: Any = None) -> dict[str, Any]:
     port = _free_port()
     ctx = multiprocessing.get_context("spawn")
     server = ctx.Process(target=_serve, args=(recordings, files, port), daemon=True)
     server.start()
     try:
         _wait_for(port, timeout=900)
+        store = [cluster.database("bench"), str(cluster.postmaster_pid())] if cluster else []
         with tempfile.TemporaryDirectory() as state:
-            out = subprocess.run([sys.executable, __file__, "--client", f"http://127.0.0.1:{port}", state, str(days)],
-                                 check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--client", f"http://127.0.0.1:{port}", state, str(days),
+                                  *store], check=True, capture_output=True, text=True)
         data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         server.terminate()
         server.join(10)
-    data.update(recordings=recordings, files_per_drive=files)
+    data.update(recordings=recordings, files_per_drive=files, store="PostgreSQL" if cluster else "SQLite")
     return data
 
 
@@ -185,19 +215,20 @@ def write_results(rows: list[dict[str, Any]], life: dict[str, Any], path: Path, 
     lines = ["# Tenant-like benchmark", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
              f"Run on {dt.date.today().isoformat()}.", f"Command: `{command}`", "",
-             "| recordings | files/drive | drives | cycle | new | warned | deleted | requests | RU | RU/drive "
-             "| drives read / skipped | wall s | CPU s | rec per CPU-s | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| store | recordings | files/drive | drives | cycle | new | warned | deleted | requests | RU | RU/drive "
+             "| drives read / skipped | wall s | CPU s | rec per CPU-s | peak RSS MiB | server CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         for c in row["cycles"]:
             drives = max(1, c["drives"])
             read = "—" if c["drives_read"] is None else f"{c['drives_read']} / {c['drives_skipped']}"
             rate = f"{row['recordings'] / c['cpu_s']:.0f}" if c["cycle"] == "first" else ""
+            server = "—" if c.get("server_cpu_s") is None else f"{c['server_cpu_s']:.1f}"
             lines.append(
-                f"| {row['recordings']} | {row['files_per_drive']} | {c['drives']} | {c['cycle']} | {c['new']} | "
+                f"| {row.get('store', 'SQLite')} | {row['recordings']} | {row['files_per_drive']} | {c['drives']} | {c['cycle']} | {c['new']} | "
                 f"{c['warned']} | {c['deleted']} | {c['requests']} | {c['resource_units']} | "
                 f"{c['resource_units'] / drives:.2f} | {read} | {c['wall_s']:.1f} | {c['cpu_s']:.1f} | {rate} | "
-                f"{c['peak_rss_mib']:.0f} |")
+                f"{c['peak_rss_mib']:.0f} | {server} |")
     lines += ["", "## Figures against the targets", ""]
     for row in rows:
         week = [c for c in row["cycles"] if c["day"] > 0]
@@ -222,21 +253,40 @@ def write_results(rows: list[dict[str, Any]], life: dict[str, Any], path: Path, 
     return text
 
 
+def _cluster() -> Any:
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pgcluster import Cluster, ClusterUnavailable
+
+    try:
+        return Cluster("teamsretention-bench-pg-", fsync=True)
+    except ClusterUnavailable as exc:
+        raise SystemExit(f"--postgres: {exc}; install PostgreSQL's server binaries, or run without --postgres") from None
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        print(json.dumps(run_client(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        store = sys.argv[5:7]
+        print(json.dumps(run_client(sys.argv[2], sys.argv[3], int(sys.argv[4]), store[0] if store else None,
+                                    int(store[1]) if store else None)))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000", help="comma-separated recording counts")
     parser.add_argument("--files-per-drive", type=int, default=200)
     parser.add_argument("--days", type=int, default=7, help="daily cycles after the first")
     parser.add_argument("--no-life", action="store_true", help="skip the one-recording life measurement")
+    parser.add_argument("--postgres", action="store_true",
+                        help="the store on a throwaway PostgreSQL cluster (initdb and pg_ctl on this machine)")
     parser.add_argument("--out", type=Path, default=HERE / "tenant_results.md")
     args = parser.parse_args()
+    cluster = _cluster() if args.postgres else None
     rows = []
-    for size in [int(x) for x in args.sizes.split(",")]:
-        print(f"measuring {size} recordings, {args.files_per_drive} other files per drive ...", flush=True)
-        rows.append(measure(size, args.files_per_drive, args.days))
+    try:
+        for size in [int(x) for x in args.sizes.split(",")]:
+            print(f"measuring {size} recordings, {args.files_per_drive} other files per drive ...", flush=True)
+            rows.append(measure(size, args.files_per_drive, args.days, cluster))
+    finally:
+        if cluster is not None:
+            cluster.destroy()
     life = {} if args.no_life else recording_life(args.files_per_drive)
     command = "python bench/tenant_bench.py " + " ".join(sys.argv[1:])
     print(write_results(rows, life, args.out, command.strip()))
