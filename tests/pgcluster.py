@@ -46,9 +46,13 @@ class Cluster:
             self.run_as = ["runuser", "-u", "nobody", "--"]
         self.data, self.port, self.fsync = self.base / "data", _free_port(), fsync
         self._numbers = itertools.count(1)
-        subprocess.run([*self.run_as, initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-sync"], check=True, capture_output=True)
-        self.start()
+        try:
+            subprocess.run([*self.run_as, initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                            "--no-sync"], check=True, capture_output=True)
+            self.start()
+        except BaseException:
+            self.destroy()  # no directory or half-started server left behind
+            raise
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
 
     def _ctl(self, *args: str) -> None:
