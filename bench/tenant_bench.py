@@ -241,7 +241,8 @@ def write_results(rows: list[dict[str, Any]], life: dict[str, Any], path: Path, 
             rate = f"{row['recordings'] / _cpu(c):.0f}" if c["cycle"] == "first" else ""
             server = "—" if c.get("server_cpu_s") is None else f"{c['server_cpu_s']:.1f}"
             lines.append(
-                f"| {row.get('store', 'SQLite')} | {row['recordings']} | {row['files_per_drive']} | {c['drives']} | {c['cycle']} | {c['new']} | "
+                f"| {row.get('store', 'SQLite')} | {row['recordings']} | {row['files_per_drive']} | {c['drives']} | "
+                f"{c['cycle']} | {c['new']} | "
                 f"{c['warned']} | {c['deleted']} | {c['requests']} | {c['resource_units']} | "
                 f"{c['resource_units'] / drives:.2f} | {read} | {c['wall_s']:.1f} | {c['cpu_s']:.1f} | {rate} | "
                 f"{c['peak_rss_mib']:.0f} | {server} |")
@@ -260,8 +261,9 @@ def write_results(rows: list[dict[str, Any]], life: dict[str, Any], path: Path, 
                      f"({row['recordings'] / _cpu(first):.0f} recordings per CPU-second; target ≥ 2,000), "
                      f"peak RSS {max(c['peak_rss_mib'] for c in row['cycles']):.0f} MiB (target ≤ 150 at 100k).")
     if life:
-        lines.append(f"- One recording's life (found, warned twice, deleted; in process, on SQLite): its own requests cost "
-                     f"{life['ru_recording']} RU (target ≤ 4): " + "; ".join(life["events"]) + ". In a drive that "
+        lines.append(f"- One recording's life (found, warned twice, deleted; in process, on SQLite): its own "
+                     f"requests cost {life['ru_recording']} RU (target ≤ 4): " + "; ".join(life["events"]) +
+                     ". In a drive that "
                      f"holds only it, with idle drives read every 7 days, its drive costs {life['ru_drive']} RU more "
                      f"over 40 days ({life['ru_drive_with']} with it, {life['ru_drive_without']} without): the drive "
                      "is read daily while the recording is near its dates.")
@@ -278,7 +280,8 @@ def _cluster() -> Any:
     try:
         return Cluster("teamsretention-bench-pg-", fsync=True)
     except ClusterUnavailable as exc:
-        raise SystemExit(f"--postgres: {exc}; install PostgreSQL's server binaries, or run without --postgres") from None
+        raise SystemExit(f"--postgres: {exc}; install PostgreSQL's server binaries, or run without --postgres"
+                         ) from None
 
 
 def main() -> None:

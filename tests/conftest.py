@@ -8,7 +8,7 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from .pgcluster import Cluster, ClusterUnavailable
+from .pgcluster import for_tests
 
 # Locally hypothesis explores new cases on every run; CI replays a fixed sequence so a merge is never
 # blocked by a case nobody has seen (any counterexample found locally is fixed and pinned as a test).
@@ -19,12 +19,7 @@ if os.environ.get("CI"):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    try:
-        cluster = Cluster()
-    except ClusterUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc}: they are required in CI")
-        pytest.skip(str(exc))
+    cluster = for_tests()
     try:
         yield cluster
     finally:

@@ -20,7 +20,7 @@ import pytest
 
 import teamsretention
 
-from ..pgcluster import Cluster, ClusterUnavailable
+from ..pgcluster import Cluster, for_tests
 
 SRC = Path(teamsretention.__file__).resolve().parent.parent
 SCENARIO = """
@@ -76,12 +76,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    try:
-        c = Cluster("teamsretention-ha-pg-")
-    except ClusterUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc}: they are required in CI")
-        pytest.skip(str(exc))
+    c = for_tests("teamsretention-ha-pg-")
     try:
         yield c
     finally:
