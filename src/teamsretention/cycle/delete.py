@@ -18,6 +18,7 @@ import structlog
 from ..domain import Action, LabelStatus, RecordingState, local_date
 from ..errors import ForbiddenError, GraphError, LockedError, NotFoundError, PreconditionFailed
 from ..policy import evaluate
+from ..policy.later import hold_for_later_covers
 from ..ports import LabelRead
 from ..store import audit, control, digests, recordings
 from ..store.audit import AuditKind
@@ -201,7 +202,9 @@ class DeleteStep:
         # Evaluate again with the fresh label and whatever exemption arrived since (fail closed on errors).
         facts = self._index().refreshed(db, rec).facts_for(rec, digests.sent_warnings(db, [rec.id]).get(rec.id, []),
                                                            label=state.label)
-        decision = evaluate(rec.recording(), facts, cfg.policy, self.ctx.cycle_date)
+        # A hold or tag recorded after midnight (this cycle may run late) is dated tomorrow: it keeps the file too.
+        decision = hold_for_later_covers(evaluate(rec.recording(), facts, cfg.policy, self.ctx.cycle_date), facts,
+                                         self.ctx.cycle_date)
         if decision.action is not Action.DELETE or decision.needs_label:
             fresh = dataclasses.replace(rec, action=decision.action, rule=decision.rule, reason=decision.reason,
                                         due=decision.due)

@@ -21,6 +21,7 @@ import structlog
 from ..domain import Action, Decision, DriveKind, Facts, LabelStatus, RetentionLabel, Rule, RunMode
 from ..errors import GraphError
 from ..policy import evaluate, project
+from ..policy.later import hold_for_later_covers
 from ..policy.review import review_on
 from ..ports import ItemState
 from ..store import digests, evaluation, recordings
@@ -79,7 +80,7 @@ class EvaluateStep:
             stored = {rec.id: rec for rec in batch}
             for rec in batch:
                 facts = index.facts_for(rec, warnings.get(rec.id, []), drive_complete=rec.drive_id in complete)
-                first.append((rec, facts, evaluate(rec.recording(), facts, self.policy, self.ctx.cycle_date)))
+                first.append((rec, facts, self._decide(rec, facts, self.ctx.cycle_date)))
             # A warning or a deletion needs the label and a fresh look at the item (design §3.2): one re-read.
             wanting = [rec for rec, _, decision in first if decision.needs_label]
             reads = await self._reread(wanting)
@@ -121,7 +122,11 @@ class EvaluateStep:
                                             rec.recorded_on)
             if read.label.status is LabelStatus.PRESENT and self.mode is not RunMode.PLAN:
                 rec = dataclasses.replace(rec, label_name=read.label.name)
-        return rec, facts, evaluate(rec.recording(), facts, self.policy, day)
+        return rec, facts, self._decide(rec, facts, day)
+
+    def _decide(self, rec: StoredRecording, facts: Facts, day: dt.date) -> Decision:
+        """The policy's decision, kept back (fail closed) while a cover recorded after ``day`` exists."""
+        return hold_for_later_covers(evaluate(rec.recording(), facts, self.policy, day), facts, day)
 
     async def _reread(self, batch: list[StoredRecording]) -> list[ItemState | None | GraphError]:
         return await reread_all(self.ctx, batch)
