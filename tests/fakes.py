@@ -101,6 +101,7 @@ class FakeGateway:
         self.list_calls = 0  # requests for shares, groups, sites and lists
         self.delta_identities = False  # True: delta items carry createdBy/lastModifiedBy ids (Graph documents no ids)
         self.label_batches: list[int] = []  # the size of every get_items_with_labels call
+        self.single_reads: list[str] = []  # the item of every reread_item call (one GET each)
         self.drive_batches: list[int] = []  # the size of every get_user_drives call
         self.mailbox_batches: list[list[str]] = []  # the users of every have_mailboxes call
         self.read_errors: dict[str, GraphError] = {}  # item id -> error its label read ends in
@@ -194,6 +195,13 @@ class FakeGateway:
         return None if item is None or item.deleted else item
 
     async def reread_item(self, drive_id: str, item_id: str) -> ItemState | None:
+        """One item's fresh read on its own (a GET): recorded in ``single_reads``."""
+        self.single_reads.append(item_id)
+        if item_id in self.read_errors:
+            raise self.read_errors[item_id]
+        return await self._read(drive_id, item_id)
+
+    async def _read(self, drive_id: str, item_id: str) -> ItemState | None:
         item = self._find(drive_id, item_id)
         if item is None:
             return None
@@ -206,15 +214,15 @@ class FakeGateway:
                          source_application="teams" if facets else None, content_category="meeting" if facets else None)
 
     async def get_items_with_labels(self, refs: Sequence[RecordingRef]) -> dict[RecordingRef, LabelRead]:
-        """As the gateway's $batch: every ref answered, a failed read as its error (through ``reread_item``, so a
-        test that replaces it is heard here too)."""
+        """As the gateway's $batch: every ref answered, a failed read as its error (through ``_read``, so a test
+        that replaces it is heard here too)."""
         self.label_batches.append(len(refs))
         out: dict[RecordingRef, LabelRead] = {}
         for ref in refs:
             try:
                 if ref.item_id in self.read_errors:
                     raise self.read_errors[ref.item_id]
-                out[ref] = await self.reread_item(ref.drive_id, ref.item_id)
+                out[ref] = await self._read(ref.drive_id, ref.item_id)
             except GraphError as exc:
                 out[ref] = exc
         return out

@@ -47,8 +47,8 @@ def test_a_label_that_arrived_after_the_warnings_keeps_the_recording_on_its_dele
     assert world.deleted_ids() == ["gone"]
     row = world.recording("kept")
     assert row.state == "tracked" and row.rule == "label" and row.label_name == "Supplier dispute"
-    # the evaluation read both; the delete step read again only the one it deleted, just before
-    assert world.gw.label_batches == [2, 1]
+    # the evaluation read both; the delete step read again only the one it deleted, alone, just before
+    assert world.gw.label_batches == [2] and world.gw.single_reads == ["gone"]
     assert _decided_on_day_7(world) == ["keep"]  # never recorded as a deletion
     assert report.actions["delete"] == 1 and report.rules["label"] == 1
     world.cycle(8)
@@ -78,21 +78,22 @@ def test_paused_deletions_read_nothing_in_the_delete_step(world):
     world.cycle(7)
 
     assert world.gw.deleted == [] and world.gw.label_batches == [2]  # the evaluation's only
+    assert world.gw.single_reads == []
     assert _decided_on_day_7(world) == ["keep"]
     assert world.recording("kept").rule == "label" and world.recording("gone").action == "delete"
     assert world.audit("deletions_paused")
 
 
 def test_a_pause_set_while_the_delete_step_reads_stops_the_deletion(world, monkeypatch: pytest.MonkeyPatch):
-    original = delete.DeleteStep._read_ahead
+    original = delete.DeleteStep._read_fresh
 
-    async def read_then_pause(self, ids):  # type: ignore[no-untyped-def]
-        reads = await original(self, ids)
+    async def read_then_pause(self, rec):  # type: ignore[no-untyped-def]
+        reads = await original(self, rec)
         # an admin pauses while the read waits (throttling, retries)
         control.set_paused(world.db, True, reason="incident", by="admin@contoso.example", now=at(7))
         return reads
 
-    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", read_then_pause)
+    monkeypatch.setattr(delete.DeleteStep, "_read_fresh", read_then_pause)
     world.cycle(7)
 
     assert world.gw.deleted == []
@@ -111,21 +112,21 @@ def test_report_only_reads_the_label_in_the_evaluation(world):
 
 
 def test_a_failed_read_just_before_deleting_deletes_nothing_of_it_and_is_tried_again(world, monkeypatch):
-    original = delete.DeleteStep._read_ahead
+    original = delete.DeleteStep._read_fresh
 
-    async def failing_read(self, ids):  # type: ignore[no-untyped-def]
+    async def failing_read(self, rec):  # type: ignore[no-untyped-def]
         world.gw.read_errors["gone"] = GraphError(503, "serviceNotAvailable", "try later")  # after the evaluation's
         try:
-            return await original(self, ids)
+            return await original(self, rec)
         finally:
             del world.gw.read_errors["gone"]
 
-    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", failing_read)
+    monkeypatch.setattr(delete.DeleteStep, "_read_fresh", failing_read)
     report = world.cycle(7)
     assert world.deleted_ids() == ["kept"] and report.exit_code == 1
     assert "Re-read before deletion failed" in world.audit("delete_failed", "gone")[0].reason
     assert world.recording("gone").state == "tracked"
-    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", original)
+    monkeypatch.setattr(delete.DeleteStep, "_read_fresh", original)
     world.cycle(8)
     assert world.deleted_ids() == ["kept", "gone"]
 
@@ -133,13 +134,13 @@ def test_a_failed_read_just_before_deleting_deletes_nothing_of_it_and_is_tried_a
 def test_a_label_applied_in_the_seconds_before_the_deletion_is_caught_by_the_last_read(world, monkeypatch):
     """Between the evaluation's read and the delete step's, a hold arrives: the last read keeps the recording, the
     trail says the re-check did it, and the summary counts the decision that stands."""
-    original = delete.DeleteStep._read_ahead
+    original = delete.DeleteStep._read_fresh
 
-    async def hold_then_read(self, ids):  # type: ignore[no-untyped-def]
+    async def hold_then_read(self, rec):  # type: ignore[no-untyped-def]
         world.gw.items[world.gw.onedrive["alice"]]["kept"].label = HOLD
-        return await original(self, ids)
+        return await original(self, rec)
 
-    monkeypatch.setattr(delete.DeleteStep, "_read_ahead", hold_then_read)
+    monkeypatch.setattr(delete.DeleteStep, "_read_fresh", hold_then_read)
     report = world.cycle(7)
 
     assert world.deleted_ids() == ["gone"] and world.recording("kept").rule == "label"
@@ -148,14 +149,39 @@ def test_a_label_applied_in_the_seconds_before_the_deletion_is_caught_by_the_las
     assert dict(report.actions) == {"delete": 1, "keep": 1} and report.rules["label"] == 1
 
 
-def test_a_pause_set_between_two_deletions_of_one_batch_stops_the_second(world):
-    """Both deletions' reads come back in one batch; the pause set after the first deletion is seen before the
-    second DELETE is sent."""
+def test_a_pause_set_between_two_deletions_stops_the_second_before_it_is_read(world):
+    """The pause set while the first deletion goes out is seen before the second is read or deleted."""
     world.gw.hook_before_delete = lambda item_id: control.set_paused(
         world.db, True, reason="incident", by="admin@contoso.example", now=at(7))
     world.cycle(7)
 
     assert len(world.deleted_ids()) == 1  # the first was under way when the pause came
+    assert world.gw.single_reads == world.deleted_ids()
     paused = world.audit("deletions_paused")
     assert len(paused) == 1 and paused[0].reason.endswith("incident")
     assert paused[0].detail["pending"] == 1  # the deletion it held back, not the two of the day
+
+
+@pytest.mark.parametrize("etag_changes", [True, False], ids=["label-changes-etag", "label-keeps-etag"])
+def test_a_label_applied_while_an_earlier_deletion_goes_out_keeps_the_next_recording(world, etag_changes):
+    """Each recording is read alone just before its own DELETE, not with the others before the first of them: a
+    label applied to the second while the first is being deleted is seen, whether or not Graph changes the eTag
+    for it (the If-Match alone would not catch it then)."""
+    drive = world.gw.onedrive["alice"]
+
+    def label_the_other(item_id: str) -> None:
+        other = "gone" if item_id == "kept" else "kept"
+        if etag_changes:
+            world.gw.touch(drive, other, label=HOLD)
+        else:
+            world.gw.items[drive][other].label = HOLD
+        world.gw.hook_before_delete = None
+
+    world.gw.hook_before_delete = label_the_other
+    world.cycle(7)
+
+    assert len(world.deleted_ids()) == 1
+    other = "gone" if world.deleted_ids() == ["kept"] else "kept"
+    row = world.recording(other)
+    assert row.state == "tracked" and row.rule == "label" and row.label_name == "Supplier dispute"
+    assert world.gw.single_reads == [*world.deleted_ids(), other]  # each alone, just before its DELETE

@@ -27,11 +27,11 @@ from .config import CycleContext
 from .facts import FactIndex, stored_decision
 from .limits import DELETE_ROLES, PERMISSION_EVIDENCE, PERMISSION_HINT, DeletionOverride, limit_reason
 from .outcome import DeletionBlocked, DeletionDone
-from .recheck import Parents, parents_of, recheck, reread_all, reread_one
+from .recheck import Parents, parents_of, recheck, reread_one
 
 log = structlog.get_logger(__name__)
 
-READ_AHEAD = 20  # deletions whose re-reads go in one $batch (Graph's limit per batch)
+READ_AHEAD = 20  # deletions whose recordings are read from the store at once (their Graph reads go one by one)
 
 
 class Outcome(StrEnum):
@@ -48,7 +48,7 @@ class DeleteStep:
         self.ctx = ctx
         self.config = ctx.config
         self._facts: FactIndex | None = None  # loaded once, at the first re-check; refreshed per recording
-        self._parents: Parents = {}  # the stored parent folders of the last read-ahead
+        self._parents: Parents = {}  # the stored parent folder of the last fresh read
 
     def _index(self) -> FactIndex:
         if self._facts is None:
@@ -80,7 +80,7 @@ class DeleteStep:
         attempted = 0
         forbidden: list[int] = []
         deleted_before = report.deleted
-        ahead: dict[int, tuple[StoredRecording, LabelRead]] = {}
+        ahead: dict[int, StoredRecording] = {}
         for position, rec_id in enumerate(candidates):
             if self.ctx.stop.is_set():  # checkpoint between actions
                 return
@@ -89,12 +89,14 @@ class DeleteStep:
                 break
             self.ctx.checkpoint()
             if rec_id not in ahead:
-                if self._paused(len(candidates) - position):  # no reads for deletions a pause already stops
-                    return
                 room = None if override is None else override.limit - (report.deleted - deleted_before)
-                ahead = await self._read_ahead(candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)])
-            rec, read = ahead.pop(rec_id)
-            if self._paused(len(candidates) - position):  # and just before each DELETE: reads may wait long
+                ids = candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)]
+                ahead = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids)}
+            rec = ahead.pop(rec_id)
+            if self._paused(len(candidates) - position):  # no read for a deletion a pause already stops
+                return
+            read = await self._read_fresh(rec)
+            if self._paused(len(candidates) - position):  # and just before its DELETE: a read may wait long
                 return
             outcome = await self._delete_one(rec, read)
             attempted += outcome is not Outcome.SKIPPED
@@ -151,17 +153,14 @@ class DeleteStep:
         report.held_back += len(rest)
         report.mark_safety_stop(message)
 
-    async def _read_ahead(self, ids: list[int]) -> dict[int, tuple[StoredRecording, LabelRead]]:
-        """The next deletions' recordings and their fresh reads (item and label). With the recycle bin, in one
-        ``$batch`` for up to :data:`READ_AHEAD` of them: each DELETE carries the eTag read here (If-Match), so a
-        file changed in the seconds between is refused with 412, never deleted. ``permanentDelete`` takes no
-        If-Match: there the read is the only guard, so each item is read alone, just before its deletion."""
-        permanent = self.config.delete_mode == "permanent"
-        found = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids[:1] if permanent else ids)}
-        recs = [found[i] for i in (ids[:1] if permanent else ids)]  # in deletion order (the oldest due first)
-        reads = [await reread_one(self.ctx, recs[0])] if permanent else await reread_all(self.ctx, recs)
-        self._parents = parents_of(self.ctx, recs, reads)  # the stored parents of these reads, in one query
-        return {rec.id: (rec, read) for rec, read in zip(recs, reads, strict=True)}
+    async def _read_fresh(self, rec: StoredRecording) -> LabelRead:
+        """The item and its label read afresh, alone, just before its DELETE. Graph documents no eTag change for
+        a retention label, so the If-Match on the DELETE (412 for a file changed since) may not refuse one
+        labelled since it was read: the read has to be the last thing before the DELETE, not one of a batch
+        read while the deletions before it went out and throttling waits grew between them."""
+        read = await reread_one(self.ctx, rec)
+        self._parents = parents_of(self.ctx, [rec], [read])  # the stored parent of this read
+        return read
 
     async def _delete_one(self, rec: StoredRecording, state: LabelRead) -> Outcome:
         cfg, report, db = self.config, self.ctx.report, self.ctx.db
