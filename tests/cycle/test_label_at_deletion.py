@@ -9,7 +9,7 @@ import pytest
 
 from teamsretention.cycle import delete
 from teamsretention.domain import LabelStatus, RetentionLabel, RunMode
-from teamsretention.errors import GraphError
+from teamsretention.errors import GraphError, TransientGraphError
 from teamsretention.store import control
 
 from .test_cycle import DAY0, World, at, created
@@ -185,3 +185,48 @@ def test_a_label_applied_while_an_earlier_deletion_goes_out_keeps_the_next_recor
     row = world.recording(other)
     assert row.state == "tracked" and row.rule == "label" and row.label_name == "Supplier dispute"
     assert world.gw.single_reads == [*world.deleted_ids(), other]  # each alone, just before its DELETE
+
+
+def test_a_delete_refused_with_429_is_read_again_before_it_is_sent_again(world):
+    """A 429 is refused before Graph processed it, and the client then waits out the pause; the read the DELETE
+    followed is old by then: a hold applied during the pause is seen by the read before the DELETE is sent
+    again, and the recording is kept."""
+    drive = world.gw.onedrive["alice"]
+    throttled = TransientGraphError(429, "TooManyRequests", "slow down")
+
+    sent: list[str] = []
+
+    def throttle_then_hold(item_id: str) -> None:
+        if item_id == "kept" and not sent:  # the first DELETE of it is refused
+            world.gw.delete_errors["kept"] = throttled
+        sent.append(item_id)
+
+    original_read = world.gw.reread_item
+
+    async def read(drive_id, item_id):  # type: ignore[no-untyped-def]
+        if world.gw.delete_errors.pop(item_id, None) is not None:  # the resend's read, after the pause
+            world.gw.items[drive]["kept"].label = HOLD
+        return await original_read(drive_id, item_id)
+
+    world.gw.hook_before_delete = throttle_then_hold
+    world.gw.reread_item = read
+    world.cycle(7)
+
+    assert world.deleted_ids() == ["gone"]
+    assert world.recording("kept").rule == "label" and world.recording("kept").delete_attempted_at is None
+    assert world.gw.single_reads.count("kept") == 2
+    assert not world.audit("delete_failed", "kept")
+
+
+def test_a_delete_throttled_at_every_send_fails_for_this_cycle_and_is_tried_again_the_next(world):
+    world.gw.delete_errors["kept"] = TransientGraphError(429, "TooManyRequests", "slow down")
+    report = world.cycle(7)
+
+    assert world.deleted_ids() == ["gone"] and report.exit_code == 1
+    assert world.gw.single_reads.count("kept") == delete.THROTTLED_RESENDS + 1  # a fresh read before each send
+    failed = world.audit("delete_failed", "kept")
+    assert len(failed) == 1 and "429" in failed[0].reason
+    assert world.recording("kept").delete_attempted_at is None and world.recording("kept").state == "tracked"
+    del world.gw.delete_errors["kept"]
+    world.cycle(8)
+    assert world.deleted_ids() == ["gone", "kept"]

@@ -23,6 +23,7 @@ from ..ports import LabelRead
 from ..store import audit, control, digests, recordings
 from ..store.audit import AuditKind
 from ..store.recordings import StoredRecording
+from . import limits
 from .config import CycleContext
 from .facts import FactIndex, stored_decision
 from .limits import DELETE_ROLES, PERMISSION_EVIDENCE, PERMISSION_HINT, DeletionOverride, limit_reason
@@ -32,6 +33,8 @@ from .recheck import Parents, parents_of, recheck, reread_one
 log = structlog.get_logger(__name__)
 
 READ_AHEAD = 20  # deletions whose recordings are read from the store at once (their Graph reads go one by one)
+# A DELETE refused with 429 (before Graph processed it) is sent again after a fresh read, at most this often.
+THROTTLED_RESENDS = 3
 
 
 class Outcome(StrEnum):
@@ -41,6 +44,7 @@ class Outcome(StrEnum):
     FORBIDDEN = "forbidden"
     LOCKED = "locked"
     FAILED = "failed"
+    THROTTLED = "throttled"  # refused with 429 before it was processed: read it again, then send it again
 
 
 class DeleteStep:
@@ -93,12 +97,15 @@ class DeleteStep:
                 ids = candidates[position:position + min(READ_AHEAD, room or READ_AHEAD)]
                 ahead = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids)}
             rec = ahead.pop(rec_id)
-            if self._paused(len(candidates) - position):  # no read for a deletion a pause already stops
-                return
-            read = await self._read_fresh(rec)
-            if self._paused(len(candidates) - position):  # and just before its DELETE: a read may wait long
-                return
-            outcome = await self._delete_one(rec, read)
+            for resend in range(THROTTLED_RESENDS + 1):
+                if self._paused(len(candidates) - position):  # no read for a deletion a pause already stops
+                    return
+                read = await self._read_fresh(rec)  # after a 429: the client-wide pause has passed by now
+                if self._paused(len(candidates) - position):  # and just before its DELETE: a read may wait long
+                    return
+                outcome = await self._delete_one(rec, read, resend_throttled=resend < THROTTLED_RESENDS)
+                if outcome is not Outcome.THROTTLED:
+                    break
             attempted += outcome is not Outcome.SKIPPED
             if outcome is Outcome.FORBIDDEN:
                 forbidden.append(rec_id)
@@ -131,9 +138,7 @@ class DeleteStep:
         why = limit_reason(planned, report.tracked, self.config)
         if why is None:
             return False
-        message = (f"Safety limit: {why}. No deletion at all this cycle; warnings still went out. Raise the "
-                   "limit, or let them through in batches with `teamsretention run --once --allow-deletions N "
-                   "--reason ...` (at most N, the oldest due first).")
+        message = limits.stop_message(why)
         self._audit(AuditKind.SAFETY_STOP, reason=message, planned=planned, tracked=report.tracked)
         report.mark_safety_stop(message)
         return True
@@ -142,12 +147,7 @@ class DeleteStep:
         """The batch is full: what is left stays due (its decision stands) for a later cycle."""
         report = self.ctx.report
         held = recordings.get_many(self.ctx.db, rest)
-        dues = sorted(r.due for r in held if r.due)
-        span = f", due {dues[0]} to {dues[-1]}" if dues else ""
-        message = (f"Deletion batch: --allow-deletions {override.limit} (by {override.actor}: {override.reason}) let "
-                   f"{made} of {len(candidates)} due deletions through, the oldest due first; {len(rest)} stay due"
-                   f"{span}. The next cycle applies the configured limits again; run another batch to let more "
-                   "through.")
+        message = limits.held_back_message(override, made, len(candidates), len(rest), [r.due for r in held if r.due])
         self._audit(AuditKind.DELETIONS_HELD_BACK, actor=override.actor, reason=message, allowed=override.limit,
                     deleted=made, held_back=len(rest), recordings=[r.ref.key for r in held])
         report.held_back += len(rest)
@@ -162,7 +162,7 @@ class DeleteStep:
         self._parents = parents_of(self.ctx, [rec], [read])  # the stored parent of this read
         return read
 
-    async def _delete_one(self, rec: StoredRecording, state: LabelRead) -> Outcome:
+    async def _delete_one(self, rec: StoredRecording, state: LabelRead, *, resend_throttled: bool = False) -> Outcome:
         cfg, report, db = self.config, self.ctx.report, self.ctx.db
         planned = stored_decision(rec)
         key = rec.ref.key
@@ -235,6 +235,8 @@ class DeleteStep:
             unknown = exc.outcome_unknown
             if not unknown:
                 rec = self._set_attempt(rec, None)
+            if exc.status == 429 and resend_throttled:  # not carried out; the read it followed is old by now
+                return Outcome.THROTTLED
             self._audit(AuditKind.DELETE_OUTCOME_UNKNOWN if unknown else AuditKind.DELETE_FAILED, rec,
                         rule=planned.rule, reason=f"Deletion failed: {exc}" + (
                             "; Graph may have carried it out: a re-read settles it" if unknown else ""))

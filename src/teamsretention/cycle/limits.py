@@ -59,6 +59,22 @@ def limit_reason(planned: int, tracked: int, cfg: Limits) -> str | None:
     return None
 
 
+def stop_message(why: str) -> str:
+    """What the cycle says when the configured limits stop its deletions (``why``: :func:`limit_reason`)."""
+    return (f"Safety limit: {why}. No deletion at all this cycle; warnings still went out. Raise the limit, or let "
+            "them through in batches with `teamsretention run --once --allow-deletions N --reason ...` (at most N, "
+            "the oldest due first).")
+
+
+def held_back_message(override: DeletionOverride, made: int, due: int, left: int, dues: list[dt.date]) -> str:
+    """What the cycle says when an ``--allow-deletions`` batch is full: ``made`` of ``due`` deletions went
+    through, ``left`` stay due (``dues``: their due dates)."""
+    span = f", due {min(dues)} to {max(dues)}" if dues else ""
+    return (f"Deletion batch: --allow-deletions {override.limit} (by {override.actor}: {override.reason}) let {made} "
+            f"of {due} due deletions through, the oldest due first; {left} stay due{span}. The next cycle applies "
+            "the configured limits again; run another batch to let more through.")
+
+
 @dataclass(frozen=True, slots=True)
 class DeletionOutlook:
     """What ``plan`` says about the deletions of the cycle it shows (``at``): how many, whether the limit

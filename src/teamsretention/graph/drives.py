@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 
 from msgraph.graph_service_client import GraphServiceClient
 
-from ..errors import GraphError, NotFoundError, PreconditionFailed, TransientGraphError
+from ..errors import GraphError, NotFoundError, PreconditionFailed
 from ..policy.recognition import is_video_file
 from ..ports import DeltaPage, ItemChange, ItemFacets, ItemState
 from .paging import Links, follow_delta
 from .raw import RawJson
 from .transform import MALFORMED, facets_from_json, item_change_from_json, item_state_from_json, json_id
-
-THROTTLED = 429
-DELETE_THROTTLE_RESENDS = 3
 
 
 def _other_file(item: object) -> bool:
@@ -94,18 +91,12 @@ class Drives:
         or open), 403 ForbiddenError (a hold no label shows, or a missing Files.ReadWrite.All),
         412 PreconditionFailed.
 
-        Never retried automatically: a delete that Graph carried out but answered with 503/504 would,
-        on retry, come back 404 and read as "someone else deleted it". A failed delete is tried again
-        by a later cycle, after a fresh re-read."""
-        for attempt in range(DELETE_THROTTLE_RESENDS + 1):
-            try:
-                await self._delete_once(drive_id, item_id, etag, permanent)
-                return
-            except TransientGraphError as exc:
-                # A 429 is refused before it is processed, so sending it again (after the client-wide pause
-                # the throttle gate already applies) cannot be the 504-then-404 confusion described above.
-                if exc.status != THROTTLED or attempt == DELETE_THROTTLE_RESENDS:
-                    raise
+        Never sent again here: a delete that Graph carried out but answered with 503/504 would, sent again,
+        come back 404 and read as "someone else deleted it"; and a 429 (refused before it was processed) is
+        followed by the client-wide pause, after which the read the delete followed is old: the delete step
+        reads the item and its label again before it sends the delete again. Anything else failed is tried
+        again by a later cycle, after a fresh re-read."""
+        await self._delete_once(drive_id, item_id, etag, permanent)
 
     async def _delete_once(self, drive_id: str, item_id: str, etag: str | None, permanent: bool) -> None:
         if permanent:
