@@ -32,9 +32,11 @@ def _exemption(status: ExemptionStatus, requested: dt.date, decided: dt.date | N
     (Facts(exemptions=(_exemption(ExemptionStatus.PENDING, LATER),)), f"legal hold request EX-1 of {LATER}"),
     (Facts(exemptions=(_exemption(ExemptionStatus.APPROVED, TODAY, LATER),)),
      f"the approval of legal hold EX-1 on {LATER}"),
+    (Facts(exemptions=(_exemption(ExemptionStatus.APPROVED, LATER, LATER),)),
+     f"legal hold EX-1 (requested {LATER}, approved {LATER})"),
     (Facts(assignments=(AssignmentTag("A-1", "Supplier case", True, LATER),)),
      f"the tag to assignment 'Supplier case' of {LATER}"),
-], ids=["request", "approval", "tag"])
+], ids=["request", "approval", "requested-and-approved", "tag"])
 def test_a_later_start_turns_a_deletion_into_a_fail_closed_keep_that_names_it(facts, said):
     assert later_covers(facts, TODAY) == [said]
     held = hold_for_later_covers(DELETE, facts, TODAY)

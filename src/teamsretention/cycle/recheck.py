@@ -49,8 +49,8 @@ async def reread_all(ctx: CycleContext, recs: Sequence[StoredRecording]) -> list
 
 
 async def reread_one(ctx: CycleContext, rec: StoredRecording) -> LabelRead:
-    """One item's fresh read on its own (``permanentDelete``: just before its deletion); a failed read is its
-    GraphError, and the caller fails closed."""
+    """One item's fresh read on its own (a GET: just before its deletion); a failed read is its GraphError, and
+    the caller fails closed."""
     try:
         return await ctx.gateway.reread_item(rec.drive_id, rec.item_id)
     except GraphError as exc:

@@ -27,10 +27,14 @@ def later_covers(facts: Facts, today: dt.date) -> list[str]:
     """What in ``facts`` starts to keep the recording after ``today``, each said in a few words."""
     found = []
     for e in facts.exemptions:
-        if e.requested_on > today:
-            found.append(f"{e.kind.value.replace('_', ' ')} request {e.id} of {e.requested_on}")
-        elif e.status in _APPROVED and e.decided_on is not None and e.decided_on > today:
-            found.append(f"the approval of {e.kind.value.replace('_', ' ')} {e.id} on {e.decided_on}")
+        kind = e.kind.value.replace("_", " ")
+        approved_later = e.status in _APPROVED and e.decided_on is not None and e.decided_on > today
+        if e.requested_on > today and approved_later:
+            found.append(f"{kind} {e.id} (requested {e.requested_on}, approved {e.decided_on})")
+        elif e.requested_on > today:
+            found.append(f"{kind} request {e.id} of {e.requested_on}")
+        elif approved_later:
+            found.append(f"the approval of {kind} {e.id} on {e.decided_on}")
     for tag in facts.assignments:
         if tag.tagged_on > today:
             found.append(f"the tag to assignment '{tag.assignment_name}' of {tag.tagged_on}")

@@ -1,5 +1,6 @@
 """``plan --at T``: what the policy will decide on a later day, assuming every warning due before then
-goes out on schedule. Pure: it replays the policy one day at a time with hypothetical warnings."""
+goes out on schedule. Pure: it replays the policy one day at a time with hypothetical warnings (a day on which a
+cover recorded later already exists keeps the recording, as the cycle of that day would: ``policy.later``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 from dataclasses import replace
 
 from ..domain import Action, Decision, Facts, PolicyConfig, Recording, WarningSent
+from .later import hold_for_later_covers
 from .retention import evaluate
 
 
@@ -15,7 +17,7 @@ def project(recording: Recording, facts: Facts, policy: PolicyConfig, start: dt.
     """The decision on ``until`` and, when the recording would be deleted on or before it, that date."""
     warnings = list(facts.warnings)
     day = start
-    decision = evaluate(recording, facts, policy, day)
+    decision = hold_for_later_covers(evaluate(recording, facts, policy, day), facts, day)
     while True:
         if decision.action is Action.DELETE:
             return decision, day
@@ -24,4 +26,5 @@ def project(recording: Recording, facts: Facts, policy: PolicyConfig, start: dt.
         if day >= until:
             return decision, None
         day += dt.timedelta(days=1)
-        decision = evaluate(recording, replace(facts, warnings=tuple(warnings)), policy, day)
+        decision = hold_for_later_covers(evaluate(recording, replace(facts, warnings=tuple(warnings)), policy, day),
+                                         facts, day)
