@@ -230,3 +230,19 @@ def test_a_delete_throttled_at_every_send_fails_for_this_cycle_and_is_tried_agai
     del world.gw.delete_errors["kept"]
     world.cycle(8)
     assert world.deleted_ids() == ["gone", "kept"]
+
+
+def test_a_stop_asked_for_while_a_throttled_delete_waits_is_not_held_up_by_its_resends(world):
+    """The daemon is told to stop (SIGTERM) while a DELETE was refused with 429: the deletion is not read or sent
+    again; it stays due, with no attempt marked, for the next cycle."""
+    import asyncio
+
+    stop = asyncio.Event()
+    world.gw.delete_errors["kept"] = TransientGraphError(429, "TooManyRequests", "slow down")
+    world.gw.hook_before_delete = lambda item_id: stop.set() if item_id == "kept" else None
+
+    world.cycle(7, stop=stop)
+
+    assert world.gw.single_reads.count("kept") == 1 and "kept" not in world.deleted_ids()
+    row = world.recording("kept")
+    assert row.state == "tracked" and row.action == "delete" and row.delete_attempted_at is None

@@ -98,7 +98,7 @@ class DeleteStep:
                 ahead = {rec.id: rec for rec in recordings.get_many(self.ctx.db, ids)}
             rec = ahead.pop(rec_id)
             for resend in range(THROTTLED_RESENDS + 1):
-                if self._paused(len(candidates) - position):  # no read for a deletion a pause already stops
+                if self.ctx.stop.is_set() or self._paused(len(candidates) - position):  # no read then
                     return
                 read = await self._read_fresh(rec)  # after a 429: the client-wide pause has passed by now
                 if self._paused(len(candidates) - position):  # and just before its DELETE: a read may wait long
