@@ -6,15 +6,7 @@ import datetime as dt
 
 import pytest
 
-from teamsretention.domain import (
-    Action,
-    AssignmentTag,
-    Decision,
-    Exemption,
-    ExemptionKind,
-    ExemptionStatus,
-    Facts,
-)
+from teamsretention.domain import Action, AssignmentTag, Decision, Exemption, ExemptionKind, ExemptionStatus, Facts
 from teamsretention.policy.later import LATER_COVER, hold_for_later_covers, later_covers
 
 TODAY = dt.date(2026, 3, 9)
