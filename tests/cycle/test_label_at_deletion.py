@@ -232,17 +232,28 @@ def test_a_delete_throttled_at_every_send_fails_for_this_cycle_and_is_tried_agai
     assert world.deleted_ids() == ["gone", "kept"]
 
 
-def test_a_stop_asked_for_while_a_throttled_delete_waits_is_not_held_up_by_its_resends(world):
-    """The daemon is told to stop (SIGTERM) while a DELETE was refused with 429: the deletion is not read or sent
-    again; it stays due, with no attempt marked, for the next cycle."""
+@pytest.mark.parametrize("when", ["at-the-429", "during-the-resend-read"])
+def test_a_stop_asked_for_while_a_throttled_delete_waits_is_not_held_up_by_its_resends(world, when):
+    """The daemon is told to stop (SIGTERM) when a DELETE is refused with 429, or while the read before sending it
+    again waits out the client-wide pause: it is not sent again; it stays due, with no attempt marked."""
     import asyncio
 
     stop = asyncio.Event()
+    sends: list[str] = []
     world.gw.delete_errors["kept"] = TransientGraphError(429, "TooManyRequests", "slow down")
-    world.gw.hook_before_delete = lambda item_id: stop.set() if item_id == "kept" else None
+    world.gw.hook_before_delete = lambda item_id: (sends.append(item_id),
+                                                   stop.set() if when == "at-the-429" and item_id == "kept" else None)
+    original_read = world.gw.reread_item
 
+    async def read(drive_id, item_id):  # type: ignore[no-untyped-def]
+        answer = await original_read(drive_id, item_id)
+        if when == "during-the-resend-read" and world.gw.single_reads.count("kept") == 2:
+            stop.set()  # the read waited out the pause; the stop came meanwhile
+        return answer
+
+    world.gw.reread_item = read
     world.cycle(7, stop=stop)
 
-    assert world.gw.single_reads.count("kept") == 1 and "kept" not in world.deleted_ids()
+    assert sends.count("kept") == 1 and "kept" not in world.deleted_ids()
     row = world.recording("kept")
     assert row.state == "tracked" and row.action == "delete" and row.delete_attempted_at is None

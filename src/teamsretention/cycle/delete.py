@@ -101,7 +101,7 @@ class DeleteStep:
                 if self.ctx.stop.is_set() or self._paused(len(candidates) - position):  # no read then
                     return
                 read = await self._read_fresh(rec)  # after a 429: the client-wide pause has passed by now
-                if self._paused(len(candidates) - position):  # and just before its DELETE: a read may wait long
+                if self.ctx.stop.is_set() or self._paused(len(candidates) - position):  # a read may wait long
                     return
                 outcome = await self._delete_one(rec, read, resend_throttled=resend < THROTTLED_RESENDS)
                 if outcome is not Outcome.THROTTLED:
