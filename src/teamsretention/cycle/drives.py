@@ -190,18 +190,18 @@ class DriveSync:
             sync_generation=gen, state=RecordingState.UNSURE if unsure else RecordingState.TRACKED,
             evidence=seen.evidence, recognition_note=seen.note or None, parent_id=item.parent_id,
             mime_type=item.mime_type)
+        if moved is not None:  # an unsure copy too: once recognised, what covered the original covers it
+            rec = dataclasses.replace(rec, moved_from=moved.ref.key)
+            events.append(self.ctx.event(AuditKind.MOVED, rec, reason=f"Has the name, creation time and size of "
+                                         f"{moved.ref.key} on another drive (moved or copied here): the "
+                                         "exemptions, holds and tags of that recording cover this one too.",
+                                         moved_from=moved.ref.key, evidence=rec.evidence))
         if unsure:
             events.append(self.ctx.event(AuditKind.UNSURE, rec, reason=f"A video in a Recordings folder that is not "
                                          f"taken for a Teams recording: {seen.note}. It is never warned about or "
                                          "deleted.", note=seen.note))
             return rec
         self.stats.recordings_new += 1
-        if moved is not None:
-            rec = dataclasses.replace(rec, moved_from=moved.ref.key)
-            events.append(self.ctx.event(AuditKind.MOVED, rec, reason=f"Has the name, creation time and size of "
-                                         f"{moved.ref.key} on another drive (moved or copied here): the "
-                                         "exemptions, holds and tags of that recording cover this one too.",
-                                         moved_from=moved.ref.key, evidence=rec.evidence))
         events.append(self.ctx.event(AuditKind.DISCOVERED, rec, evidence=rec.evidence, reason=(
             f"Teams recording found, recorded {rec.recorded_on.isoformat()}; recognised by "
             f"{rec.evidence}.")))

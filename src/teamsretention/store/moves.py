@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, tuple_
 
-from ..domain import RecordingState
 from .database import Database, chunked
 from .recordings import ROWS, StoredRecording, read
 from .tables import RecordingRow
@@ -29,20 +28,17 @@ class Arrival:
 
 def moved_from(db: Database, drive_id: str, found: Iterable[Arrival]) -> dict[str, StoredRecording]:
     """For files of one drive the store does not know yet: the recording each was moved from, by item id. That is
-    another recording with its name, creation time and size, not deleted by us, the newest first: a move to
-    another drive (or back) gives a file a new id, and its holds must follow it. The original may not have been
-    seen leaving yet (drives are read side by side), and a copy matches too: matching only ever adds covers.
-    One query per chunk of creation times, on ``ix_recordings_created_name`` alone: the state is checked here,
-    since a condition on it lets SQLite (before ANALYZE, on a first cycle) walk ``ix_recordings_state``, every
-    tracked row of the tenant for each page."""
+    another recording with its name, creation time and size, the newest first: a move to another drive (or back)
+    gives a file a new id, and its holds must follow it. The original may not have been seen leaving yet (drives
+    are read side by side), may be one teamsretention deleted and its owner restored and moved before its drive
+    was read again, and a copy matches too: matching only ever adds covers.
+    Whatever its state, then. One query per chunk of creation times, on ``ix_recordings_created_name`` alone."""
     wanted = list(found)
-    states = (RecordingState.GONE, RecordingState.TRACKED, RecordingState.UNSURE)
     candidates: dict[tuple[str, dt.datetime], list[StoredRecording]] = {}
     with db.session() as s:
         for chunk in chunked(sorted({r.created_at for r in wanted})):
             for row in read(s, _CREATED_AT, {"times": chunk}):
-                if row.state in states:
-                    candidates.setdefault((row.name, row.created_at), []).append(row)
+                candidates.setdefault((row.name, row.created_at), []).append(row)
     answer: dict[str, StoredRecording] = {}
     for rec in wanted:
         for row in sorted(candidates.get((rec.name, rec.created_at), ()), key=lambda r: r.id, reverse=True):
