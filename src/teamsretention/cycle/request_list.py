@@ -19,7 +19,7 @@ import json
 from ..domain import ExemptionStatus, RunMode
 from ..errors import GraphError, NotFoundError
 from ..lists import R_STATUS_APPROVED, R_STATUS_REJECTED, R_STATUS_REQUESTED, R_STATUS_REVOKED, REQUESTS, field_text
-from ..policy.approval import explain, may_decide
+from ..policy.approval import Refusal, explain, may_decide
 from ..ports import Identity, ListItemChange, ListItemVersion
 from ..store import assignments
 from ..store import directory as sync_store
@@ -55,6 +55,7 @@ class RequestListSync:
         self.ctx = ctx
         self.stats = ctx.report.governance
         self.roles = cycle_roles(ctx)
+        self._read_again = False  # a decision waits for roles Graph could not give: keep the delta link
 
     async def run(self, mode: RunMode) -> None:
         """Plan changes nothing: it reads no list (the next recorded cycle applies what is new)."""
@@ -110,7 +111,7 @@ class RequestListSync:
                     await self._item(site_id, list_id, item)
                 except _Vanished:
                     continue
-            if page.delta_link:
+            if page.delta_link and not self._read_again:
                 sync_store.set_sync_state(self.ctx.db, DELTA_KEY, page.delta_link)
 
     # --- one item ------------------------------------------------------------------------------
@@ -226,6 +227,14 @@ class RequestListSync:
                                  "is never taken back in the list (revoke it instead)", mark, "transition")
         decider = await self.roles.decider(who.id if who else None, label(who))
         refusal = may_decide(decider, targets.covered(db, e))
+        if refusal is Refusal.NOT_APPROVER and self.roles.uncertain(decider.id):
+            # Graph failed us, not the decider: nothing is marked, and the list is read from the same point next
+            # cycle, so this decision is looked at again (an approval is never lost to a 503)
+            self._read_again = True
+            self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: {label(who)} set {e.id} to {status}, "
+                                       "but their roles could not be read from Entra; the decision is looked at "
+                                       "again next cycle")
+            return
         if refusal is not None:
             # the refused version stays the one that set this status: re-saving the row would not decide
             if target is ExemptionStatus.REVOKED:

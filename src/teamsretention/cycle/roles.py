@@ -33,10 +33,16 @@ class Roles:
         self.problems: list[str] = []
         self._upns: dict[str, str | None] = {}  # UPN (lower case) -> object id
         self._groups: dict[str, frozenset[str] | None] = {}  # user id -> transitive group ids (None: unreadable)
+        self._unread = False  # a UPN or a membership could not be read: a "no role" may be a lookup that failed
 
     @property
     def configured(self) -> bool:
         return any(self.entries.values())
+
+    def uncertain(self, user_id: str | None) -> bool:
+        """Whether "no role" for ``user_id`` may come from a lookup that failed (Graph's error, not its answer):
+        a decision refused for it is looked at again, never taken for a refusal."""
+        return self._unread and bool(user_id)
 
     async def roles_of(self, user_id: str | None) -> frozenset[Role]:
         if not user_id:
@@ -69,6 +75,7 @@ class Roles:
             except GraphError as exc:
                 self.problems.append(f"approver {upn} could not be looked up in Entra ({exc.status} {exc.code}): "
                                      "that entry grants no role this time")
+                self._unread = True
                 person = None
             else:
                 if person is None:
@@ -83,6 +90,7 @@ class Roles:
             except GraphError as exc:
                 self.problems.append(f"the group memberships of {uid} could not be read ({exc.status} {exc.code}): "
                                      "no role through a group for them this time")
+                self._unread = True
                 self._groups[uid] = None
             else:
                 self._groups[uid] = frozenset(i.lower() for i in ids)
