@@ -226,8 +226,7 @@ def test_an_unchanged_list_costs_one_request_a_cycle(w):
     ({"EndDate": None}, "Keep until is empty"),
     ({"EndDate": "next spring"}, "Keep until 'next spring' is not a date"),
     ({"RecordingLink": "my recording from Tuesday"}, "is not a web link"),
-    ({"RecordingLink": "https://fake/drive-alice/nothing"}, "points to no recording"),
-])
+])  # a link to no recording waits for the inventory first: test_request_list_retries
 def test_an_invalid_row_is_reported_and_never_applied(w, fields, problem):
     w.gw.add_recording("alice", "r1", created(-20))
     request(w, "alice", 0, item="r1", **fields)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ..domain import ExemptionStatus, RunMode
+from ..domain import ExemptionStatus, RunMode, local_date
 from ..errors import GraphError, NotFoundError
 from ..lists import R_STATUS_APPROVED, R_STATUS_REJECTED, R_STATUS_REQUESTED, R_STATUS_REVOKED, REQUESTS, field_text
 from ..policy.approval import Refusal, explain, may_decide
@@ -152,6 +152,13 @@ class RequestListSync:
         store.note_item(self.ctx.db, ItemMark(item_id, deleted_at=self.ctx.clock()), [self._event(
             AuditKind.LIST_ITEM_DELETED, item_id, "unknown", text, exemption=prev.exemption_id, status=status)])
 
+    def _retry_until(self, item: ListItemChange) -> dt.date:
+        """The last cycle date a row may wait for what the store does not know yet: every drive is read at least
+        every ``max_poll_interval_days``, so a recording it links to is known by then."""
+        since = item.modified_at or item.created_at
+        start = local_date(since, self.ctx.config.policy.timezone) if since else self.ctx.cycle_date
+        return start + dt.timedelta(days=self.ctx.config.max_poll_interval_days + 1)
+
     def _invalid(self, item: ListItemChange, status: str, problem: str, who: Identity | None = None) -> None:
         text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
         self.stats.problems.append(text)
@@ -189,6 +196,13 @@ class RequestListSync:
         if isinstance(row, RowProblem):
             if row.unknown_code:
                 self.stats.unknown_codes.append(f"{REQUESTS.display_name} item {item.id}: {row.text}")
+            if row.transient and (until := self._retry_until(item)) >= self.ctx.cycle_date:
+                # what the next cycles may know (the recording's drive read, the assignment listed): not marked,
+                # and the list is read from the same point again, until the item is that old
+                self._read_again = True
+                self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: {row.text}; not applied yet, "
+                                           f"looked at again each cycle until {until}")
+                return None
             self._invalid(item, status, row.text, who)
             return None
         if isinstance(row, TagRow):

@@ -40,6 +40,9 @@ class TagRow:
 class RowProblem:
     text: str
     unknown_code: bool = False
+    # what a later cycle may see otherwise: a recording or an assignment the store does not know yet (its drive
+    # not read since, the Assignments list unreadable), or an organizer check Graph could not answer
+    transient: bool = False
 
 
 def label(who: Identity | None) -> str:
@@ -60,13 +63,15 @@ async def _recording(ctx: CycleContext, link: str, who: Identity) -> RecordingRe
         return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} is not a web link (use Copy link)")
     ref = await targets.resolve_recording(ctx.db, ctx.gateway, link)
     if ref is None:
-        return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} points to no recording")
+        return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} points to no recording", transient=True)
     organizer = targets.organizer_of(ctx.db, ref.key)
     if organizer is None:
-        return RowProblem(f"{_shown('RecordingLink')} points to a file teamsretention does not govern as a recording")
-    if organizer.lower() != (who.id or "").lower() and not await cycle_roles(ctx).roles_of(who.id):
+        return RowProblem(f"{_shown('RecordingLink')} points to a file teamsretention does not govern as a recording",
+                          transient=True)
+    roles = cycle_roles(ctx)
+    if organizer.lower() != (who.id or "").lower() and not await roles.roles_of(who.id):
         return RowProblem(f"{label(who)} did not organise that recording: only its organizer (or the DPO or an IT "
-                          "admin) asks to keep it")
+                          "admin) asks to keep it", transient=roles.uncertain(who.id))
     return ref
 
 
@@ -86,7 +91,8 @@ async def parse_row(ctx: CycleContext, item: ListItemChange, who: Identity) -> N
         if isinstance(ref, RowProblem) or isinstance(checked, RowProblem):
             return ref if isinstance(ref, RowProblem) else checked  # type: ignore[return-value]
         if not assignments.has_assignment(ctx.db, code):
-            return RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True)
+            return RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True,
+                              transient=True)
         return TagRow(code, ref)
     if kind not in (KIND_EXCEPTION, KIND_LEGAL_HOLD):
         return RowProblem(f"{_shown('RequestKind')} {kind!r} is not one of {KIND_TAG}, {KIND_EXCEPTION}, "
@@ -107,7 +113,8 @@ async def parse_row(ctx: CycleContext, item: ListItemChange, who: Identity) -> N
         checked = _code(code)
         target = checked if isinstance(checked, RowProblem) else (
             (TargetKind.ASSIGNMENT, code) if assignments.has_assignment(ctx.db, code) else
-            RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True))
+            RowProblem(f"{_shown('AssignmentCode')} {code!r} is no known assignment", unknown_code=True,
+                       transient=True))
     elif scope == SCOPE_SITE:
         site = await targets.resolve_site(ctx.db, ctx.gateway, link) if link else None
         target = (TargetKind.SITE, site) if site else RowProblem(
