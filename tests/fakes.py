@@ -315,7 +315,8 @@ class FakeGateway:
             [ListItemChange(i.id, deleted=True) if i.deleted else ListItemChange(
                 i.id, fields=dict(i.fields), created_by=self._delta_identity(i.created_by),
                 last_modified_by=self._delta_identity(i.versions[0].modified_by) if self.delta_identities else None,
-                created_at=i.created_at or i.versions[-1].modified_at, modified_at=i.versions[0].modified_at)
+                created_at=i.created_at or i.versions[-1].modified_at, modified_at=i.versions[0].modified_at,
+                etag=f'"{i.id},{len(i.versions)}"')
              for i in changed],
             delta_link=f"fake-list-delta?token={fake.clock}", reset=delta_link is None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from teamsretention.domain import ExemptionStatus
-from teamsretention.errors import TransientGraphError
+from teamsretention.errors import NotFoundError, TransientGraphError
 from teamsretention.store import assignments, exemptions
 
 from .test_cycle import DAY0, at, created
@@ -41,7 +41,7 @@ def test_an_approval_whose_roles_could_not_be_read_counts_the_next_cycle(tmp_pat
 
     assert exemptions.get(w.db, "EX-1").status is ExemptionStatus.PENDING
     assert not w.audit("decision_ignored")
-    assert any("roles could not be read" in p and "looked at again next cycle" in p
+    assert any("roles could not be read" in p and "looked at again each cycle until" in p
                for p in report.governance.problems)
     w.gw.fail_groups.clear()
     failing["on"] = False
@@ -119,3 +119,39 @@ def test_a_row_that_never_comes_right_is_invalid_once_it_is_older_than_the_wait(
     assert problem in invalid.reason and invalid.actor == "Alice alice"
     w.cycle(10)
     assert len(w.audit("request_invalid")) == 1  # final: not reported again
+
+
+def test_a_row_reported_invalid_is_not_reported_again_while_another_row_waits(tmp_path):
+    w = make(tmp_path)
+    w.gw.add_recording("alice", "r1", created(-20))
+    request(w, "alice", 0, item="r1", Reason="")  # invalid as it stands
+    request(w, "alice", 0, item="r1", RecordingLink="https://fake/drive-alice/nothing")  # waits
+    w.days(0, 3)
+    assert len(w.audit("request_invalid")) == 1  # the first row, once, though the list is read again each cycle
+
+
+def test_a_decider_entra_answers_for_is_refused_at_once_and_a_waiting_decision_waits_only_so_long(tmp_path,
+                                                                                                   monkeypatch):
+    w = make(tmp_path)
+    w.gw.add_recording("alice", "r1", created(-20))
+    w.gw.add_recording("alice", "r2", created(-20))
+    first, second = request(w, "alice", 0, item="r1"), request(w, "alice", 0, item="r2")
+    w.cycle(0)
+    real = w.gw.transitive_group_ids
+
+    async def groups(uid):  # type: ignore[no-untyped-def]
+        if uid == "bob":
+            raise NotFoundError(404, "Request_ResourceNotFound", "no such user")  # an answer, not a failure
+        return await real(uid)
+
+    monkeypatch.setattr(w.gw, "transitive_group_ids", groups)
+    decide(w, first, "bob", 1)
+    w.gw.fail_groups.add("erin")  # Graph keeps failing for erin
+    decide(w, second, "erin", 1)
+    w.cycle(1)
+    ignored = [a for a in w.audit("decision_ignored")]
+    assert len(ignored) == 1 and "EX-1" in ignored[0].reason  # bob's, at once
+    w.days(2, 9)  # erin's waits up to max_poll_interval_days + 1 days after it was made, then counts as refused
+    assert len(w.audit("decision_ignored")) == 1
+    w.cycle(10)
+    assert len(w.audit("decision_ignored")) == 2 and exemptions.get(w.db, "EX-2").status is ExemptionStatus.PENDING

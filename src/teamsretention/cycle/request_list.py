@@ -124,6 +124,8 @@ class RequestListSync:
             return self._deleted(item.id, prev)
         status = field_text(item.fields, "RequestStatus") or R_STATUS_REQUESTED
         if prev is None or (prev.exemption_id is None and prev.tag_key is None):
+            if prev is not None and item.etag and prev.version_seen == item.etag:
+                return  # reported invalid as it stands: read again only because the list's link was held back
             made = await self._new(site_id, list_id, item, status)
             if made is None or status == R_STATUS_REQUESTED:
                 return
@@ -162,7 +164,8 @@ class RequestListSync:
     def _invalid(self, item: ListItemChange, status: str, problem: str, who: Identity | None = None) -> None:
         text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
         self.stats.problems.append(text)
-        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status), [
+        # an invalid row's mark keeps the eTag it was read with: the same row read again is not reported again
+        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status, version_seen=item.etag), [
             self._event(AuditKind.REQUEST_INVALID, item.id, label(who or item.created_by), text)])
 
     async def _creator(self, site_id: str, list_id: str, item: ListItemChange) -> Identity | None:
@@ -241,13 +244,14 @@ class RequestListSync:
                                  "is never taken back in the list (revoke it instead)", mark, "transition")
         decider = await self.roles.decider(who.id if who else None, label(who))
         refusal = may_decide(decider, targets.covered(db, e))
-        if refusal is Refusal.NOT_APPROVER and self.roles.uncertain(decider.id):
+        if (refusal is Refusal.NOT_APPROVER and self.roles.uncertain(decider.id)
+                and (until := self._retry_until(item)) >= day):
             # Graph failed us, not the decider: nothing is marked, and the list is read from the same point next
-            # cycle, so this decision is looked at again (an approval is never lost to a 503)
+            # cycle, so this decision is looked at again (an approval is not lost to a 503)
             self._read_again = True
             self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: {label(who)} set {e.id} to {status}, "
                                        "but their roles could not be read from Entra; the decision is looked at "
-                                       "again next cycle")
+                                       f"again each cycle until {until}")
             return
         if refusal is not None:
             # the refused version stays the one that set this status: re-saving the row would not decide

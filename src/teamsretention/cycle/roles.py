@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import GraphError
+from ..errors import GraphError, TransientGraphError
 from ..policy.approval import Decider, Role
 from ..ports import GraphGateway
 
@@ -33,16 +33,17 @@ class Roles:
         self.problems: list[str] = []
         self._upns: dict[str, str | None] = {}  # UPN (lower case) -> object id
         self._groups: dict[str, frozenset[str] | None] = {}  # user id -> transitive group ids (None: unreadable)
-        self._unread = False  # a UPN or a membership could not be read: a "no role" may be a lookup that failed
+        self._upn_unread = False  # an approver's UPN could not be looked up (Graph failed): anyone may hold it
+        self._groups_unread: set[str] = set()  # users whose memberships Graph failed to give
 
     @property
     def configured(self) -> bool:
         return any(self.entries.values())
 
     def uncertain(self, user_id: str | None) -> bool:
-        """Whether "no role" for ``user_id`` may come from a lookup that failed (Graph's error, not its answer):
-        a decision refused for it is looked at again, never taken for a refusal."""
-        return self._unread and bool(user_id)
+        """Whether "no role" for ``user_id`` may come from a lookup Graph failed (a transient error, not an
+        answer such as 404 or 403): a decision refused for it is looked at again, not taken for a refusal."""
+        return bool(user_id) and (self._upn_unread or (user_id or "").lower() in self._groups_unread)
 
     async def roles_of(self, user_id: str | None) -> frozenset[Role]:
         if not user_id:
@@ -75,7 +76,7 @@ class Roles:
             except GraphError as exc:
                 self.problems.append(f"approver {upn} could not be looked up in Entra ({exc.status} {exc.code}): "
                                      "that entry grants no role this time")
-                self._unread = True
+                self._upn_unread = self._upn_unread or isinstance(exc, TransientGraphError)
                 person = None
             else:
                 if person is None:
@@ -90,7 +91,8 @@ class Roles:
             except GraphError as exc:
                 self.problems.append(f"the group memberships of {uid} could not be read ({exc.status} {exc.code}): "
                                      "no role through a group for them this time")
-                self._unread = True
+                if isinstance(exc, TransientGraphError):
+                    self._groups_unread.add(uid)
                 self._groups[uid] = None
             else:
                 self._groups[uid] = frozenset(i.lower() for i in ids)
