@@ -55,7 +55,7 @@ class RequestListSync:
         self.ctx = ctx
         self.stats = ctx.report.governance
         self.roles = cycle_roles(ctx)
-        self._read_again = False  # a decision waits for roles Graph could not give: keep the delta link
+        self._read_again = False  # a row or a decision waits for what is not known yet: keep the delta link
 
     async def run(self, mode: RunMode) -> None:
         """Plan changes nothing: it reads no list (the next recorded cycle applies what is new)."""
@@ -204,7 +204,8 @@ class RequestListSync:
                 # and the list is read from the same point again, until the item is that old
                 self._read_again = True
                 self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: {row.text}; not applied yet, "
-                                           f"looked at again each cycle until {until}")
+                                           f"looked at again each cycle until {until} (its recording's drive or the "
+                                           "Assignments list may not be read yet); still so then: correct the row")
                 return None
             self._invalid(item, status, row.text, who)
             return None
@@ -251,7 +252,8 @@ class RequestListSync:
             self._read_again = True
             self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: {label(who)} set {e.id} to {status}, "
                                        "but their roles could not be read from Entra; the decision is looked at "
-                                       f"again each cycle until {until}")
+                                       f"again each cycle until {until} (see the Entra problems above; `teamsretention "
+                                       "check` tests the directory permissions)")
             return
         if refusal is not None:
             # the refused version stays the one that set this status: re-saving the row would not decide

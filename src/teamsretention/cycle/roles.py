@@ -43,7 +43,7 @@ class Roles:
     def uncertain(self, user_id: str | None) -> bool:
         """Whether "no role" for ``user_id`` may come from a lookup Graph failed (a transient error, not an
         answer such as 404 or 403): a decision refused for it is looked at again, not taken for a refusal."""
-        return bool(user_id) and (self._upn_unread or (user_id or "").lower() in self._groups_unread)
+        return user_id is not None and bool(user_id) and (self._upn_unread or user_id.lower() in self._groups_unread)
 
     async def roles_of(self, user_id: str | None) -> frozenset[Role]:
         if not user_id:

@@ -20,7 +20,7 @@ _DECIDED = {
     ExemptionStatus.REVOKED,
     ExemptionStatus.REJECTED,
 }
-_APPROVED = {ExemptionStatus.APPROVED, ExemptionStatus.EXPIRED, ExemptionStatus.REVOKED}
+APPROVED = {ExemptionStatus.APPROVED, ExemptionStatus.EXPIRED, ExemptionStatus.REVOKED}  # decided yes, once
 # When several covers hold at once, the reason names the strongest one.
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ def _find_decision_date(e: Exemption, today: dt.date) -> dt.date | None:
 
 def _survey_approval(e: Exemption, today: dt.date) -> Survey:
     approved_on = _find_decision_date(e, today)
-    if approved_on is None or e.status not in _APPROVED:
+    if approved_on is None or e.status not in APPROVED:
         return Survey()
     revoked = e.revoked_on if e.revoked_on is not None and e.revoked_on <= today else None
     end = None if e.kind is ExemptionKind.LEGAL_HOLD else e.valid_until  # legal holds are open-ended

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..domain import Action, Decision, ExemptionStatus, Facts, Rule
+from ..domain import Action, Decision, Facts, Rule
+from .covers import APPROVED
 
 __all__ = ["LATER_COVER", "hold_for_later_covers", "later_covers"]
 
 LATER_COVER = f"{Rule.FAIL_CLOSED.value}:later_cover"
-_APPROVED = {ExemptionStatus.APPROVED, ExemptionStatus.EXPIRED, ExemptionStatus.REVOKED}
 
 
 def later_covers(facts: Facts, today: dt.date) -> list[str]:
@@ -28,7 +28,7 @@ def later_covers(facts: Facts, today: dt.date) -> list[str]:
     found = []
     for e in facts.exemptions:
         kind = e.kind.value.replace("_", " ")
-        approved_later = e.status in _APPROVED and e.decided_on is not None and e.decided_on > today
+        approved_later = e.status in APPROVED and e.decided_on is not None and e.decided_on > today
         if e.requested_on > today and approved_later:
             found.append(f"{kind} {e.id} (requested {e.requested_on}, approved {e.decided_on})")
         elif e.requested_on > today:
