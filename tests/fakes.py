@@ -98,6 +98,7 @@ class FakeGateway:
         self.fail_groups: set[str] = set()  # user ids whose group memberships cannot be read
         self.site: SiteInfo | None = None
         self.lists: dict[str, FakeList] = {}  # display name -> list
+        self.lists_made = 0  # lists ever created (list ids are never reused, as Graph's GUIDs are not)
         self.list_calls = 0  # requests for shares, groups, sites and lists
         self.delta_identities = False  # True: delta items carry createdBy/lastModifiedBy ids (Graph documents no ids)
         self.label_batches: list[int] = []  # the size of every get_items_with_labels call
@@ -292,23 +293,34 @@ class FakeGateway:
 
     async def create_list(self, site_id: str, display_name: str, columns: tuple[Column, ...]) -> ListInfo:
         self.list_calls += 1
-        info = ListInfo(id=f"list-{len(self.lists) + 1}", display_name=display_name,
+        self.lists_made += 1
+        info = ListInfo(id=f"list-{self.lists_made}", display_name=display_name,
                         web_url=f"{self.site.web_url if self.site else 'https://fake'}/Lists/{display_name}",
                         columns=(ListColumnInfo("Title", "Title", "text", required=True),
                                  *(_column_info(c) for c in columns)))
         self.lists[display_name] = FakeList(info)
         return info
 
+    def _list(self, list_id: str) -> FakeList:
+        found = next((f for f in self.lists.values() if f.info.id == list_id), None)
+        if found is None:
+            raise NotFoundError(404, "itemNotFound", f"list {list_id} does not exist")
+        return found
+
+    def remove_list(self, display_name: str) -> None:
+        """A site owner deletes the list (and may create one of the same name again)."""
+        del self.lists[display_name]
+
     async def add_list_column(self, site_id: str, list_id: str, column: Column) -> None:
         self.list_calls += 1
-        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        fake = self._list(list_id)
         fake.info = ListInfo(fake.info.id, fake.info.display_name, fake.info.web_url,
                              (*fake.info.columns, _column_info(column)))
 
     async def list_items_delta(self, site_id: str, list_id: str,
                                delta_link: str | None) -> AsyncIterator[ListDeltaPage]:
         self.list_calls += 1
-        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        fake = self._list(list_id)
         since = int(delta_link.rsplit("=", 1)[1]) if delta_link else 0
         changed = [i for i in fake.items.values() if i.version > since]
         yield ListDeltaPage(
@@ -329,7 +341,7 @@ class FakeGateway:
 
     async def list_item_versions(self, site_id: str, list_id: str, item_id: str) -> list[ListItemVersion]:
         self.list_calls += 1
-        fake = next(f for f in self.lists.values() if f.info.id == list_id)
+        fake = self._list(list_id)
         return list(fake.items[item_id].versions)
 
     # --- editing a list as a person would (tests) ---------------------------------------------------

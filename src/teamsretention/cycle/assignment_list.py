@@ -96,6 +96,7 @@ class AssignmentSync:
                                             "(lists.assignments): run `teamsretention provision`")
                 site_id, list_id = site.id, found.id
                 state.update(site_id=site_id, list_id=list_id, delta=None)
+                self._new_list(list_id, site.web_url, state.get("items_of"))
             async for page in gw.list_items_delta(site_id, list_id, state.get("delta")):
                 self.stats.list_requests += 1
                 for item in page.items:
@@ -108,13 +109,26 @@ class AssignmentSync:
             return self._unreadable("the list or its site is gone (404)")
         except GraphError as exc:
             return self._unreadable(str(exc))
-        changes = self._changes([i for i in items.values() if i.id not in vanished], state, editors)
+        assert isinstance(list_id, str)
+        if state.setdefault("items_of", list_id) != list_id:  # what is known of the earlier list's items
+            state.update(items_of=list_id, invalid={}, deleted=[])
+        changes = self._changes(list_id, [i for i in items.values() if i.id not in vanished], state, editors)
         # an item gone between the delta and its versions: read these changes again next cycle (its deletion then)
         state["delta"] = state.get("delta") if vanished else delta
         changed = assignments.put(self.ctx.db, changes, state=(STATE_KEY, json.dumps(state)))
         self.stats.assignments_changed += len(set(changed))
         self.stats.problems.extend(f"{self._where()}, item {k}: {v}; not applied"
                                    for k, v in sorted(state["invalid"].items()))
+
+    def _new_list(self, list_id: str, site_url: str, previous: str | None) -> None:
+        """The list was looked up: a store older than list ids gets its items named by this list; items of an
+        earlier list (deleted, then created again) own nothing of this one, and that is said once."""
+        if (earlier := assignments.claim_items(self.ctx.db, list_id)) and previous != list_id:
+            self.stats.problems.append(
+                f"lists.assignments = {self.ctx.config.assignments_list!r} in {site_url} is a new list (id "
+                f"{list_id}), not the one the store read before: {earlier} assignment{'s' if earlier != 1 else ''} "
+                "owned by items of the earlier list stay as the store holds them, and an item of this list with "
+                "the same code manages one again (`teamsretention assignments list` shows them)")
 
     async def _editors(self, site_id: str, list_id: str,
                        items: Iterable[ListItemChange]) -> tuple[dict[str, Identity | None], set[str]]:
@@ -138,10 +152,11 @@ class AssignmentSync:
             editors[item.id] = who
         return editors, vanished
 
-    def _changes(self, items: list[ListItemChange], state: dict[str, Any],
+    def _changes(self, list_id: str, items: list[ListItemChange], state: dict[str, Any],
                  editors: dict[str, Identity | None]) -> list[tuple[Fields, Acting]]:
         known = {a.code: a for a in assignments.list_all(self.ctx.db)}
-        owned = {a.list_item_id: a for a in known.values() if a.list_item_id}
+        # an item id names an item of this list only: an earlier list's item 1 owns nothing here
+        owned = {a.list_item_id: a for a in known.values() if a.list_item_id and a.list_id == list_id}
         deleted: set[str] = set(state["deleted"])
         changes: list[tuple[Fields, Acting]] = []
         at, day = self.ctx.clock(), self.ctx.cycle_date
@@ -158,7 +173,7 @@ class AssignmentSync:
                         f"stays {owner.status.value} as the store holds it (add an item with code {owner.code} "
                         "to manage it in the list again)")
                 continue
-            parsed = self._parse(item, known, owned, deleted)
+            parsed = self._parse(list_id, item, known, owned, deleted)
             if isinstance(parsed, str):
                 state["invalid"][item.id] = parsed
                 continue
@@ -167,16 +182,17 @@ class AssignmentSync:
                                            day)))
             # later items in this sync see this one as the owner
             previous = known.get(parsed.code)
-            if previous is not None and previous.list_item_id and previous.list_item_id != item.id:
+            if previous is not None and previous.list_item_id and previous.list_id == list_id \
+                    and previous.list_item_id != item.id:
                 owned.pop(previous.list_item_id, None)
             owned[item.id] = Assignment(parsed.code, parsed.title, parsed.client, AssignmentStatus.ACTIVE,
-                                        parsed.opened_on, parsed.closed_on, None, "list", item.id, "")
+                                        parsed.opened_on, parsed.closed_on, None, "list", item.id, "", list_id)
             known[parsed.code] = owned[item.id]
         state["deleted"] = sorted(deleted)
         return changes
 
-    def _parse(self, item: ListItemChange, known: dict[str, Assignment], owned: dict[str, Assignment],
-               deleted: set[str]) -> Fields | str:
+    def _parse(self, list_id: str, item: ListItemChange, known: dict[str, Assignment],
+               owned: dict[str, Assignment], deleted: set[str]) -> Fields | str:
         """The item as an assignment, or why it is invalid (naming the column and the value)."""
         f, tz = item.fields, self.ctx.config.policy.timezone
         code = field_text(f, "Title")
@@ -209,10 +225,11 @@ class AssignmentSync:
             return (f"Title changed the code from {mine.code} to {code}: a code cannot change (close "
                     f"{mine.code} and add a new item for {code})")
         other = known.get(code)
-        if other is not None and other.list_item_id not in (None, item.id) and other.list_item_id not in deleted:
+        if other is not None and other.list_item_id is not None and other.list_id == list_id \
+                and other.list_item_id != item.id and other.list_item_id not in deleted:
             return f"code {code} already belongs to item {other.list_item_id} of the list"
         title = field_text(f, "AssignmentTitle") or code
-        return Fields(code, title, field_text(f, "Client") or None, opened, closed, item.id)
+        return Fields(code, title, field_text(f, "Client") or None, opened, closed, item.id, list_id)
 
     # --- tag rules -----------------------------------------------------------------------------------
     def apply_tag_rules(self, mode: RunMode) -> None:

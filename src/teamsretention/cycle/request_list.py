@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -65,7 +66,7 @@ class RequestListSync:
             await self._sync()
         except GraphError as exc:
             if exc.status == 404:  # the list (or site) was removed: look it up afresh next time
-                sync_store.set_sync_state(self.ctx.db, LIST_KEY, None)
+                self._forget_where()
             self.stats.problems.append(f"the {REQUESTS.display_name!r} list ({self.ctx.config.requests_list}) could "
                                        f"not be read ({exc.status} {exc.code}): what the store holds stands")
         finally:
@@ -75,10 +76,9 @@ class RequestListSync:
         """(site id, list id), looked up once and kept: an unchanged list then costs one request a cycle."""
         db, cfg = self.ctx.db, self.ctx.config
         known = sync_store.sync_state(db, LIST_KEY)
-        if known:
-            found = json.loads(known)
-            if found.get("site") == cfg.lists_site and found.get("name") == cfg.requests_list:
-                return found["site_id"], found["list_id"]
+        found = json.loads(known) if known else {}
+        if found.get("site") == cfg.lists_site and found.get("name") == cfg.requests_list and not found.get("gone"):
+            return found["site_id"], found["list_id"]
         assert cfg.lists_site is not None
         self.stats.list_requests += 1
         site = await self.ctx.gateway.get_site(cfg.lists_site)
@@ -95,7 +95,22 @@ class RequestListSync:
             "site": cfg.lists_site, "name": cfg.requests_list, "site_id": site.id, "list_id": info.id,
             "web_url": info.web_url}))
         sync_store.set_sync_state(db, DELTA_KEY, None)
+        # a store older than list ids: its items become this list's; items of another list are that list's
+        if (earlier := store.claim_items(db, info.id)) and found.get("list_id") != info.id:
+            self.stats.problems.append(
+                f"lists.requests = {cfg.requests_list!r} in {site.web_url} is a new list (id {info.id}), not the one "
+                f"the store read before: its items are read from the start as new rows; the {earlier} "
+                f"item{'s' if earlier != 1 else ''} of the earlier list stay as the store recorded them (their "
+                "exemptions stand: `teamsretention exemptions list` shows them, `teamsretention exemptions revoke` "
+                "ends one)")
         return site.id, info.id
+
+    def _forget_where(self) -> None:
+        """Look the list up again next cycle, remembering which list was read (a list created again in its
+        place is another list)."""
+        known = sync_store.sync_state(self.ctx.db, LIST_KEY)
+        if known:
+            sync_store.set_sync_state(self.ctx.db, LIST_KEY, json.dumps({**json.loads(known), "gone": True}))
 
     async def _sync(self) -> None:
         where = await self._where()
@@ -115,13 +130,14 @@ class RequestListSync:
                 sync_store.set_sync_state(self.ctx.db, DELTA_KEY, page.delta_link)
 
     # --- one item ------------------------------------------------------------------------------
-    def _event(self, kind: AuditKind, item_id: str, actor: str, reason: str, **detail: object) -> AuditEvent:
-        return self.ctx.event(kind, None, reason=reason, actor=actor, source="list", list_item=item_id, **detail)
+    def _event(self, kind: AuditKind, mark: ItemMark, actor: str, reason: str, **detail: object) -> AuditEvent:
+        return self.ctx.event(kind, None, reason=reason, actor=actor, source="list", list=mark.list_id,
+                              list_item=mark.item_id, **detail)
 
     async def _item(self, site_id: str, list_id: str, item: ListItemChange) -> None:
-        prev = store.request_item(self.ctx.db, item.id)
+        prev = store.request_item(self.ctx.db, list_id, item.id)
         if item.deleted:
-            return self._deleted(item.id, prev)
+            return self._deleted(list_id, item.id, prev)
         status = field_text(item.fields, "RequestStatus") or R_STATUS_REQUESTED
         if prev is None or (prev.exemption_id is None and prev.tag_key is None):
             if prev is not None and item.etag and prev.version_seen == item.etag:
@@ -129,7 +145,7 @@ class RequestListSync:
             made = await self._new(site_id, list_id, item, status)
             if made is None or status == R_STATUS_REQUESTED:
                 return
-            prev = store.request_item(self.ctx.db, item.id)
+            prev = store.request_item(self.ctx.db, list_id, item.id)
         assert prev is not None
         if prev.tag_key is not None or prev.exemption_id is None:
             return
@@ -143,7 +159,7 @@ class RequestListSync:
         e = store.get(self.ctx.db, exemption_id)
         return e is not None and status in _TO_STATUS and e.status is not _TO_STATUS[status]
 
-    def _deleted(self, item_id: str, prev: store.StoredRequestItem | None) -> None:
+    def _deleted(self, list_id: str, item_id: str, prev: store.StoredRequestItem | None) -> None:
         if prev is None or prev.deleted_at is not None or prev.exemption_id is None:
             return
         e = store.get(self.ctx.db, prev.exemption_id)
@@ -151,8 +167,9 @@ class RequestListSync:
         text = (f"list item {item_id} of exemption {prev.exemption_id} was deleted: the exemption stays {status} "
                 "(the store is the record; to end it: teamsretention exemptions revoke)")
         self.stats.problems.append(text)
-        store.note_item(self.ctx.db, ItemMark(item_id, deleted_at=self.ctx.clock()), [self._event(
-            AuditKind.LIST_ITEM_DELETED, item_id, "unknown", text, exemption=prev.exemption_id, status=status)])
+        mark = ItemMark(list_id, item_id, deleted_at=self.ctx.clock())
+        store.note_item(self.ctx.db, mark, [self._event(
+            AuditKind.LIST_ITEM_DELETED, mark, "unknown", text, exemption=prev.exemption_id, status=status)])
 
     def _retry_until(self, item: ListItemChange) -> dt.date:
         """The last cycle date a row may wait for what the store does not know yet: every drive is read at least
@@ -161,12 +178,14 @@ class RequestListSync:
         start = local_date(since, self.ctx.config.policy.timezone) if since else self.ctx.cycle_date
         return start + dt.timedelta(days=self.ctx.config.max_poll_interval_days + 1)
 
-    def _invalid(self, item: ListItemChange, status: str, problem: str, who: Identity | None = None) -> None:
+    def _invalid(self, list_id: str, item: ListItemChange, status: str, problem: str,
+                 who: Identity | None = None) -> None:
         text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
         self.stats.problems.append(text)
         # an invalid row's mark keeps the eTag it was read with: the same row read again is not reported again
-        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status, version_seen=item.etag), [
-            self._event(AuditKind.REQUEST_INVALID, item.id, label(who or item.created_by), text)])
+        mark = ItemMark(list_id, item.id, status_seen=status, version_seen=item.etag)
+        store.note_item(self.ctx.db, mark, [
+            self._event(AuditKind.REQUEST_INVALID, mark, label(who or item.created_by), text)])
 
     async def _creator(self, site_id: str, list_id: str, item: ListItemChange) -> Identity | None:
         """Who created the item. Graph's listItem delta documents ``createdBy`` with a display name only, so
@@ -192,7 +211,7 @@ class RequestListSync:
     async def _new(self, site_id: str, list_id: str, item: ListItemChange, status: str) -> str | None:
         who = await self._creator(site_id, list_id, item)
         if who is None or not who.id:
-            self._invalid(item, status, "its creator has no Entra identity (neither createdBy.user.id nor the "
+            self._invalid(list_id, item, status, "its creator has no Entra identity (neither createdBy.user.id nor the "
                           "author of its first version)")
             return None
         row = await parse_row(self.ctx, item, who)
@@ -207,19 +226,20 @@ class RequestListSync:
                                            f"looked at again each cycle until {until} (its recording's drive or the "
                                            "Assignments list may not be read yet); still so then: correct the row")
                 return None
-            self._invalid(item, status, row.text, who)
+            self._invalid(list_id, item, status, row.text, who)
             return None
         if isinstance(row, TagRow):
-            return self._tag(item, row, status, who)
-        made = store.request(self.ctx.db, row, actor=label(who), at=self.ctx.clock(), day=self.ctx.cycle_date,
-                             run_id=self.ctx.run_id, mark=ItemMark(item.id, status_seen=R_STATUS_REQUESTED))
+            return self._tag(list_id, item, row, status, who)
+        made = store.request(self.ctx.db, dataclasses.replace(row, list_id=list_id), actor=label(who),
+                             at=self.ctx.clock(), day=self.ctx.cycle_date, run_id=self.ctx.run_id,
+                             mark=ItemMark(list_id, item.id, status_seen=R_STATUS_REQUESTED))
         self.stats.requests_applied += 1
         return made.id
 
-    def _tag(self, item: ListItemChange, row: TagRow, status: str, who: Identity) -> str:
+    def _tag(self, list_id: str, item: ListItemChange, row: TagRow, status: str, who: Identity) -> str:
         tag_key = f"{row.code} {row.ref.key}"
         tag_recording(self.ctx, row, actor=label(who))
-        store.note_item(self.ctx.db, ItemMark(item.id, status_seen=status, tag_key=tag_key), [])
+        store.note_item(self.ctx.db, ItemMark(list_id, item.id, status_seen=status, tag_key=tag_key), [])
         self.stats.requests_applied += 1
         return tag_key
 
@@ -235,13 +255,13 @@ class RequestListSync:
             return
         if version.id == seen:
             return  # the same decision, already handled (another field changed)
-        who, mark = version.modified_by, ItemMark(item.id, status_seen=status, version_seen=version.id)
+        who, mark = version.modified_by, ItemMark(list_id, item.id, status_seen=status, version_seen=version.id)
         target = _TO_STATUS.get(status)
         if e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
             store.note_item(db, mark, [])
             return
         if target is None:
-            return self._ignored(item.id, e.id, status, who, f"exemption {e.id} is {e.status.value} and a decision "
+            return self._ignored(e.id, status, who, f"exemption {e.id} is {e.status.value} and a decision "
                                  "is never taken back in the list (revoke it instead)", mark, "transition")
         decider = await self.roles.decider(who.id if who else None, label(who))
         refusal = may_decide(decider, targets.covered(db, e))
@@ -265,20 +285,20 @@ class RequestListSync:
                 hint = (f"; {e.id} stays {e.status.value}: an approver decides by setting Status back to "
                         f"{R_STATUS_REQUESTED} and then to the decision, or with `teamsretention exemptions "
                         f"approve|reject {e.id}`")
-            return self._ignored(item.id, e.id, status, who, explain(refusal, label(who)) + hint, mark, refusal.value)
+            return self._ignored(e.id, status, who, explain(refusal, label(who)) + hint, mark, refusal.value)
         allowed = ExemptionStatus.APPROVED if target is ExemptionStatus.REVOKED else ExemptionStatus.PENDING
         if e.status is not allowed:
-            return self._ignored(item.id, e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
+            return self._ignored(e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
                                  f"become {target.value}", mark, "transition")
         store.decide(db, e.id, target, actor=label(who), at=self.ctx.clock(), day=day, source="list",
                      note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, mark=mark)
         self.stats.requests_applied += 1
 
-    def _ignored(self, item_id: str, exemption_id: str, status: str, who: Identity | None, why: str,
+    def _ignored(self, exemption_id: str, status: str, who: Identity | None, why: str,
                  mark: ItemMark, refusal: str) -> None:
-        text = f"{label(who)} set {exemption_id} to {status} in the list (item {item_id}): ignored, {why}"
+        text = f"{label(who)} set {exemption_id} to {status} in the list (item {mark.item_id}): ignored, {why}"
         self.stats.ignored.append(text)
-        store.note_item(self.ctx.db, mark, [self._event(AuditKind.DECISION_IGNORED, item_id, label(who), text,
+        store.note_item(self.ctx.db, mark, [self._event(AuditKind.DECISION_IGNORED, mark, label(who), text,
                                                         exemption=exemption_id, status=status, refusal=refusal)])
 
 

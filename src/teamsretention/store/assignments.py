@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import AssignmentStatus, RecordingRef, RecordingState
@@ -45,6 +45,7 @@ class Fields:
     opened_on: dt.date
     closed_on: dt.date | None = None
     list_item_id: str | None = None
+    list_id: str | None = None  # the list of list_item_id (an item id names an item only within its list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class Assignment:
     source: str
     list_item_id: str | None
     created_by: str
+    list_id: str | None = None
 
     @property
     def list_owned(self) -> bool:
@@ -92,7 +94,7 @@ class Candidate:
 
 def _assignment(r: AssignmentRow) -> Assignment:
     return Assignment(r.id, r.name, r.client, AssignmentStatus(r.status), r.opened_on, r.closed_on, r.closed_at,
-                      r.source, r.list_item_id, r.created_by)
+                      r.source, r.list_item_id, r.created_by, r.list_id)
 
 
 def _tag(t: AssignmentTagRow) -> StoredTag:
@@ -173,6 +175,16 @@ def reopen(db: Database, code: str, *, acting: Acting) -> None:
         _put(s, _fields(row, closed_on=None), acting)
 
 
+def claim_items(db: Database, list_id: str) -> int:
+    """Assignments owned by items read before list ids were kept (``""``) become owned by items of ``list_id``,
+    the list read now, as they always were; returns how many assignments items of other lists own."""
+    owned = AssignmentRow.list_item_id.is_not(None)
+    with db.session() as s:
+        s.execute(update(AssignmentRow).where(owned, AssignmentRow.list_id == "").values(list_id=list_id))
+        return s.scalar(select(func.count()).select_from(AssignmentRow).where(
+            owned, AssignmentRow.list_id != list_id)) or 0
+
+
 def item_deleted(db: Database, code: str, item_id: str, *, acting: Acting, list_name: str) -> None:
     """The list item owning ``code`` was deleted: evidence only, the assignment stays as it is."""
     with db.session() as s:
@@ -192,7 +204,7 @@ def _row(s: Session, code: str) -> AssignmentRow:
 
 
 def _fields(row: AssignmentRow, *, closed_on: dt.date | None) -> Fields:
-    return Fields(row.id, row.name, row.client, row.opened_on, closed_on, row.list_item_id)
+    return Fields(row.id, row.name, row.client, row.opened_on, closed_on, row.list_item_id, row.list_id)
 
 
 def _put(s: Session, f: Fields, acting: Acting) -> list[str]:
@@ -200,6 +212,8 @@ def _put(s: Session, f: Fields, acting: Acting) -> list[str]:
     detail = {"assignment": f.code, "source": acting.source}
     if f.list_item_id:
         detail["list_item"] = f.list_item_id
+        if f.list_id:
+            detail["list"] = f.list_id
     events: list[AuditEvent] = []
 
     def event(kind: AuditKind, reason: str, **extra: object) -> None:
@@ -210,17 +224,18 @@ def _put(s: Session, f: Fields, acting: Acting) -> list[str]:
     if row is None:
         row = AssignmentRow(id=f.code, name=f.title, client=f.client, status=AssignmentStatus.ACTIVE.value,
                             opened_on=f.opened_on, created_by=acting.actor, source=acting.source,
-                            list_item_id=f.list_item_id)
+                            list_item_id=f.list_item_id, list_id=f.list_id)
         s.add(row)
         event(AuditKind.ASSIGNMENT_RECORDED, f"{label} opened on {f.opened_on}.",
               client=f.client, title=f.title, opened_on=f.opened_on.isoformat())
     else:
         changed = {k: v for k, v in (("title", f.title), ("client", f.client), ("opened_on", f.opened_on),
-                                     ("list_item", f.list_item_id))
+                                     ("list_item", f.list_item_id), ("list", f.list_id))
                    if v != {"title": row.name, "client": row.client, "opened_on": row.opened_on,
-                            "list_item": row.list_item_id}[k]}
+                            "list_item": row.list_item_id, "list": row.list_id}[k]}
         if changed:
-            row.name, row.client, row.opened_on, row.list_item_id = f.title, f.client, f.opened_on, f.list_item_id
+            row.name, row.client, row.opened_on = f.title, f.client, f.opened_on
+            row.list_item_id, row.list_id = f.list_item_id, f.list_id
             what = ", ".join(f"{k} {v}" for k, v in changed.items())
             event(AuditKind.ASSIGNMENT_UPDATED, f"{label} changed: {what}.",
                   changed={k: str(v) if v is not None else None for k, v in changed.items()})

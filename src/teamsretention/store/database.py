@@ -39,7 +39,7 @@ BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for another process's write
 MIGRATION_LOCK_KEY = 0x7465616D73726574
 # The newest migration in store/migrations/versions: a test holds it to the scripts' head, so a new migration
 # cannot be added without it (a store at this revision is opened without Alembic).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 CYCLE_LOCK = "cycle"  # the name of the cycle lock's row (store.control)
 # The lease a task's writes are fenced by: (the store, the lease holder). Set by a cycle for itself and the
 # tasks it starts (they inherit it); every other caller (commands, the web endpoint's thread) has none.

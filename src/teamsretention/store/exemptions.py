@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, fields
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import Exemption, ExemptionKind, ExemptionStatus, TargetKind
@@ -47,6 +47,7 @@ class StoredExemption:
     review_on: dt.date | None
     source: str
     list_item_id: str | None
+    list_id: str | None  # the list of list_item_id
     recorded_at: dt.datetime | None
     decided_on: dt.date | None
     decided_at: dt.datetime | None
@@ -82,12 +83,14 @@ class NewRequest:
     review_on: dt.date | None = None
     source: str = "cli"
     list_item_id: str | None = None
+    list_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ItemMark:
     """What the cycle last applied from one list item (written with the change it caused)."""
 
+    list_id: str  # an item id names an item only within its list
     item_id: str
     status_seen: str | None = None
     version_seen: str | None = None
@@ -98,6 +101,7 @@ class ItemMark:
 
 @dataclass(frozen=True, slots=True)
 class StoredRequestItem:
+    list_id: str
     item_id: str
     exemption_id: str | None
     tag_key: str | None
@@ -112,6 +116,7 @@ def _stored(e: ExemptionRow) -> StoredExemption:
         target_id=e.target_id, requested_on=e.requested_on, requested_by=e.requested_by or "",
         requested_by_id=e.requested_by_id, reason=e.reason or "", legal_basis=e.legal_basis or "",
         valid_until=e.valid_until, review_on=e.review_on, source=e.source or "cli", list_item_id=e.list_item_id,
+        list_id=e.list_id,
         recorded_at=e.recorded_at, decided_on=e.decided_on, decided_at=e.decided_at, decided_by=e.decided_by,
         decision_note=e.decision_note, revoked_on=e.revoked_on, revoked_at=e.revoked_at, revoked_by=e.revoked_by)
 
@@ -127,9 +132,9 @@ def _event(kind: AuditKind, e: ExemptionRow, *, actor: str, at: dt.datetime, day
 def _mark(s: Session, mark: ItemMark | None) -> None:
     if mark is None:
         return
-    row = s.get(RequestItemRow, mark.item_id)
+    row = s.get(RequestItemRow, (mark.list_id, mark.item_id))
     if row is None:
-        row = RequestItemRow(item_id=mark.item_id)
+        row = RequestItemRow(list_id=mark.list_id, item_id=mark.item_id)
         s.add(row)
     for name in ("status_seen", "version_seen", "exemption_id", "tag_key", "deleted_at"):
         value = getattr(mark, name)
@@ -157,11 +162,20 @@ def list_all(db: Database, status: ExemptionStatus | None = None) -> list[Stored
         return [_stored(r) for r in s.scalars(q)]
 
 
-def request_item(db: Database, item_id: str) -> StoredRequestItem | None:
+def request_item(db: Database, list_id: str, item_id: str) -> StoredRequestItem | None:
     with db.session() as s:
-        r = s.get(RequestItemRow, item_id)
-        return None if r is None else StoredRequestItem(r.item_id, r.exemption_id, r.tag_key, r.status_seen,
-                                                         r.version_seen, r.deleted_at)
+        r = s.get(RequestItemRow, (list_id, item_id))
+        return None if r is None else StoredRequestItem(r.list_id, r.item_id, r.exemption_id, r.tag_key,
+                                                         r.status_seen, r.version_seen, r.deleted_at)
+
+
+def claim_items(db: Database, list_id: str) -> int:
+    """Items of an earlier list: those read before list ids were kept (``""``) become items of ``list_id``, the
+    list read now, as they always were; returns how many items other lists have."""
+    with db.session() as s:
+        s.execute(update(RequestItemRow).where(RequestItemRow.list_id == "").values(list_id=list_id))
+        s.execute(update(ExemptionRow).where(ExemptionRow.list_id == "").values(list_id=list_id))
+        return s.scalar(select(func.count()).select_from(RequestItemRow).where(RequestItemRow.list_id != list_id)) or 0
 
 
 # --- changes -------------------------------------------------------------------------------------
@@ -191,15 +205,17 @@ def request(db: Database, new: NewRequest, *, actor: str, at: dt.datetime, day: 
             target_kind=new.target_kind.value, target_id=new.target_id, requested_on=new.requested_on,
             requested_by=new.requested_by, requested_by_id=new.requested_by_id, reason=new.reason,
             legal_basis=new.legal_basis, valid_until=new.valid_until, review_on=new.review_on, source=new.source,
-            list_item_id=new.list_item_id, recorded_at=at)
+            list_item_id=new.list_item_id, list_id=new.list_id, recorded_at=at)
         s.add(row)
         ends = (f" until {new.valid_until}" if new.valid_until else "") + (
             f", review on {new.review_on}" if new.review_on else "")
         audit.write(s, [_event(AuditKind.EXEMPTION_REQUESTED, row, actor=actor, at=at, day=day, run_id=run_id,
                                source=new.source, legal_basis=new.legal_basis, list_item=new.list_item_id,
+                               **({"list": new.list_id} if new.list_id else {}),
                                reason=f"{new.kind.value.replace('_', ' ')} requested for "
                                       f"{new.target_kind.value} {new.target_id}{ends}: {new.reason}")])
-        _mark(s, mark and ItemMark(mark.item_id, mark.status_seen, mark.version_seen, exemption_id=exemption_id))
+        _mark(s, mark and ItemMark(mark.list_id, mark.item_id, mark.status_seen, mark.version_seen,
+                                   exemption_id=exemption_id))
         return _stored(row)
 
 
@@ -223,7 +239,8 @@ def decide(db: Database, exemption_id: str, status: ExemptionStatus, *, actor: s
             row.decided_on, row.decided_at, row.decided_by, row.decision_note = day, at, actor, note or None
         audit.write(s, [_event(kind, row, actor=actor, at=at, day=day, run_id=run_id, source=source,
                                reason=f"exemption {exemption_id} {after.value} by {actor}"
-                                      + (f": {note}" if note else ""), note=note)])
+                                      + (f": {note}" if note else ""), note=note,
+                               **({"list": mark.list_id, "list_item": mark.item_id} if mark else {}))])
         _mark(s, mark)
         return _stored(row)
 

@@ -15,7 +15,7 @@ from .tables_base import Base, BigIntId, UTCDateTime
 
 class AssignmentRow(Base):
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_list_item", "list_item_id", unique=True),)
+    __table_args__ = (Index("ix_assignments_list_item", "list_id", "list_item_id", unique=True),)
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -27,6 +27,8 @@ class AssignmentRow(Base):
     created_by: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(10), default="cli", server_default="cli")  # cli | csv | list
     list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the list item owning it
+    # the list that item belongs to (item ids restart at 1 in a re-created list); "": not known yet
+    list_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class AssignmentTagRow(Base):
@@ -68,15 +70,18 @@ class ExemptionRow(Base):
     decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")  # cli | list
     list_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    list_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the list of list_item_id
     requested_by_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # Entra object id
     revoked_by: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RequestItemRow(Base):
-    """An item of the Retention requests list as the cycle last applied it."""
+    """An item of the Retention requests list as the cycle last applied it. An item id names an item only
+    within its list: a list deleted and created again numbers its items from 1 again."""
 
     __tablename__ = "request_items"
 
+    list_id: Mapped[str] = mapped_column(String(100), primary_key=True)  # "": read before list ids were kept
     item_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     exemption_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     tag_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # "<code> <recording key>" of a tag row

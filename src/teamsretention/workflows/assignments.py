@@ -180,7 +180,7 @@ def _csv_row(admin: Admin, row: dict[str, str | None], where: str) -> Fields:
         raise ConfigError(f"{where}, column code: {code} is owned by item {found.list_item_id} of the "
                           f"{admin.list_name} list in {admin.lists_site}: edit it there")
     return Fields(code, title, value("client") or None, opened, closed,
-                  found.list_item_id if found is not None else None)
+                  found.list_item_id if found is not None else None, found.list_id if found is not None else None)
 
 
 # --- tags ---------------------------------------------------------------------------------------------
