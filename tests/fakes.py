@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ class FakeList:
     info: ListInfo
     items: dict[str, FakeListItem] = field(default_factory=dict)
     clock: int = 0
+    versioning: bool = True  # False: SharePoint keeps one version, 1.0, rewritten in place by every edit
 
     def change(self) -> int:
         self.clock += 1
@@ -328,7 +330,7 @@ class FakeGateway:
                 i.id, fields=dict(i.fields), created_by=self._delta_identity(i.created_by),
                 last_modified_by=self._delta_identity(i.versions[0].modified_by) if self.delta_identities else None,
                 created_at=i.created_at or i.versions[-1].modified_at, modified_at=i.versions[0].modified_at,
-                etag=f'"{i.id},{len(i.versions)}"')
+                etag=f'"{{{uuid.uuid5(uuid.NAMESPACE_URL, list_id + "/" + i.id)}}},{len(i.versions)}"'.upper())
              for i in changed],
             delta_link=f"fake-list-delta?token={fake.clock}", reset=delta_link is None)
 
@@ -357,7 +359,10 @@ class FakeGateway:
         fake = self.lists[list_name]
         item = fake.items[item_id]
         item.fields.update(fields)
-        item.versions.insert(0, ListItemVersion(f"{len(item.versions) + 1}.0", at, by, dict(item.fields)))
+        if not fake.versioning:
+            item.versions = [ListItemVersion("1.0", at, by, dict(item.fields))]
+        else:
+            item.versions.insert(0, ListItemVersion(f"{len(item.versions) + 1}.0", at, by, dict(item.fields)))
         item.version = fake.change()
 
     def delete_list_item(self, list_name: str, item_id: str) -> None:

@@ -69,6 +69,9 @@ def _check(url: str) -> None:
                                    assignment_store.Acting("carol", "list", AT, AT.date()))])
         assert {(a.code, a.list_id) for a in assignment_store.list_all(db)} == {("ACME-1", "list-old-a"),
                                                                                 ("BETA-2", "list-new")}
+        etag = '"{86EB4C8E-D20D-46B9-AD41-23B8868DDA8A},12"'  # a list item's eTag as Graph sends it: 42 characters
+        exemptions.note_item(db, exemptions.ItemMark("list-new", "7", version_seen=etag), [])
+        assert exemptions.request_item(db, "list-new", "7").version_seen == etag
         assert exemptions.claim_items(db, "list-new") == 1  # the earlier list's one item, left as it was
         assert exemptions.request_item(db, "list-old-r", "1") is not None
     finally:
@@ -76,6 +79,7 @@ def _check(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:  # and back: a store with one list's items goes down to 0007 whole
         conn.execute(text("DELETE FROM assignments WHERE id = 'BETA-2'"))
+        conn.execute(text("DELETE FROM request_items WHERE item_id = '7'"))
         command.downgrade(_config(conn), "0007")
         assert conn.execute(text("SELECT item_id, exemption_id FROM request_items")).all() == [("1", "EX-1")]
     engine.dispose()

@@ -29,7 +29,7 @@ from ..store.audit import AuditEvent, AuditKind
 from ..store.exemptions import ItemMark
 from . import targets
 from .config import CycleContext
-from .request_rows import RowProblem, TagRow, label, parse_row
+from .request_rows import RowProblem, TagRow, deciding_version, label, parse_row, same_moment, shows_who_set
 from .roles import cycle_roles
 
 LIST_KEY, DELTA_KEY = "requests_list", "requests_list_delta"
@@ -195,7 +195,7 @@ class RequestListSync:
             return item.created_by
         versions = await self._versions(site_id, list_id, item.id)
         first = versions[-1] if versions else None
-        if first is None or first.id != "1.0" or not _same_moment(first.modified_at, item.created_at):
+        if first is None or first.id != "1.0" or not same_moment(first.modified_at, item.created_at):
             return None  # trimmed history, or one version overwritten in place (versioning off): nobody to trust
         return first.modified_by
 
@@ -212,7 +212,8 @@ class RequestListSync:
         who = await self._creator(site_id, list_id, item)
         if who is None or not who.id:
             self._invalid(list_id, item, status, "its creator has no Entra identity (neither createdBy.user.id nor the "
-                          "author of its first version)")
+                          "author of its first version; a history that does not start at the row's creation: turn on "
+                          "the list's Versioning settings, then add the row again)")
             return None
         row = await parse_row(self.ctx, item, who)
         if isinstance(row, RowProblem):
@@ -253,10 +254,12 @@ class RequestListSync:
             self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: Status {status}, but its version "
                                        "history does not show who set it; not applied")
             return
+        target = _TO_STATUS.get(status)
+        if not shows_who_set(versions, version, item):
+            return self._no_history(item, status, e, version, target, list_id, seen)
         if version.id == seen:
             return  # the same decision, already handled (another field changed)
         who, mark = version.modified_by, ItemMark(list_id, item.id, status_seen=status, version_seen=version.id)
-        target = _TO_STATUS.get(status)
         if e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
             store.note_item(db, mark, [])
             return
@@ -294,9 +297,28 @@ class RequestListSync:
                      note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, mark=mark)
         self.stats.requests_applied += 1
 
+    def _no_history(self, item: ListItemChange, status: str, e: store.StoredExemption, version: ListItemVersion,
+                    target: ExemptionStatus | None, list_id: str, seen: str | None) -> None:
+        """The version that set Status is not in the history: whoever it names (the last editor, with versioning
+        off) may not be who set Status, so nothing is applied. Said again whenever the row is saved again."""
+        moment = f"{version.modified_at:%Y-%m-%d %H:%M} UTC" if version.modified_at else "an unknown time"
+        key = f"{version.id}@{version.modified_at:%Y%m%dT%H%M%S}" if version.modified_at else version.id
+        mark = ItemMark(list_id, item.id, status_seen=status, version_seen=key)
+        if key == seen or e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
+            return store.note_item(self.ctx.db, mark, [])
+        verb = "revoke" if target is ExemptionStatus.REVOKED else "approve|reject"
+        text = (f"Status {status} for {e.id} in the list (item {item.id}): ignored, the list keeps no history of who "
+                f"set Status (its oldest version, {version.id}, was saved by {label(version.modified_by)} at {moment}, "
+                f"not when the row was created): SharePoint versioning is off, or a version limit trimmed the "
+                f"history. {e.id} stays {e.status.value}. Turn on the list's Versioning settings (Create a version "
+                f"each time you edit an item: Yes); then an approver sets Status back to "
+                f"{R_STATUS_APPROVED if target is ExemptionStatus.REVOKED else R_STATUS_REQUESTED} and then to the "
+                f"decision, or uses `teamsretention exemptions {verb} {e.id}`")
+        self._ignored(e.id, status, None, "", mark, "no_history", text=text)
+
     def _ignored(self, exemption_id: str, status: str, who: Identity | None, why: str,
-                 mark: ItemMark, refusal: str) -> None:
-        text = f"{label(who)} set {exemption_id} to {status} in the list (item {mark.item_id}): ignored, {why}"
+                 mark: ItemMark, refusal: str, *, text: str | None = None) -> None:
+        text = text or f"{label(who)} set {exemption_id} to {status} in the list (item {mark.item_id}): ignored, {why}"
         self.stats.ignored.append(text)
         store.note_item(self.ctx.db, mark, [self._event(AuditKind.DECISION_IGNORED, mark, label(who), text,
                                                         exemption=exemption_id, status=status, refusal=refusal)])
@@ -304,24 +326,6 @@ class RequestListSync:
 
 class _Vanished(Exception):
     """A list item deleted between the delta that listed it and the read of its versions."""
-
-
-def _same_moment(a: dt.datetime | None, b: dt.datetime | None) -> bool:
-    """Version 1.0 written when the item was created (seconds apart at most); unknown times do not match."""
-    return a is not None and b is not None and abs((a - b).total_seconds()) <= 5
-
-
-def deciding_version(versions: list[ListItemVersion], status: str) -> ListItemVersion | None:
-    """The version that set ``RequestStatus`` to ``status`` (newest first: the oldest of the newest run of
-    versions carrying it). None when the newest version does not carry it."""
-    if not versions or field_text(versions[0].fields, "RequestStatus") != status:
-        return None
-    found = versions[0]
-    for v in versions[1:]:
-        if (field_text(v.fields, "RequestStatus") or R_STATUS_REQUESTED) != status:
-            break
-        found = v
-    return found
 
 
 def tag_recording(ctx: CycleContext, row: TagRow, *, actor: str) -> None:

@@ -14,6 +14,7 @@ from ..lists import (
     KIND_EXCEPTION,
     KIND_LEGAL_HOLD,
     KIND_TAG,
+    R_STATUS_REQUESTED,
     REQUESTS,
     SCOPE_ASSIGNMENT,
     SCOPE_MINE,
@@ -22,7 +23,7 @@ from ..lists import (
     field_date,
     field_text,
 )
-from ..ports import Identity, ListItemChange
+from ..ports import Identity, ListItemChange, ListItemVersion
 from ..store import assignments
 from ..store.exemptions import NewRequest
 from . import targets
@@ -154,3 +155,29 @@ def _terms(f: dict[str, object], kind: str, tz: str,
     if review <= requested_on:
         return RowProblem(f"{_shown('ReviewDate')} {review} is not after the request ({requested_on})")
     return None, review
+
+
+# --- the version history: who set Status ------------------------------------------------------------
+def shows_who_set(versions: list[ListItemVersion], version: ListItemVersion, item: ListItemChange) -> bool:
+    """Whether the history shows who set Status: the setting version has an older one before it, or is the row's
+    creation (1.0, written when it was created). The oldest version kept otherwise was rewritten in place
+    (versioning off) or follows versions a limit trimmed: the one who set Status may be gone from it."""
+    return version is not versions[-1] or (version.id == "1.0" and same_moment(version.modified_at, item.created_at))
+
+
+def same_moment(a: dt.datetime | None, b: dt.datetime | None) -> bool:
+    """Version 1.0 written when the item was created (seconds apart at most); unknown times do not match."""
+    return a is not None and b is not None and abs((a - b).total_seconds()) <= 5
+
+
+def deciding_version(versions: list[ListItemVersion], status: str) -> ListItemVersion | None:
+    """The version that set ``RequestStatus`` to ``status`` (newest first: the oldest of the newest run of
+    versions carrying it). None when the newest version does not carry it."""
+    if not versions or field_text(versions[0].fields, "RequestStatus") != status:
+        return None
+    found = versions[0]
+    for v in versions[1:]:
+        if (field_text(v.fields, "RequestStatus") or R_STATUS_REQUESTED) != status:
+            break
+        found = v
+    return found

@@ -86,5 +86,5 @@ class RequestItemRow(Base):
     exemption_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     tag_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # "<code> <recording key>" of a tag row
     status_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)  # RequestStatus last handled
-    version_seen: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    version_seen: Mapped[str | None] = mapped_column(String(200), nullable=True)  # a version id or an eTag
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

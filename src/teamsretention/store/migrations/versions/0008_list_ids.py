@@ -8,7 +8,9 @@ Create Date: 2026-12-03
   exemption an item of the earlier list asked for or decided;
 - assignments.list_id: the list whose item owns the assignment (ix_assignments_list_item is now unique on
   (list_id, list_item_id));
-- exemptions.list_id: the list of the item a list-made exemption came from (evidence).
+- exemptions.list_id: the list of the item a list-made exemption came from (evidence);
+- request_items.version_seen holds up to 200 characters: it keeps an item's eTag ("{GUID},n" in quotes: more
+  than the 40 it had), which PostgreSQL refused.
 
 Existing rows get the list id the store last read (sync_state). Where it kept none (the list was last
 unreadable), they get "" and the cycle gives them the id of the list it reads next, as before this revision.
@@ -50,7 +52,7 @@ def _rekey(key: list[str]) -> None:
         sa.Column('exemption_id', sa.String(length=100), nullable=True),
         sa.Column('tag_key', sa.Text(), nullable=True),
         sa.Column('status_seen', sa.String(length=40), nullable=True),
-        sa.Column('version_seen', sa.String(length=40), nullable=True),
+        sa.Column('version_seen', sa.String(length=200), nullable=True),  # an eTag is longer than 40
         sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint(*key, name='pk_request_items_' + '_'.join(key)),  # a name no earlier key had
     )
