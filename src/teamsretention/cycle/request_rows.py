@@ -65,15 +65,26 @@ async def _recording(ctx: CycleContext, link: str, who: Identity) -> RecordingRe
     ref = await targets.resolve_recording(ctx.db, ctx.gateway, link)
     if ref is None:
         return RowProblem(f"{_shown('RecordingLink')} {link[:200]!r} points to no recording", transient=True)
-    organizer = targets.organizer_of(ctx.db, ref.key)
-    if organizer is None:
+    governed, organizer = targets.organizer_of(ctx.db, ref.key)
+    if not governed:
         return RowProblem(f"{_shown('RecordingLink')} points to a file teamsretention does not govern as a recording",
                           transient=True)
     roles = cycle_roles(ctx)
-    if organizer.lower() != (who.id or "").lower() and not await roles.roles_of(who.id):
+    if organizer is not None and organizer.lower() == (who.id or "").lower() or await roles.roles_of(who.id):
+        return ref
+    if organizer is not None:
         return RowProblem(f"{label(who)} did not organise that recording: only its organizer (or the DPO or an IT "
                           "admin) asks to keep it", transient=roles.uncertain(who.id))
-    return ref
+    # no user made it (Teams' own service recorded it): its team's owners read its warnings, so they may ask
+    owners = await targets.team_owners_of(ctx.db, ctx.gateway, ref.drive_id)
+    if owners is not None and (who.id or "").lower() in owners:
+        return ref
+    if owners is None:
+        return RowProblem(f"that recording has no organizer and its team's owners could not be read from Graph, so "
+                          f"whether {label(who)} owns the team is not known", transient=True)
+    return RowProblem(f"{label(who)} is no owner of the team whose channel holds that recording (no user made it: "
+                      "Teams' service recorded it): only the team's owners (or the DPO or an IT admin) ask to keep it",
+                      transient=roles.uncertain(who.id))
 
 
 def _code(code: str) -> str | RowProblem:

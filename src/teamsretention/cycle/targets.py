@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..domain import RecordingRef, TargetKind
+from ..errors import GraphError
 from ..policy.approval import Covered
 from ..ports import GraphGateway
 from ..store import drives as drive_store
@@ -52,10 +53,25 @@ async def resolve_site(db: Database, gateway: GraphGateway, text: str) -> str | 
     return text if text in {t for t in drive_store.teams_of(db).values() if t} else None
 
 
-def organizer_of(db: Database, key: str) -> str | None:
+def organizer_of(db: Database, key: str) -> tuple[bool, str | None]:
+    """Whether the store governs the recording ``key``, and its organizer (None: no user made it, a channel
+    recording by Teams' own service)."""
     drive_id, _, item_id = key.partition("/")
     rec = recordings.in_drive(db, drive_id, [item_id]).get(item_id)
-    return rec.organizer_id if rec is not None else None
+    return (rec is not None, rec.organizer_id if rec is not None else None)
+
+
+async def team_owners_of(db: Database, gateway: GraphGateway, drive_id: str) -> frozenset[str] | None:
+    """The Entra object ids (lower case) of the owners of the team whose channel holds the drive; empty when it
+    is no team's; None when Graph could not say."""
+    drive = drive_store.get(db, drive_id)
+    if drive is None or drive.team_id is None:
+        return frozenset()
+    try:
+        owners = await gateway.team_owners(drive.team_id)
+    except GraphError:
+        return None
+    return frozenset(o.id.lower() for o in owners if o.id)
 
 
 def covered(db: Database, e: StoredExemption) -> Covered:
@@ -64,7 +80,7 @@ def covered(db: Database, e: StoredExemption) -> Covered:
     if e.target_kind is TargetKind.ORGANIZER:
         owners.add(e.target_id)
     elif e.target_kind is TargetKind.RECORDING:
-        organizer = organizer_of(db, e.target_id)
+        _, organizer = organizer_of(db, e.target_id)
         if organizer:
             owners.add(organizer)
     return Covered(e.requested_by_id, frozenset(owners))
