@@ -121,8 +121,10 @@ class DriveSync:
         if full:
             self._forget_unlisted(drive, generation)
             self.stats.drives_enumerated.add(drive.id)
-        drive_store.mark_complete(self.ctx.db, drive.id, delta_link=delta_link, generation=generation,
-                                 at=self.ctx.clock(), on=self.ctx.cycle_date)
+            self.stats.drives_relisted.pop(drive.id, None)  # listed in full: what the folder holds came with it
+        again = drive.id in self.stats.drives_relisted
+        drive_store.mark_complete(self.ctx.db, drive.id, delta_link=None if again else delta_link,
+                                 generation=generation, at=self.ctx.clock(), on=None if again else self.ctx.cycle_date)
 
     def _apply_page(self, drive: StoredDrive, items: list[ItemChange], generation: int,
                     others: tuple[str, ...] = ()) -> list[ItemChange]:
@@ -273,6 +275,10 @@ class DriveSync:
         """A folder was renamed or moved: what it holds, and what its sub-folders hold, is classified again."""
         db = self.ctx.db
         affected = folders | drive_store.child_folders(db, drive.id, folders)
+        now = locations(db, drive, self.recognition, affected)
+        if any(where in (Location.RECORDINGS_FOLDER, Location.SPECIAL_FOLDER) for where in now.values()):
+            # delta reports the folder, never what it holds, and no video outside a Recordings folder is stored
+            self.stats.drives_relisted[drive.id] = "a folder renamed or moved now counts as a Recordings folder"
         held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
         self._classify_again(drive, held, " (its folder was renamed or moved)")
 

@@ -36,6 +36,7 @@ class InventoryStats:
     poll_interval_days: int = 1
     drives_incomplete: list[str] = field(default_factory=list)
     drives_enumerated: set[str] = field(default_factory=set)  # listed in full: classified with today's settings
+    drives_relisted: dict[str, str] = field(default_factory=dict)  # drive id -> why it is listed in full next cycle
     directory_errors: list[str] = field(default_factory=list)
     recordings_new: int = 0
     recordings_vanished: int = 0

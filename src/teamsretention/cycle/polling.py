@@ -27,6 +27,7 @@ import zlib
 
 from ..domain import RecognitionConfig
 from ..store import directory as directory_store
+from ..store import drives as drive_store
 from ..store import evaluation
 from ..store.database import Database
 from ..store.drives import StoredDrive
@@ -63,3 +64,23 @@ def split_idle(db: Database, drives: list[StoredDrive], cycle_date: dt.date, int
     read = [d for d in drives if must_read(d, cycle_date, interval, busy)]
     chosen = {d.id for d in read}
     return read, [d for d in drives if d.id not in chosen]
+
+
+def relist_for_new_folder_names(db: Database, drives: list[StoredDrive], stored: str | None,
+                                recognition: RecognitionConfig, relisted: dict[str, str],
+                                enumerated: set[str]) -> None:
+    """``[recognition] folder_names`` gained a name (``stored``: the settings the inventory was classified with):
+    a drive holding a folder of that name is listed in full by the next cycle, since no video outside a
+    Recordings folder was stored (those listed in full this cycle came with what they hold)."""
+    try:
+        before = json.loads(stored or "")["folder_names"]
+    except (ValueError, KeyError, TypeError):
+        return  # never classified, or settings of an older release: every drive is read as it is
+    added = {n.casefold() for n in recognition.folder_names} - {str(n).casefold() for n in before}
+    if not added:
+        return
+    wanted = [d.id for d in drives if d.id not in enumerated]
+    found = {drive_id: name for drive_id, name in drive_store.folder_names(db, wanted) if name.casefold() in added}
+    for drive_id, name in found.items():
+        relisted[drive_id] = f"[recognition] folder_names now names {name!r}, a folder it holds"
+    drive_store.relist(db, found)

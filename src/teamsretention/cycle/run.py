@@ -36,7 +36,7 @@ from .governance import GovernanceStep
 from .limits import DeletionOutlook, DeletionOverride, deletion_outlook
 from .memory import release_freed_memory
 from .outcome import CycleReport
-from .polling import RECOGNITION_KEY, recognition_fingerprint, split_idle
+from .polling import RECOGNITION_KEY, recognition_fingerprint, relist_for_new_folder_names, split_idle
 from .progress import CycleProgress
 from .warn import WarnStep
 
@@ -209,8 +209,12 @@ class Cycle:
         """When the [recognition] settings differ from those the inventory was classified with, what is stored
         is classified again (an admin adding a suffix expects the videos plan listed to be governed now)."""
         fingerprint = recognition_fingerprint(self.config.recognition)
-        if directory_store.sync_state(self.db, RECOGNITION_KEY) == fingerprint:
+        stored = directory_store.sync_state(self.db, RECOGNITION_KEY)
+        if stored == fingerprint:
             return
+        inventory = ctx.report.inventory
+        relist_for_new_folder_names(self.db, drives, stored, self.config.recognition, inventory.drives_relisted,
+                                    inventory.drives_enumerated)
         sync = DriveSync(ctx)
         for drive in drives:
             if drive.id not in ctx.report.inventory.drives_enumerated:  # listed in full: classified with these

@@ -61,13 +61,16 @@ def _who(o: Organizer) -> str:
 
 
 def polling_lines(report: CycleReport, indent: str = "  ") -> list[str]:
-    """How many drives were read and how many skipped as idle (said when any was skipped)."""
+    """How many drives were read and how many skipped as idle (said when any was skipped); which drives the
+    next cycle lists in full, and why."""
     inv = report.inventory
+    lines = [f"{indent}drive {d} is listed again in full next cycle: {why} (delta reports a folder, never what it "
+             "holds), so the videos in it are found and governed" for d, why in sorted(inv.drives_relisted.items())]
     if not inv.drives_idle:
-        return []
+        return lines
     return [f"{indent}drives: {inv.drives_read:,} read, {inv.drives_idle:,} skipped as idle (nothing due within "
             f"{inv.poll_interval_days} days: each is read every {inv.poll_interval_days} days); "
-            f"recordings evaluated {report.reevaluated:,} of {report.tracked:,}"]
+            f"recordings evaluated {report.reevaluated:,} of {report.tracked:,}", *lines]
 
 
 def cycle_lines(report: CycleReport) -> list[str]:

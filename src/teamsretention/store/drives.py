@@ -141,14 +141,33 @@ def mark_incomplete(db: Database, drive_id: str, error: str, *, generation: int 
 _DRIVE_BY_ID = update(_DRIVES).where(_DRIVES.c.id == bindparam("b_id"))  # SET: the columns its parameters give
 
 
-def mark_complete(db: Database, drive_id: str, *, delta_link: str, generation: int, at: dt.datetime,
+def mark_complete(db: Database, drive_id: str, *, delta_link: str | None, generation: int, at: dt.datetime,
                   on: dt.date | None = None) -> None:
-    """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on``."""
+    """The drive's feed was read to its deltaLink at ``at``, by the cycle of date ``on`` (``delta_link`` None
+    and no ``on``: it is to be listed in full, by the next cycle)."""
     with db.session() as s:  # one UPDATE, no object loaded, built once: it is written once per drive per cycle
         done = s.execute(_DRIVE_BY_ID, {"b_id": drive_id, "delta_link": delta_link, "complete": True,
                                         "last_error": None, "sync_generation": generation, "last_sync_at": at,
                                         "polled_on": on})
         assert done.rowcount == 1, f"no drive {drive_id} in the store"  # type: ignore[attr-defined]
+
+
+def relist(db: Database, drive_ids: Iterable[str]) -> None:
+    """The drives are listed in full by the next cycle (a folder came to count as a Recordings folder: delta
+    does not report what it holds)."""
+    with db.session() as s:
+        for chunk in chunked(sorted(set(drive_ids))):
+            s.execute(update(DriveRow).where(DriveRow.id.in_(chunk)).values(delta_link=None, polled_on=None))
+
+
+def folder_names(db: Database, drive_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """(drive id, folder name) of every known folder of these drives."""
+    with db.session() as s:
+        found: list[tuple[str, str]] = []
+        for chunk in chunked(sorted(set(drive_ids))):
+            found += [(d, n) for d, n in s.execute(select(FolderRow.drive_id, FolderRow.name).where(
+                FolderRow.drive_id.in_(chunk)).distinct())]
+    return found
 
 
 # --- folders ------------------------------------------------------------------------------------------
