@@ -276,7 +276,7 @@ def test_a_pending_request_postpones_deletion_only_for_the_grace_and_the_warning
     assert warned_on(w, "r1") == [14, 20]  # grace ends on day 14: a new episode, fresh notice
     assert [(a.cycle_date - DAY0).days for a in w.audit("deleted", "r1")] == [21]
     first = w.mails_to("alice@contoso.example")[0]
-    assert "kept for at most 14 days from the day of the request" in first.text
+    assert "kept for at most 14 days from the day it was first asked for (asking again adds no days)" in first.text
     assert LIST_URL in first.text and LIST_URL in first.html
     # the DPO was told about the pending request, with its age
     assert "EX-1: exception for recording drive-alice/r1" in dpo_digests(w)[1].text

@@ -26,6 +26,7 @@ from teamsretention.domain import (
     Recording,
     RecordingRef,
     RetentionLabel,
+    TargetKind,
     WarningSent,
     local_date,
 )
@@ -312,6 +313,49 @@ def test_rejected_request_warns_afresh_from_the_rejection() -> None:
     assert t.warned == [23, 31, 37]
     assert t.log[29].rule == "pending"
     assert t.deleted == 38
+
+
+def test_asking_again_after_a_refusal_keeps_only_what_is_left_of_the_first_requests_grace() -> None:
+    first = exemption(status=ExemptionStatus.REJECTED, requested=28, decided=31)
+    again = replace(exemption(status=ExemptionStatus.PENDING, requested=33, decided=None), id="EX-2")
+    t = live(Facts(exemptions=(first, again)), 0, 100)
+    assert {t.log[n].rule for n in range(33, 42)} == {"pending"}  # until day 42 (28 + 14), not 47 (33 + 14)
+    assert "14 days from the first request for it" in t.log[33].reason
+    assert t.log[42].episode_start == day(42) and t.deleted == 49
+
+
+def test_asking_again_once_the_grace_is_over_neither_keeps_nor_restarts_the_notice() -> None:
+    first = exemption(status=ExemptionStatus.PENDING, requested=28, decided=None)
+    alone = live(Facts(exemptions=(first,)), 0, 100)
+    # asked again every few days after the grace ran out (day 42), by anyone: nothing changes
+    again = tuple(replace(exemption(status=ExemptionStatus.PENDING, requested=n, decided=None), id=f"EX-{n}")
+                  for n in (43, 45, 47))
+    t = live(Facts(exemptions=(first, *again)), 0, 100)
+    assert t.warned == alone.warned == [23, 42, 48] and t.deleted == alone.deleted == 49
+    assert all(t.log[n].rule != "pending" for n in range(42, 49))
+
+
+def test_a_request_after_an_approval_gets_its_own_grace() -> None:
+    ended = exemption(status=ExemptionStatus.EXPIRED, requested=20, decided=21, valid_until=40)
+    renewal = replace(exemption(status=ExemptionStatus.PENDING, requested=39, decided=None), id="EX-2")
+    t = live(Facts(exemptions=(ended, renewal)), 0, 100)
+    assert {t.log[n].rule for n in range(40, 53)} == {"pending"}  # 39 + 14: the first request since the approval
+
+
+def test_a_legal_hold_asked_for_after_refused_exceptions_has_its_own_grace() -> None:
+    first = exemption(status=ExemptionStatus.REJECTED, requested=28, decided=31)
+    hold = replace(exemption(ExemptionKind.LEGAL_HOLD, ExemptionStatus.PENDING, requested=33, decided=None,
+                             review_on=90), id="EX-2")
+    t = live(Facts(exemptions=(first, hold)), 0, 100)
+    assert {t.log[n].rule for n in range(33, 47)} == {"pending"}
+
+
+def test_a_request_for_another_target_has_its_own_grace() -> None:
+    first = exemption(status=ExemptionStatus.REJECTED, requested=28, decided=31)
+    site = replace(exemption(status=ExemptionStatus.PENDING, requested=33, decided=None), id="EX-2",
+                   target_kind=TargetKind.SITE, target_id="team-1")
+    t = live(Facts(exemptions=(first, site)), 0, 100)
+    assert {t.log[n].rule for n in range(33, 47)} == {"pending"}
 
 
 # --- assignments -----------------------------------------------------------------------------------

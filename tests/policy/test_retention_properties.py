@@ -168,9 +168,25 @@ def exemption_in_force(e: Exemption, today: dt.date) -> bool:
     return e.kind is ExemptionKind.LEGAL_HOLD or e.valid_until is None or today < e.valid_until
 
 
-def pending_in_grace(e: Exemption, grace: int, today: dt.date) -> bool:
+def grace_from(e: Exemption, facts: Facts, today: dt.date) -> dt.date:
+    """A request's grace counts from the first request of its kind for its target since one was last approved."""
+    same = [r for r in facts.exemptions if r.requested_on <= today and (r.kind, r.target_kind, r.target_id) == (
+        e.kind, e.target_kind, e.target_id) and (r.requested_on, r.id) <= (e.requested_on, e.id)]
+    approved = [a for r in same if r is not e and (a := approved_on(r, today)) is not None and a <= e.requested_on]
+    return min(r.requested_on for r in same if not approved or r.requested_on >= max(approved))
+
+
+def grace_of(e: Exemption, facts: Facts, grace: int, today: dt.date) -> dt.date | None:
+    """The end of a request's grace; None when it was made once the grace was over (it keeps nothing)."""
+    start = grace_from(e, facts, today)
+    end = start + dt.timedelta(days=grace)
+    return None if start < e.requested_on and end <= e.requested_on else end
+
+
+def pending_in_grace(e: Exemption, facts: Facts, grace: int, today: dt.date) -> bool:
     undecided = e.status is ExemptionStatus.PENDING or (e.decided_on is not None and e.decided_on > today)
-    return undecided and e.requested_on <= today < e.requested_on + dt.timedelta(days=grace)
+    end = grace_of(e, facts, grace, today) if e.requested_on <= today else None
+    return undecided and end is not None and e.requested_on <= today < end
 
 
 def tag_stop(t: AssignmentTag, today: dt.date) -> dt.date | None:
@@ -186,7 +202,6 @@ def ends_without_known_end(
 ) -> list[dt.date]:
     """Days on which a cover that really was in force stopped with no date announced beforehand."""
     cap = recorded + dt.timedelta(days=policy.assignment_max_days)
-    grace = dt.timedelta(days=policy.pending_request_grace_days)
     ends = [r for r in facts.restored_on if r <= today]
     for t in facts.assignments:
         stop = tag_stop(t, today)
@@ -207,7 +222,9 @@ def ends_without_known_end(
             ends.append(revoked)
         decided = e.decided_on if e.decided_on is not None and e.decided_on <= today else None
         decided = decided or (e.requested_on if approved else None)
-        grace_end = e.requested_on + grace
+        grace_end = grace_of(e, facts, policy.pending_request_grace_days, today)
+        if grace_end is None:
+            continue  # asked again once the grace was over: it keeps nothing and ends nothing
         if grace_end <= today and (decided is None or decided >= grace_end):
             ends.append(grace_end)
         elif e.status is ExemptionStatus.REJECTED and decided is not None and decided < grace_end:
@@ -222,7 +239,7 @@ def check_deletion(story: Story, today: int, facts: Facts, decision: Decision) -
     assert not facts.label.blocks_deletion
     assert not any(exemption_in_force(e, d) for e in facts.exemptions)
     assert not any(assignment_in_force(t, cap, d) for t in facts.assignments)
-    assert not any(pending_in_grace(e, policy.pending_request_grace_days, d) for e in facts.exemptions)
+    assert not any(pending_in_grace(e, facts, policy.pending_request_grace_days, d) for e in facts.exemptions)
     ends = ends_without_known_end(facts, policy, recorded, d)
     start = max(ends, default=None)
     assert decision.episode_start == start

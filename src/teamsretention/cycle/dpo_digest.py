@@ -15,6 +15,7 @@ from ..domain import ExemptionKind, ExemptionStatus
 from ..errors import GraphError
 from ..notify.dpo_digest import DpoDigest, DpoEntry, IgnoredDecision, render_dpo_digest
 from ..policy.approval import Role
+from ..policy.covers import grace_start
 from ..store import audit
 from ..store import directory as sync_store
 from ..store import exemptions as store
@@ -43,7 +44,8 @@ def _entry(e: StoredExemption, on: dt.date | None) -> DpoEntry:
 def build(ctx: CycleContext, since: dt.datetime | None) -> DpoDigest:
     day, grace = ctx.cycle_date, dt.timedelta(days=ctx.config.policy.pending_request_grace_days)
     known = store.list_all(ctx.db)
-    pending = [_entry(e, e.requested_on + grace) for e in known if e.status is ExemptionStatus.PENDING]
+    # a request's grace counts from the first request for its target since one was approved (covers.grace_start)
+    pending = [_entry(e, grace_start(e, known, day) + grace) for e in known if e.status is ExemptionStatus.PENDING]
     approved = [e for e in known if e.status is ExemptionStatus.APPROVED]
     review = [_entry(e, e.review_on) for e in approved if e.kind is ExemptionKind.LEGAL_HOLD
               and e.review_on is not None and e.review_on <= day + REVIEW_AHEAD]

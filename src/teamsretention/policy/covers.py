@@ -9,10 +9,12 @@ revoked, request rejected or left undecided, recording restored): it starts a ne
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from ..domain import AssignmentTag, Exemption, ExemptionKind, ExemptionStatus, Facts, PolicyConfig, Rule
+from ..domain import AssignmentTag, Exemption, ExemptionKind, ExemptionStatus, Facts, PolicyConfig, Rule, TargetKind
 
 _DECIDED = {
     ExemptionStatus.APPROVED,
@@ -82,11 +84,43 @@ def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: 
     cap = recorded + dt.timedelta(days=policy.assignment_max_days)
     for tag in facts.assignments:
         survey += _survey_tag(tag, cap, policy.assignment_max_days, today)
-    for e in facts.exemptions:
-        if e.requested_on <= today:  # a request dated later does not exist yet
-            survey += _survey_request(e, policy.pending_request_grace_days, today, zone)
-            survey += _survey_approval(e, today)
+    known = [e for e in facts.exemptions if e.requested_on <= today]  # a request dated later does not exist yet
+    for e in known:
+        survey += _survey_request(e, grace_start(e, known, today), policy.pending_request_grace_days, today, zone)
+        survey += _survey_approval(e, today)
     return survey
+
+
+class Request(Protocol):
+    """What :func:`grace_start` reads of an exemption (the policy's and the store's both have it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> ExemptionKind: ...
+    @property
+    def status(self) -> ExemptionStatus: ...
+    @property
+    def requested_on(self) -> dt.date: ...
+    @property
+    def decided_on(self) -> dt.date | None: ...
+    @property
+    def target_kind(self) -> TargetKind: ...
+    @property
+    def target_id(self) -> str: ...
+
+
+def grace_start(e: Request, requests: Sequence[Request], today: dt.date) -> dt.date:
+    """The day a request's grace counts from: the first request of the same kind for the same target since one
+    was last approved (as of ``today``). Asking again, after a refusal or once a grace ran out undecided, adds no
+    days: the grace is there for a decision, not a way to keep a recording by asking every fortnight. A legal
+    hold asked for after refused exceptions has a grace of its own (the DPO's hold is no repeat of those)."""
+    same = [r for r in requests if (r.kind, r.target_kind, r.target_id) == (e.kind, e.target_kind, e.target_id)
+            and (r.requested_on, r.id) <= (e.requested_on, e.id)]
+    approvals = [d for r in same if r.status in APPROVED and (d := r.decided_on or r.requested_on) <= today
+                 and d <= e.requested_on and r is not e]
+    since = max(approvals, default=None)
+    return min((r.requested_on for r in same if since is None or r.requested_on >= since), default=e.requested_on)
 
 
 def _survey_enforcement(facts: Facts, zone: ZoneInfo, today: dt.date) -> Survey:
@@ -131,13 +165,19 @@ def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date)
     return Survey(holding=holding if today < cap else (), known_ends=(known,))
 
 
-def _survey_request(e: Exemption, grace_days: int, today: dt.date, zone: ZoneInfo) -> Survey:
-    """The pending phase of a request: kept for the grace, then a new episode unless approved in time."""
-    grace_end = e.requested_on + dt.timedelta(days=grace_days)
+def _survey_request(e: Exemption, start: dt.date, grace_days: int, today: dt.date, zone: ZoneInfo) -> Survey:
+    """The pending phase of a request: kept for the grace (counted from ``start``, :func:`grace_start`), then a
+    new episode unless approved in time. A request made once that grace was over keeps nothing and ends
+    nothing: asking again neither keeps the recording nor restarts its notice."""
+    grace_end = start + dt.timedelta(days=grace_days)
+    if grace_end <= e.requested_on and start < e.requested_on:
+        return Survey()
     decided = _find_decision_date(e, today)
     if decided is None and today < grace_end:
+        since = f", {grace_days} days from the first request for it, on {start}" if start < e.requested_on else ""
         text = (
-            f"exemption request {e.id} of {e.requested_on} awaits a decision (kept at most until {grace_end})"
+            f"exemption request {e.id} of {e.requested_on} awaits a decision (kept at most until {grace_end}"
+            f"{since})"
         )
         return Survey(holding=(Cover(Rule.PENDING, text, True),))
     if decided is None or decided >= grace_end:

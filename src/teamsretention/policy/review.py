@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from ..domain import Action, Decision, Facts, PolicyConfig, Rule, local_date
+from .covers import grace_start
 
 __all__ = ["MARGIN", "NEVER", "review_on"]
 
@@ -54,5 +55,8 @@ def _dates(recorded: dt.date, facts: Facts, policy: PolicyConfig, decision: Deci
         yield from (d for d in (tag.tagged_on, tag.closed_on, tag.untagged_on, cap) if d is not None)
     grace = dt.timedelta(days=policy.pending_request_grace_days)
     for e in facts.exemptions:
-        yield from (d for d in (e.requested_on, e.requested_on + grace, e.decided_on, e.valid_until, e.revoked_on,
-                                e.review_on) if d is not None)
+        # the grace may count from an earlier request for the same target (covers.grace_start): as of its own
+        # day and of any day after, both ends are listed
+        chained = grace_start(e, facts.exemptions, dt.date.max) + grace
+        yield from (d for d in (e.requested_on, e.requested_on + grace, chained, e.decided_on, e.valid_until,
+                                e.revoked_on, e.review_on) if d is not None)
