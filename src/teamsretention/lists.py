@@ -98,8 +98,14 @@ def field_text(fields: dict[str, Any], name: str) -> str:
 
 
 def field_date(fields: dict[str, Any], name: str, timezone: str) -> dt.date | None:
-    """A date column's value as a calendar date in ``timezone``; None when empty. Raises ValueError when the
-    value is not an ISO date or datetime."""
+    """A date column's value as the calendar date it shows in SharePoint; None when empty. Raises ValueError when
+    the value is not an ISO date or datetime.
+
+    A date-only column reaches Graph as midnight in the *site's* regional time zone, in UTC, and Graph v1.0 does
+    not say which zone that is. Midnight in ``timezone`` (the policy's) is that date; any other value is midnight
+    in some zone from UTC-10 to UTC+14, so its date follows from its UTC time of day: up to 10:00, the same day
+    (a site west of UTC); after it, the next (a site east of UTC). Only a site at UTC-11 (a day later: the
+    safe side) or UTC+14 (a day early) would read otherwise."""
     value = fields.get(name)
     if value in (None, ""):
         return None
@@ -111,4 +117,8 @@ def field_date(fields: dict[str, Any], name: str, timezone: str) -> dt.date | No
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         return moment.date()
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    local = moment.astimezone(ZoneInfo(timezone))
+    if local.time() == dt.time(0):
+        return local.date()
+    utc = moment.astimezone(dt.UTC)
+    return utc.date() if utc.time() <= dt.time(10) else utc.date() + dt.timedelta(days=1)
