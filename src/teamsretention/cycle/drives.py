@@ -277,8 +277,10 @@ class DriveSync:
         affected = folders | drive_store.child_folders(db, drive.id, folders)
         now = locations(db, drive, self.recognition, affected)
         if any(where in (Location.RECORDINGS_FOLDER, Location.SPECIAL_FOLDER) for where in now.values()):
-            # delta reports the folder, never what it holds, and no video outside a Recordings folder is stored
+            # delta reports the folder, never what it holds, and no video outside a Recordings folder is stored;
+            # written with the folder change, so a read that breaks off after it still lists the drive in full
             self.stats.drives_relisted[drive.id] = "a folder renamed or moved now counts as a Recordings folder"
+            drive_store.relist(db, [drive.id])
         held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
         self._classify_again(drive, held, " (its folder was renamed or moved)")
 

@@ -33,6 +33,7 @@ from ..store.database import Database
 from ..store.drives import StoredDrive
 
 RECOGNITION_KEY = "recognition_settings"  # the [recognition] settings the stored inventory was classified with
+RELISTED_KEY = "recognition_relisted"  # the drives listed in full (or due to be) for new [recognition] settings
 
 
 def recognition_fingerprint(recognition: RecognitionConfig) -> str:
@@ -79,8 +80,18 @@ def relist_for_new_folder_names(db: Database, drives: list[StoredDrive], stored:
     added = {n.casefold() for n in recognition.folder_names} - {str(n).casefold() for n in before}
     if not added:
         return
-    wanted = [d.id for d in drives if d.id not in enumerated]
-    found = {drive_id: name for drive_id, name in drive_store.folder_names(db, wanted) if name.casefold() in added}
+    # once per drive for these settings, though they come into force only when every drive was read
+    try:
+        done = json.loads(directory_store.sync_state(db, RELISTED_KEY) or "{}")
+    except ValueError:
+        done = {}
+    already = set(done.get("drives", ())) if isinstance(done, dict) and done.get("settings") == \
+        recognition_fingerprint(recognition) else set()
+    wanted = [d.id for d in drives if d.id not in enumerated and d.id not in already]
+    found = {drive_id: name for drive_id, name in drive_store.folder_names(db, wanted)
+             if name.strip().casefold() in added}
     for drive_id, name in found.items():
         relisted[drive_id] = f"[recognition] folder_names now names {name!r}, a folder it holds"
     drive_store.relist(db, found)
+    directory_store.set_sync_state(db, RELISTED_KEY, json.dumps({
+        "settings": recognition_fingerprint(recognition), "drives": sorted(already | set(found) | enumerated)}))
