@@ -127,3 +127,51 @@ def test_the_same_list_unreadable_for_a_cycle_is_not_reported_as_a_new_one(w):
     report = w.cycle(4)
     assert not any("is a new list" in p or "could not be read" in p for p in report.governance.problems)
     assert len(exemptions.list_all(w.db)) == 1
+
+
+def as_upgraded_without_a_list_id(w) -> None:
+    """The store as migration 0008 leaves one whose list could not be found last time (the old release cleared
+    the list's id on a 404): its items and exemptions belong to no known list."""
+    from sqlalchemy import text
+    with w.db.engine.begin() as conn:
+        conn.execute(text("UPDATE request_items SET list_id = ''"))
+        conn.execute(text("UPDATE exemptions SET list_id = '' WHERE list_item_id IS NOT NULL"))
+        conn.execute(text("DELETE FROM sync_state WHERE key IN ('requests_list', 'requests_list_delta')"))
+
+
+def test_after_an_upgrade_that_knew_no_list_id_a_new_lists_item_1_is_not_the_earlier_one(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    w.gw.add_recording("bob", "r2", created(-20))
+    first = request(w, "alice", 0, item="r1")
+    w.cycle(0)
+    decide(w, first, "dpo", 1)
+    w.cycle(1)
+    recreate(w, LIST, REQUESTS.columns)
+    as_upgraded_without_a_list_id(w)
+    again = request(w, "bob", 2, item="r2")
+    assert again == first
+    w.cycle(2)
+    found = by_target(w)
+    assert found["drive-bob/r2"].status is ExemptionStatus.PENDING  # a new request, not Alice's EX-1
+    decide(w, again, "dpo", 3, "Approved")
+    w.cycle(3)
+    decide(w, again, "dpo", 4, "Revoked")
+    w.cycle(4)
+    found = by_target(w)
+    assert found["drive-bob/r2"].status is ExemptionStatus.REVOKED
+    assert found["drive-alice/r1"].status is ExemptionStatus.APPROVED  # untouched by the new list's item 1
+
+
+def test_after_an_upgrade_that_knew_no_list_id_the_same_lists_items_are_still_theirs(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    first = request(w, "alice", 0, item="r1")
+    w.cycle(0)
+    decide(w, first, "dpo", 1)
+    w.cycle(1)
+    as_upgraded_without_a_list_id(w)
+    w.cycle(2)  # the list is looked up and read from the start: item 1 is Alice's request, as before
+    assert len(exemptions.list_all(w.db)) == 1
+    decide(w, first, "dpo", 3, "Revoked")
+    w.cycle(3)
+    [e] = exemptions.list_all(w.db)
+    assert e.status is ExemptionStatus.REVOKED and e.list_id == "list-1"

@@ -29,7 +29,7 @@ def _config(conn) -> Config:
     return cfg
 
 
-def _old_store(url: str, *, known_lists: bool) -> None:
+def _old_store(url: str, *, known_lists: bool, links: bool = False) -> None:
     """A store at 0007 with a list-made exemption, its item, and a list-owned assignment."""
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -48,6 +48,13 @@ def _old_store(url: str, *, known_lists: bool) -> None:
                          {"r": json.dumps({"site": "s", "name": "Retention requests", "site_id": "site-1",
                                            "list_id": "list-old-r"}),
                           "a": json.dumps({"site": "s", "list": "Assignments", "list_id": "list-old-a"})})
+        elif links:  # the list could not be found last time: its state was cleared, its last delta link kept
+            link = "https://graph.microsoft.com/v1.0/sites/site-1/lists/{}/items/delta?token=abc"
+            conn.execute(text("INSERT INTO sync_state (key, value) VALUES ('requests_list_delta', :r), "
+                              "('list:assignments', :a)"),
+                         {"r": link.format("list-old-r"),
+                          "a": json.dumps({"site": "s", "list": "Assignments", "site_id": None, "list_id": None,
+                                           "delta": link.format("list-old-a")})})
     engine.dispose()
 
 
@@ -72,7 +79,7 @@ def _check(url: str) -> None:
         etag = '"{86EB4C8E-D20D-46B9-AD41-23B8868DDA8A},12"'  # a list item's eTag as Graph sends it: 42 characters
         exemptions.note_item(db, exemptions.ItemMark("list-new", "7", version_seen=etag), [])
         assert exemptions.request_item(db, "list-new", "7").version_seen == etag
-        assert exemptions.claim_items(db, "list-new") == 1  # the earlier list's one item, left as it was
+        assert exemptions.items_of_other_lists(db, "list-new") == 1  # the earlier list's one item, left as it was
         assert exemptions.request_item(db, "list-old-r", "1") is not None
     finally:
         db.dispose()
@@ -94,21 +101,30 @@ def test_list_items_of_an_older_store_are_named_by_the_list_it_read_on_postgresq
     _check(postgres_url)
 
 
-def test_where_the_store_kept_no_list_id_the_next_list_read_gets_the_items(tmp_path):
+def test_where_the_state_was_cleared_the_last_delta_link_names_the_list(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    _old_store(url, known_lists=False, links=True)
+    db = Database(url)
+    try:
+        assert exemptions.request_item(db, "list-old-r", "1") is not None
+        [e] = exemptions.list_all(db)
+        [a] = assignment_store.list_all(db)
+        assert (e.list_id, a.list_id) == ("list-old-r", "list-old-a")
+    finally:
+        db.dispose()
+
+
+def test_where_nothing_names_the_list_the_items_belong_to_no_list_until_one_is_shown_to_be_theirs(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
     _old_store(url, known_lists=False)
     db = Database(url)
     try:
-        assert exemptions.request_item(db, "", "1") is not None
-        assert exemptions.claim_items(db, "list-r") == 0  # they become this list's, as they always were
+        assert exemptions.request_item(db, "", "1") is not None  # of a list not known
+        assert exemptions.items_of_other_lists(db, "list-r") == 1
+        assert assignment_store.owned_by_other_lists(db, "list-a") == 1
+        exemptions.adopt_item(db, "list-r", "1")  # the cycle found it to be the same item
         assert exemptions.request_item(db, "list-r", "1") is not None
         [e] = exemptions.list_all(db)
-        assert e.list_id == "list-r"
-        assert assignment_store.claim_items(db, "list-a") == 0
-        [a] = assignment_store.list_all(db)
-        assert a.list_id == "list-a"
-        # a list read later with another id: the items stay the earlier list's
-        assert exemptions.claim_items(db, "list-r2") == 1 and assignment_store.claim_items(db, "list-a2") == 1
-        assert exemptions.request_item(db, "list-r", "1") is not None
+        assert e.list_id == "list-r" and exemptions.items_of_other_lists(db, "list-r") == 0
     finally:
         db.dispose()

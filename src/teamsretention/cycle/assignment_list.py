@@ -121,14 +121,17 @@ class AssignmentSync:
                                    for k, v in sorted(state["invalid"].items()))
 
     def _new_list(self, list_id: str, site_url: str, previous: str | None) -> None:
-        """The list was looked up: a store older than list ids gets its items named by this list; items of an
-        earlier list (deleted, then created again) own nothing of this one, and that is said once."""
-        if (earlier := assignments.claim_items(self.ctx.db, list_id)) and previous != list_id:
+        """The list was looked up: items of an earlier list (deleted, then created again) own nothing of this one,
+        and that is said once."""
+        if (earlier := assignments.owned_by_other_lists(self.ctx.db, list_id)) and previous != list_id:
+            which = ("is a new list, not the one the store read before" if previous else
+                     "was looked up afresh, and the store does not know which list its list-owned assignments came "
+                     "from")
             self.stats.problems.append(
-                f"lists.assignments = {self.ctx.config.assignments_list!r} in {site_url} is a new list (id "
-                f"{list_id}), not the one the store read before: {earlier} assignment{'s' if earlier != 1 else ''} "
-                "owned by items of the earlier list stay as the store holds them, and an item of this list with "
-                "the same code manages one again (`teamsretention assignments list` shows them)")
+                f"lists.assignments = {self.ctx.config.assignments_list!r} in {site_url} (id {list_id}) {which}: "
+                f"{earlier} assignment{'s' if earlier != 1 else ''} owned by items of another list stay as the store "
+                "holds them, and an item of this list with the same code manages one again (`teamsretention "
+                "assignments list` shows them)")
 
     async def _editors(self, site_id: str, list_id: str,
                        items: Iterable[ListItemChange]) -> tuple[dict[str, Identity | None], set[str]]:

@@ -95,8 +95,7 @@ class RequestListSync:
             "site": cfg.lists_site, "name": cfg.requests_list, "site_id": site.id, "list_id": info.id,
             "web_url": info.web_url}))
         sync_store.set_sync_state(db, DELTA_KEY, None)
-        # a store older than list ids: its items become this list's; items of another list are that list's
-        if (earlier := store.claim_items(db, info.id)) and found.get("list_id") != info.id:
+        if (earlier := store.items_of_other_lists(db, info.id)) and found.get("list_id") != info.id:
             self.stats.problems.append(
                 f"lists.requests = {cfg.requests_list!r} in {site.web_url} is a new list (id {info.id}), not the one "
                 f"the store read before: its items are read from the start as new rows; the {earlier} "
@@ -136,6 +135,8 @@ class RequestListSync:
 
     async def _item(self, site_id: str, list_id: str, item: ListItemChange) -> None:
         prev = store.request_item(self.ctx.db, list_id, item.id)
+        if prev is None and not item.deleted:
+            prev = await self._read_before_list_ids(site_id, list_id, item)
         if item.deleted:
             return self._deleted(list_id, item.id, prev)
         status = field_text(item.fields, "RequestStatus") or R_STATUS_REQUESTED
@@ -152,6 +153,21 @@ class RequestListSync:
         if status == prev.status_seen and not self._unsettled(prev.exemption_id, status):
             return
         await self._decision(site_id, list_id, item, status, prev.exemption_id, prev.version_seen)
+
+    async def _read_before_list_ids(self, site_id: str, list_id: str,
+                                    item: ListItemChange) -> store.StoredRequestItem | None:
+        """An item the store read before it kept list ids, whose list it does not know: it is this item only when
+        this item asked for that exemption (the same creator, on the same day); else this is a new row."""
+        legacy = store.request_item(self.ctx.db, "", item.id)
+        e = store.get(self.ctx.db, legacy.exemption_id) if legacy and legacy.exemption_id else None
+        if e is None or not e.requested_by_id:
+            return None
+        who = await self._creator(site_id, list_id, item)
+        day = local_date(item.created_at, self.ctx.config.policy.timezone) if item.created_at else None
+        if who is None or (who.id or "").lower() != e.requested_by_id.lower() or day != e.requested_on:
+            return None
+        store.adopt_item(self.ctx.db, list_id, item.id)
+        return store.request_item(self.ctx.db, list_id, item.id)
 
     def _unsettled(self, exemption_id: str, status: str) -> bool:
         """The list shows a decision the store does not hold (it was ignored): a later version setting the same

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import AssignmentStatus, RecordingRef, RecordingState
@@ -175,12 +175,11 @@ def reopen(db: Database, code: str, *, acting: Acting) -> None:
         _put(s, _fields(row, closed_on=None), acting)
 
 
-def claim_items(db: Database, list_id: str) -> int:
-    """Assignments owned by items read before list ids were kept (``""``) become owned by items of ``list_id``,
-    the list read now, as they always were; returns how many assignments items of other lists own."""
+def owned_by_other_lists(db: Database, list_id: str) -> int:
+    """How many assignments items of lists other than ``list_id`` own (``""``: a list read before list ids were
+    kept, not known). An item of ``list_id`` with the same code takes one over."""
     owned = AssignmentRow.list_item_id.is_not(None)
     with db.session() as s:
-        s.execute(update(AssignmentRow).where(owned, AssignmentRow.list_id == "").values(list_id=list_id))
         return s.scalar(select(func.count()).select_from(AssignmentRow).where(
             owned, AssignmentRow.list_id != list_id)) or 0
 

@@ -169,13 +169,25 @@ def request_item(db: Database, list_id: str, item_id: str) -> StoredRequestItem 
                                                          r.status_seen, r.version_seen, r.deleted_at)
 
 
-def claim_items(db: Database, list_id: str) -> int:
-    """Items of an earlier list: those read before list ids were kept (``""``) become items of ``list_id``, the
-    list read now, as they always were; returns how many items other lists have."""
+def items_of_other_lists(db: Database, list_id: str) -> int:
+    """How many items the store holds of lists other than ``list_id`` (``""``: a list read before list ids were
+    kept, not known)."""
     with db.session() as s:
-        s.execute(update(RequestItemRow).where(RequestItemRow.list_id == "").values(list_id=list_id))
-        s.execute(update(ExemptionRow).where(ExemptionRow.list_id == "").values(list_id=list_id))
         return s.scalar(select(func.count()).select_from(RequestItemRow).where(RequestItemRow.list_id != list_id)) or 0
+
+
+def adopt_item(db: Database, list_id: str, item_id: str) -> None:
+    """An item read before list ids were kept turned out to be item ``item_id`` of ``list_id`` (the same creator,
+    the same day): it and its exemption are named by that list from now on."""
+    with db.session() as s:
+        row = s.get(RequestItemRow, ("", item_id))
+        if row is None:
+            return
+        s.execute(update(RequestItemRow).where(RequestItemRow.list_id == "", RequestItemRow.item_id == item_id)
+                  .values(list_id=list_id))
+        if row.exemption_id:
+            s.execute(update(ExemptionRow).where(ExemptionRow.id == row.exemption_id, ExemptionRow.list_id == "")
+                      .values(list_id=list_id))
 
 
 # --- changes -------------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ Create Date: 2026-12-03
 - request_items.version_seen holds up to 200 characters: it keeps an item's eTag ("{GUID},n" in quotes: more
   than the 40 it had), which PostgreSQL refused.
 
-Existing rows get the list id the store last read (sync_state). Where it kept none (the list was last
-unreadable), they get "" and the cycle gives them the id of the list it reads next, as before this revision.
+Existing rows get the list id the store last read (sync_state: the list's state, or the delta link of its
+last read). Where neither names one, they get "": an item of the list read next takes such a row over only when
+it is the same item (a request: the same creator, on the same day; an assignment: the same code).
 """
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,14 +30,28 @@ branch_labels = None
 depends_on = None
 
 
-def _known_list(key: str) -> str:
+_LIST_IN_LINK = re.compile(r"/lists(?:/|\(')([^/?'()]+)")
+
+
+def _state(key: str) -> str | None:
     value = op.get_bind().execute(sa.text("SELECT value FROM sync_state WHERE key = :k"), {"k": key}).scalar()
+    return value if isinstance(value, str) else None
+
+
+def _known_list(key: str, link_key: str | None = None) -> str:
+    """The list id the store last read: kept in the list's state, or else (the state was cleared when the list
+    could not be found) in the delta link of its last read, which names the list."""
     try:
-        found = json.loads(value) if value else {}
+        found = json.loads(_state(key) or "{}")
     except ValueError:
         found = {}
-    list_id = found.get("list_id") if isinstance(found, dict) else None
-    return list_id if isinstance(list_id, str) else ""
+    found = found if isinstance(found, dict) else {}
+    list_id = found.get("list_id")
+    if isinstance(list_id, str) and list_id:
+        return list_id
+    link = _state(link_key) if link_key else found.get("delta")
+    match = _LIST_IN_LINK.search(link) if isinstance(link, str) else None
+    return match.group(1) if match else ""
 
 
 _ITEM_COLUMNS = ('item_id', 'exemption_id', 'tag_key', 'status_seen', 'version_seen', 'deleted_at')
@@ -63,7 +79,8 @@ def _rekey(key: list[str]) -> None:
 
 
 def upgrade() -> None:
-    requests_list, assignments_list = _known_list("requests_list"), _known_list("list:assignments")
+    requests_list = _known_list("requests_list", "requests_list_delta")
+    assignments_list = _known_list("list:assignments")
     _rekey(['list_id', 'item_id'])
     op.execute(sa.text("UPDATE request_items SET list_id = :id").bindparams(id=requests_list))
     op.add_column('exemptions', sa.Column('list_id', sa.String(length=100), nullable=True))
