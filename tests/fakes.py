@@ -57,7 +57,7 @@ class FakeList:
     info: ListInfo
     items: dict[str, FakeListItem] = field(default_factory=dict)
     clock: int = 0
-    versioning: bool = True  # False: SharePoint keeps one version, 1.0, rewritten in place by every edit
+    versioning: bool = True  # False: every edit saves over the newest version (a new list's only one: 1.0)
 
     def change(self) -> int:
         self.clock += 1
@@ -359,8 +359,8 @@ class FakeGateway:
         fake = self.lists[list_name]
         item = fake.items[item_id]
         item.fields.update(fields)
-        if not fake.versioning:
-            item.versions = [ListItemVersion("1.0", at, by, dict(item.fields))]
+        if not fake.versioning:  # the newest version is saved over; older ones (versioning was on) stay
+            item.versions[0] = ListItemVersion(item.versions[0].id, at, by, dict(item.fields))
         else:
             item.versions.insert(0, ListItemVersion(f"{len(item.versions) + 1}.0", at, by, dict(item.fields)))
         item.version = fake.change()

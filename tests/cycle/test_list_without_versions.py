@@ -69,3 +69,21 @@ def test_a_row_edited_before_its_first_cycle_in_a_list_without_history_names_no_
     assert exemptions.list_all(w.db) == []
     assert any("its creator has no Entra identity" in p and "Versioning settings" in p
                for p in report.governance.problems)
+
+
+def test_a_decision_saved_over_a_version_already_handled_is_looked_at_again(tmp_path):
+    w = make(tmp_path)  # versioning on: Alice's request, the DPO's approval in version 2.0
+    try:
+        w.gw.add_recording("alice", "r1", created(-20))
+        item = request(w, "alice", 0, item="r1")
+        w.cycle(0)
+        decide(w, item, "dpo", 1)
+        w.cycle(1)
+        assert only_exemption(w).status is ExemptionStatus.APPROVED
+        w.gw.lists[LIST].versioning = False  # turned off: the DPO's revocation is saved over version 2.0
+        decide(w, item, "dpo", 2, "Revoked")
+        w.cycle(2)
+        e = only_exemption(w)
+        assert e.status is ExemptionStatus.REVOKED and e.revoked_by == "Dpo dpo"  # not taken for the approval
+    finally:
+        w.db.dispose()

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 
 from ..domain import ExemptionStatus, RunMode, local_date
@@ -27,9 +26,10 @@ from ..store import directory as sync_store
 from ..store import exemptions as store
 from ..store.audit import AuditEvent, AuditKind
 from ..store.exemptions import ItemMark
+from . import request_rows as rows
 from . import targets
 from .config import CycleContext
-from .request_rows import RowProblem, TagRow, deciding_version, label, parse_row, same_moment, shows_who_set
+from .request_rows import RowProblem, TagRow, label, parse_row
 from .roles import cycle_roles
 
 LIST_KEY, DELTA_KEY = "requests_list", "requests_list_delta"
@@ -187,13 +187,6 @@ class RequestListSync:
         store.note_item(self.ctx.db, mark, [self._event(
             AuditKind.LIST_ITEM_DELETED, mark, "unknown", text, exemption=prev.exemption_id, status=status)])
 
-    def _retry_until(self, item: ListItemChange) -> dt.date:
-        """The last cycle date a row may wait for what the store does not know yet: every drive is read at least
-        every ``max_poll_interval_days``, so a recording it links to is known by then."""
-        since = item.modified_at or item.created_at
-        start = local_date(since, self.ctx.config.policy.timezone) if since else self.ctx.cycle_date
-        return start + dt.timedelta(days=self.ctx.config.max_poll_interval_days + 1)
-
     def _invalid(self, list_id: str, item: ListItemChange, status: str, problem: str,
                  who: Identity | None = None) -> None:
         text = f"{REQUESTS.display_name} item {item.id}: {problem}; not applied"
@@ -211,7 +204,7 @@ class RequestListSync:
             return item.created_by
         versions = await self._versions(site_id, list_id, item.id)
         first = versions[-1] if versions else None
-        if first is None or first.id != "1.0" or not same_moment(first.modified_at, item.created_at):
+        if first is None or first.id != "1.0" or not rows.same_moment(first.modified_at, item.created_at):
             return None  # trimmed history, or one version overwritten in place (versioning off): nobody to trust
         return first.modified_by
 
@@ -235,7 +228,7 @@ class RequestListSync:
         if isinstance(row, RowProblem):
             if row.unknown_code:
                 self.stats.unknown_codes.append(f"{REQUESTS.display_name} item {item.id}: {row.text}")
-            if row.transient and (until := self._retry_until(item)) >= self.ctx.cycle_date:
+            if row.transient and (until := rows.retry_until(self.ctx, item)) >= self.ctx.cycle_date:
                 # what the next cycles may know (the recording's drive read, the assignment listed): not marked,
                 # and the list is read from the same point again, until the item is that old
                 self._read_again = True
@@ -264,18 +257,19 @@ class RequestListSync:
                         exemption_id: str, seen: str | None) -> None:
         db, day = self.ctx.db, self.ctx.cycle_date
         versions = await self._versions(site_id, list_id, item.id)
-        version = deciding_version(versions, status)
+        version = rows.deciding_version(versions, status)
         e = store.get(db, exemption_id)
         if e is None or version is None:
             self.stats.problems.append(f"{REQUESTS.display_name} item {item.id}: Status {status}, but its version "
                                        "history does not show who set it; not applied")
             return
         target = _TO_STATUS.get(status)
-        if not shows_who_set(versions, version, item):
+        if not rows.shows_who_set(versions, version, item):
             return self._no_history(item, status, e, version, target, list_id, seen)
-        if version.id == seen:
+        if seen in (rows.version_key(version), version.id):  # (a bare id: marked by an older release)
             return  # the same decision, already handled (another field changed)
-        who, mark = version.modified_by, ItemMark(list_id, item.id, status_seen=status, version_seen=version.id)
+        who, mark = version.modified_by, ItemMark(list_id, item.id, status_seen=status,
+                                                  version_seen=rows.version_key(version))
         if e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
             store.note_item(db, mark, [])
             return
@@ -285,7 +279,7 @@ class RequestListSync:
         decider = await self.roles.decider(who.id if who else None, label(who))
         refusal = may_decide(decider, targets.covered(db, e))
         if (refusal is Refusal.NOT_APPROVER and self.roles.uncertain(decider.id)
-                and (until := self._retry_until(item)) >= day):
+                and (until := rows.retry_until(self.ctx, item)) >= day):
             # Graph failed us, not the decider: nothing is marked, and the list is read from the same point next
             # cycle, so this decision is looked at again (an approval is not lost to a 503)
             self._read_again = True
@@ -318,7 +312,7 @@ class RequestListSync:
         """The version that set Status is not in the history: whoever it names (the last editor, with versioning
         off) may not be who set Status, so nothing is applied. Said again whenever the row is saved again."""
         moment = f"{version.modified_at:%Y-%m-%d %H:%M} UTC" if version.modified_at else "an unknown time"
-        key = f"{version.id}@{version.modified_at:%Y%m%dT%H%M%S}" if version.modified_at else version.id
+        key = rows.version_key(version)
         mark = ItemMark(list_id, item.id, status_seen=status, version_seen=key)
         if key == seen or e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
             return store.note_item(self.ctx.db, mark, [])

@@ -192,3 +192,17 @@ def deciding_version(versions: list[ListItemVersion], status: str) -> ListItemVe
             break
         found = v
     return found
+
+
+def version_key(version: ListItemVersion) -> str:
+    """A version as the store marks it handled: its id and when it was saved. Rewritten in place (versioning
+    off), the same id saved again is another decision, looked at again."""
+    return f"{version.id}@{version.modified_at:%Y%m%dT%H%M%S}" if version.modified_at else version.id
+
+
+def retry_until(ctx: CycleContext, item: ListItemChange) -> dt.date:
+    """The last cycle date a row may wait for what the store does not know yet: every drive is read at least
+    every ``max_poll_interval_days``, so a recording it links to is known by then."""
+    since = item.modified_at or item.created_at
+    start = local_date(since, ctx.config.policy.timezone) if since else ctx.cycle_date
+    return start + dt.timedelta(days=ctx.config.max_poll_interval_days + 1)

@@ -154,6 +154,9 @@ def report_lines(report: ProvisionReport) -> list[str]:
             lines.append(f"List {name!r} is up to date: {o.web_url}")
     if not report.changed and not report.problems:
         lines.append("Nothing changed: both lists already exist with every column.")
+    lines.append("Check that both lists keep their version history (List settings -> Versioning settings -> Create a "
+                 "version each time you edit an item: Yes): Graph cannot set or read it, and without it no decision "
+                 "in the Retention requests list can be attributed, so none is applied.")
     return lines
 
 
