@@ -32,13 +32,19 @@ def by_target(w) -> dict[str, exemptions.StoredExemption]:
     return {e.target_id: e for e in exemptions.list_all(w.db)}
 
 
-def test_an_approval_in_a_recreated_requests_list_keeps_its_own_recording_and_touches_no_earlier_exemption(w):
+def alices_approved_exception(w) -> str:
+    """Day 0: Alice asks to keep r1 (due on day 10 without a cover) in the list's item 1; day 1: the DPO approves."""
     w.gw.add_recording("alice", "r1", created(-20))
-    w.gw.add_recording("bob", "r2", created(-20))  # both due on day 10 without a cover
     first = request(w, "alice", 0, item="r1")
     w.cycle(0)
     decide(w, first, "dpo", 1)
     w.cycle(1)
+    return first
+
+
+def test_an_approval_in_a_recreated_requests_list_keeps_its_own_recording_and_touches_no_earlier_exemption(w):
+    w.gw.add_recording("bob", "r2", created(-20))  # due on day 10 without a cover, as Alice's r1
+    first = alices_approved_exception(w)
     assert by_target(w)["drive-alice/r1"].status is ExemptionStatus.APPROVED
     recreate(w, LIST, REQUESTS.columns)
     report = w.cycle(2)  # the earlier list is gone: what the store holds stands
@@ -70,11 +76,7 @@ def test_an_approval_in_a_recreated_requests_list_keeps_its_own_recording_and_to
 
 
 def test_a_deleted_item_of_a_recreated_requests_list_reports_no_exemption_of_the_earlier_list(w):
-    w.gw.add_recording("alice", "r1", created(-20))
-    first = request(w, "alice", 0, item="r1")
-    w.cycle(0)
-    decide(w, first, "dpo", 1)
-    w.cycle(1)
+    alices_approved_exception(w)
     recreate(w, LIST, REQUESTS.columns)
     w.cycle(2)
     item = w.gw.add_list_item(LIST, person("bob"), before(3), RequestKind="Exception", Scope="Recording",
@@ -140,12 +142,8 @@ def as_upgraded_without_a_list_id(w) -> None:
 
 
 def test_after_an_upgrade_that_knew_no_list_id_a_new_lists_item_1_is_not_the_earlier_one(w):
-    w.gw.add_recording("alice", "r1", created(-20))
     w.gw.add_recording("bob", "r2", created(-20))
-    first = request(w, "alice", 0, item="r1")
-    w.cycle(0)
-    decide(w, first, "dpo", 1)
-    w.cycle(1)
+    first = alices_approved_exception(w)
     recreate(w, LIST, REQUESTS.columns)
     as_upgraded_without_a_list_id(w)
     again = request(w, "bob", 2, item="r2")
@@ -163,11 +161,7 @@ def test_after_an_upgrade_that_knew_no_list_id_a_new_lists_item_1_is_not_the_ear
 
 
 def test_after_an_upgrade_that_knew_no_list_id_the_same_lists_items_are_still_theirs(w):
-    w.gw.add_recording("alice", "r1", created(-20))
-    first = request(w, "alice", 0, item="r1")
-    w.cycle(0)
-    decide(w, first, "dpo", 1)
-    w.cycle(1)
+    first = alices_approved_exception(w)
     as_upgraded_without_a_list_id(w)
     w.cycle(2)  # the list is looked up and read from the start: item 1 is Alice's request, as before
     assert len(exemptions.list_all(w.db)) == 1
