@@ -169,3 +169,24 @@ def test_after_an_upgrade_that_knew_no_list_id_the_same_lists_items_are_still_th
     w.cycle(3)
     [e] = exemptions.list_all(w.db)
     assert e.status is ExemptionStatus.REVOKED and e.list_id == "list-1"
+
+
+def test_a_new_assignments_list_whose_first_read_fails_is_announced_once(w, monkeypatch):
+    from teamsretention.errors import TransientGraphError
+
+    assignment_item(w, "ACME-1")
+    w.cycle(0)
+    recreate(w, "Assignments", ASSIGNMENTS.columns)
+    w.cycle(1)  # the earlier list is gone (404): looked up afresh next cycle
+    real, failing = w.gw.list_items_delta, [True]
+
+    async def once(site_id, list_id, link):
+        if failing and list_id == w.gw.lists["Assignments"].info.id:
+            failing.clear()
+            raise TransientGraphError(503, "serviceNotAvailable", "try later")
+        async for page in real(site_id, list_id, link):
+            yield page
+
+    monkeypatch.setattr(w.gw, "list_items_delta", once)
+    said = [sum("is a new list" in p for p in w.cycle(d).governance.problems) for d in (2, 3, 4)]
+    assert said == [1, 0, 0]

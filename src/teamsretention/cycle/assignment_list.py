@@ -97,6 +97,8 @@ class AssignmentSync:
                 site_id, list_id = site.id, found.id
                 state.update(site_id=site_id, list_id=list_id, delta=None)
                 self._new_list(list_id, site.web_url, state.get("items_of"))
+                # kept at once: a first read that fails does not look the list up (and say so) again
+                directory_store.set_sync_state(self.ctx.db, STATE_KEY, json.dumps(state))
             async for page in gw.list_items_delta(site_id, list_id, state.get("delta")):
                 self.stats.list_requests += 1
                 for item in page.items:
