@@ -53,7 +53,7 @@ def test_an_approval_in_a_recreated_requests_list_keeps_its_own_recording_and_to
     again = request(w, "bob", 3, item="r2")
     assert again == first == "1"
     report = w.cycle(3)
-    assert any("is a new list" in p and "1 item of the earlier list" in p for p in report.governance.problems)
+    assert any("is another list" in p and "1 item of other lists" in p for p in report.governance.problems)
     found = by_target(w)
     assert found["drive-bob/r2"].status is ExemptionStatus.PENDING and found["drive-bob/r2"].requested_by == "Bob bob"
     decide(w, again, "dpo", 4)
@@ -72,7 +72,7 @@ def test_an_approval_in_a_recreated_requests_list_keeps_its_own_recording_and_to
     assert revoked.detail["exemption"] == found["drive-bob/r2"].id
     [alice_request, bob_request] = w.audit("exemption_requested")
     assert alice_request.detail["list"] != bob_request.detail["list"]  # the evidence names each item's list
-    assert not any("is a new list" in p for p in w.reports[4].governance.problems)  # said once
+    assert not any("is another list" in p for p in w.reports[4].governance.problems)  # said once
 
 
 def test_a_deleted_item_of_a_recreated_requests_list_reports_no_exemption_of_the_earlier_list(w):
@@ -122,12 +122,12 @@ def test_the_same_list_unreadable_for_a_cycle_is_not_reported_as_a_new_one(w):
     w.cycle(0)
     recreate(w, LIST, REQUESTS.columns)
     w.cycle(1)
-    assert any("is a new list" in p for p in w.cycle(2).governance.problems)
+    assert any("is another list" in p for p in w.cycle(2).governance.problems)
     same = w.gw.lists.pop(LIST)  # the new list is unreadable for a cycle (404), then back as it was
     assert any("could not be read" in p for p in w.cycle(3).governance.problems)
     w.gw.lists[LIST] = same
     report = w.cycle(4)
-    assert not any("is a new list" in p or "could not be read" in p for p in report.governance.problems)
+    assert not any("is another list" in p or "could not be read" in p for p in report.governance.problems)
     assert len(exemptions.list_all(w.db)) == 1
 
 
@@ -188,5 +188,5 @@ def test_a_new_assignments_list_whose_first_read_fails_is_announced_once(w, monk
             yield page
 
     monkeypatch.setattr(w.gw, "list_items_delta", once)
-    said = [sum("is a new list" in p for p in w.cycle(d).governance.problems) for d in (2, 3, 4)]
+    said = [sum("is another list" in p for p in w.cycle(d).governance.problems) for d in (2, 3, 4)]
     assert said == [1, 0, 0]

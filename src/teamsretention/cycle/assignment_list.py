@@ -126,7 +126,7 @@ class AssignmentSync:
         """The list was looked up: items of an earlier list (deleted, then created again) own nothing of this one,
         and that is said once."""
         if (earlier := assignments.owned_by_other_lists(self.ctx.db, list_id)) and previous != list_id:
-            which = ("is a new list, not the one the store read before" if previous else
+            which = ("is another list than the one the store read last" if previous else
                      "was looked up afresh, and the store does not know which list its list-owned assignments came "
                      "from")
             self.stats.problems.append(

@@ -97,9 +97,9 @@ class RequestListSync:
         sync_store.set_sync_state(db, DELTA_KEY, None)
         if (earlier := store.items_of_other_lists(db, info.id)) and found.get("list_id") != info.id:
             self.stats.problems.append(
-                f"lists.requests = {cfg.requests_list!r} in {site.web_url} is a new list (id {info.id}), not the one "
-                f"the store read before: its items are read from the start as new rows; the {earlier} "
-                f"item{'s' if earlier != 1 else ''} of the earlier list stay as the store recorded them (their "
+                f"lists.requests = {cfg.requests_list!r} in {site.web_url} is another list (id {info.id}) than the "
+                f"one the store read last: its items are read from the start, each named by this list; the {earlier} "
+                f"item{'s' if earlier != 1 else ''} of other lists stay as the store recorded them (their "
                 "exemptions stand: `teamsretention exemptions list` shows them, `teamsretention exemptions revoke` "
                 "ends one)")
         return site.id, info.id
