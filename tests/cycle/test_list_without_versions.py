@@ -71,7 +71,7 @@ def test_a_row_edited_before_its_first_cycle_in_a_list_without_history_names_no_
                for p in report.governance.problems)
 
 
-def test_a_decision_saved_over_a_version_already_handled_is_looked_at_again(tmp_path):
+def test_a_decision_saved_over_a_version_already_handled_is_reported_not_dropped_nor_applied(tmp_path):
     w = make(tmp_path)  # versioning on: Alice's request, the DPO's approval in version 2.0
     try:
         w.gw.add_recording("alice", "r1", created(-20))
@@ -80,10 +80,13 @@ def test_a_decision_saved_over_a_version_already_handled_is_looked_at_again(tmp_
         decide(w, item, "dpo", 1)
         w.cycle(1)
         assert only_exemption(w).status is ExemptionStatus.APPROVED
-        w.gw.lists[LIST].versioning = False  # turned off: the DPO's revocation is saved over version 2.0
-        decide(w, item, "dpo", 2, "Revoked")
-        w.cycle(2)
-        e = only_exemption(w)
-        assert e.status is ExemptionStatus.REVOKED and e.revoked_by == "Dpo dpo"  # not taken for the approval
+        w.gw.lists[LIST].versioning = False  # turned off: a revocation is saved over version 2.0, the approval
+        decide(w, item, "bob", 2, "Revoked")  # Bob, no approver, revokes; then the DPO saves a note over it
+        w.gw.edit_list_item(LIST, item, person("dpo"), before(2, hours=0), DecisionNote="Seen")
+        [ignored] = w.cycle(2).governance.ignored  # neither dropped unseen nor taken for the DPO's revocation
+        assert "was saved over in place" in ignored and "Versioning settings" in ignored
+        assert only_exemption(w).status is ExemptionStatus.APPROVED
+        w.days(3, 12)
+        assert w.deleted_ids() == [] and w.cycle(13).governance.ignored == []  # kept; reported once
     finally:
         w.db.dispose()

@@ -350,6 +350,25 @@ def test_a_legal_hold_asked_for_after_refused_exceptions_has_its_own_grace() -> 
     assert {t.log[n].rule for n in range(33, 47)} == {"pending"}
 
 
+def test_someone_elses_request_after_a_lapsed_one_has_its_own_grace() -> None:
+    lapsed = replace(exemption(ExemptionKind.LEGAL_HOLD, ExemptionStatus.PENDING, requested=2, decided=None,
+                               review_on=90), requested_by="Anna anna")
+    dpo = replace(exemption(ExemptionKind.LEGAL_HOLD, ExemptionStatus.PENDING, requested=25, decided=None,
+                            review_on=90), id="EX-2", requested_by="Dana dpo")
+    t = live(Facts(exemptions=(lapsed, dpo)), 0, 100)
+    assert {t.log[n].rule for n in range(25, 39)} == {"pending"}  # waits for an IT admin, kept meanwhile
+
+
+def test_a_refusal_from_before_the_recording_was_made_does_not_take_its_grace() -> None:
+    # an organizer-wide request refused long before this recording existed: today's request has a grace
+    old = replace(exemption(status=ExemptionStatus.REJECTED, requested=-400, decided=-398),
+                  target_kind=TargetKind.ORGANIZER, target_id="anna")
+    again = replace(exemption(status=ExemptionStatus.PENDING, requested=25, decided=None), id="EX-2",
+                    target_kind=TargetKind.ORGANIZER, target_id="anna")
+    t = live(Facts(exemptions=(old, again)), 0, 100)
+    assert {t.log[n].rule for n in range(25, 39)} == {"pending"}
+
+
 def test_a_request_for_another_target_has_its_own_grace() -> None:
     first = exemption(status=ExemptionStatus.REJECTED, requested=28, decided=31)
     site = replace(exemption(status=ExemptionStatus.PENDING, requested=33, decided=None), id="EX-2",

@@ -168,24 +168,27 @@ def exemption_in_force(e: Exemption, today: dt.date) -> bool:
     return e.kind is ExemptionKind.LEGAL_HOLD or e.valid_until is None or today < e.valid_until
 
 
-def grace_from(e: Exemption, facts: Facts, today: dt.date) -> dt.date:
-    """A request's grace counts from the first request of its kind for its target since one was last approved."""
-    same = [r for r in facts.exemptions if r.requested_on <= today and (r.kind, r.target_kind, r.target_id) == (
-        e.kind, e.target_kind, e.target_id) and (r.requested_on, r.id) <= (e.requested_on, e.id)]
+def grace_from(e: Exemption, facts: Facts, grace: int, today: dt.date, recorded: dt.date) -> dt.date:
+    """A request's grace counts from the first request by the same person, of its kind, for its target, since one
+    was last approved, among those whose grace reached past the recording's date."""
+    same = [r for r in facts.exemptions if r.requested_on <= today and (
+        r.kind, r.target_kind, r.target_id, r.requested_by) == (e.kind, e.target_kind, e.target_id, e.requested_by)
+        and (r.requested_on, len(r.id), r.id) <= (e.requested_on, len(e.id), e.id)
+        and (r is e or r.requested_on + dt.timedelta(days=grace) > recorded)]
     approved = [a for r in same if r is not e and (a := approved_on(r, today)) is not None and a <= e.requested_on]
     return min(r.requested_on for r in same if not approved or r.requested_on >= max(approved))
 
 
-def grace_of(e: Exemption, facts: Facts, grace: int, today: dt.date) -> dt.date | None:
+def grace_of(e: Exemption, facts: Facts, grace: int, today: dt.date, recorded: dt.date) -> dt.date | None:
     """The end of a request's grace; None when it was made once the grace was over (it keeps nothing)."""
-    start = grace_from(e, facts, today)
+    start = grace_from(e, facts, grace, today, recorded)
     end = start + dt.timedelta(days=grace)
     return None if start < e.requested_on and end <= e.requested_on else end
 
 
-def pending_in_grace(e: Exemption, facts: Facts, grace: int, today: dt.date) -> bool:
+def pending_in_grace(e: Exemption, facts: Facts, grace: int, today: dt.date, recorded: dt.date) -> bool:
     undecided = e.status is ExemptionStatus.PENDING or (e.decided_on is not None and e.decided_on > today)
-    end = grace_of(e, facts, grace, today) if e.requested_on <= today else None
+    end = grace_of(e, facts, grace, today, recorded) if e.requested_on <= today else None
     return undecided and end is not None and e.requested_on <= today < end
 
 
@@ -222,7 +225,7 @@ def ends_without_known_end(
             ends.append(revoked)
         decided = e.decided_on if e.decided_on is not None and e.decided_on <= today else None
         decided = decided or (e.requested_on if approved else None)
-        grace_end = grace_of(e, facts, policy.pending_request_grace_days, today)
+        grace_end = grace_of(e, facts, policy.pending_request_grace_days, today, recorded)
         if grace_end is None:
             continue  # asked again once the grace was over: it keeps nothing and ends nothing
         if grace_end <= today and (decided is None or decided >= grace_end):
@@ -239,7 +242,8 @@ def check_deletion(story: Story, today: int, facts: Facts, decision: Decision) -
     assert not facts.label.blocks_deletion
     assert not any(exemption_in_force(e, d) for e in facts.exemptions)
     assert not any(assignment_in_force(t, cap, d) for t in facts.assignments)
-    assert not any(pending_in_grace(e, facts, policy.pending_request_grace_days, d) for e in facts.exemptions)
+    assert not any(pending_in_grace(e, facts, policy.pending_request_grace_days, d, recorded)
+                   for e in facts.exemptions)
     ends = ends_without_known_end(facts, policy, recorded, d)
     start = max(ends, default=None)
     assert decision.episode_start == start

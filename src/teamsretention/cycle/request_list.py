@@ -152,7 +152,7 @@ class RequestListSync:
             return
         if status == prev.status_seen and not self._unsettled(prev.exemption_id, status):
             return
-        await self._decision(site_id, list_id, item, status, prev.exemption_id, prev.version_seen)
+        await self._decision(site_id, list_id, item, status, prev.exemption_id, prev.version_seen, prev.status_seen)
 
     async def _read_before_list_ids(self, site_id: str, list_id: str,
                                     item: ListItemChange) -> store.StoredRequestItem | None:
@@ -254,7 +254,7 @@ class RequestListSync:
         return tag_key
 
     async def _decision(self, site_id: str, list_id: str, item: ListItemChange, status: str,
-                        exemption_id: str, seen: str | None) -> None:
+                        exemption_id: str, seen: str | None, seen_status: str | None) -> None:
         db, day = self.ctx.db, self.ctx.cycle_date
         versions = await self._versions(site_id, list_id, item.id)
         version = rows.deciding_version(versions, status)
@@ -265,9 +265,15 @@ class RequestListSync:
             return
         target = _TO_STATUS.get(status)
         if not rows.shows_who_set(versions, version, item):
-            return self._no_history(item, status, e, version, target, list_id, seen)
-        if seen in (rows.version_key(version), version.id):  # (a bare id: marked by an older release)
-            return  # the same decision, already handled (another field changed)
+            return self._no_history(item, status, e, version, target, list_id, seen, "is the oldest the history "
+                                    "keeps, not the row's creation")
+        if seen == rows.version_key(version) or (seen == version.id and status == seen_status):
+            return  # the same decision, already handled (another field changed; a bare id: an older release's mark)
+        if seen is not None and seen.split("@", 1)[0] == version.id:
+            # the version already handled, saved over in place (versioning off): its last editor need not be who
+            # set Status now, so nothing is applied
+            return self._no_history(item, status, e, version, target, list_id, seen, "was saved over in place "
+                                    "after teamsretention had read it")
         who, mark = version.modified_by, ItemMark(list_id, item.id, status_seen=status,
                                                   version_seen=rows.version_key(version))
         if e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
@@ -308,7 +314,7 @@ class RequestListSync:
         self.stats.requests_applied += 1
 
     def _no_history(self, item: ListItemChange, status: str, e: store.StoredExemption, version: ListItemVersion,
-                    target: ExemptionStatus | None, list_id: str, seen: str | None) -> None:
+                    target: ExemptionStatus | None, list_id: str, seen: str | None, how: str) -> None:
         """The version that set Status is not in the history: whoever it names (the last editor, with versioning
         off) may not be who set Status, so nothing is applied. Said again whenever the row is saved again."""
         moment = f"{version.modified_at:%Y-%m-%d %H:%M} UTC" if version.modified_at else "an unknown time"
@@ -318,10 +324,10 @@ class RequestListSync:
             return store.note_item(self.ctx.db, mark, [])
         verb = "revoke" if target is ExemptionStatus.REVOKED else "approve|reject"
         text = (f"Status {status} for {e.id} in the list (item {item.id}): ignored, the list keeps no history of who "
-                f"set Status (its oldest version, {version.id}, was saved by {label(version.modified_by)} at {moment}, "
-                f"not when the row was created): SharePoint versioning is off, or a version limit trimmed the "
-                f"history. {e.id} stays {e.status.value}. Turn on the list's Versioning settings (Create a version "
-                f"each time you edit an item: Yes); then an approver sets Status back to "
+                f"set Status (version {version.id}, last saved by {label(version.modified_by)} at {moment}, {how}): "
+                f"SharePoint versioning is off, or a version limit trimmed the history. {e.id} stays "
+                f"{e.status.value}. Turn on the list's Versioning settings (Create a version each time you edit an "
+                f"item: Yes); then an approver sets Status back to "
                 f"{R_STATUS_APPROVED if target is ExemptionStatus.REVOKED else R_STATUS_REQUESTED} and then to the "
                 f"decision, or uses `teamsretention exemptions {verb} {e.id}`")
         self._ignored(e.id, status, None, "", mark, "no_history", text=text)

@@ -86,7 +86,8 @@ def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: 
         survey += _survey_tag(tag, cap, policy.assignment_max_days, today)
     known = [e for e in facts.exemptions if e.requested_on <= today]  # a request dated later does not exist yet
     for e in known:
-        survey += _survey_request(e, grace_start(e, known, today), policy.pending_request_grace_days, today, zone)
+        start = grace_start(e, known, today, recorded=recorded, grace_days=policy.pending_request_grace_days)
+        survey += _survey_request(e, start, policy.pending_request_grace_days, today, zone)
         survey += _survey_approval(e, today)
     return survey
 
@@ -103,6 +104,8 @@ class Request(Protocol):
     @property
     def requested_on(self) -> dt.date: ...
     @property
+    def requested_by(self) -> str: ...
+    @property
     def decided_on(self) -> dt.date | None: ...
     @property
     def target_kind(self) -> TargetKind: ...
@@ -110,13 +113,20 @@ class Request(Protocol):
     def target_id(self) -> str: ...
 
 
-def grace_start(e: Request, requests: Sequence[Request], today: dt.date) -> dt.date:
-    """The day a request's grace counts from: the first request of the same kind for the same target since one
-    was last approved (as of ``today``). Asking again, after a refusal or once a grace ran out undecided, adds no
-    days: the grace is there for a decision, not a way to keep a recording by asking every fortnight. A legal
-    hold asked for after refused exceptions has a grace of its own (the DPO's hold is no repeat of those)."""
-    same = [r for r in requests if (r.kind, r.target_kind, r.target_id) == (e.kind, e.target_kind, e.target_id)
-            and (r.requested_on, r.id) <= (e.requested_on, e.id)]
+def grace_start(e: Request, requests: Sequence[Request], today: dt.date, *, recorded: dt.date | None = None,
+                grace_days: int = 0) -> dt.date:
+    """The day a request's grace counts from: the first request by the same person, of the same kind, for the same
+    target, since one was last approved (as of ``today``), among those whose grace could have kept the recording
+    (``recorded``: its date; None: any). Asking again, after a refusal or once a grace ran out undecided, adds no
+    days: the grace is there for a decision, not a way to keep a recording by asking every fortnight. Someone
+    else's request (the DPO's hold after an organizer's lapsed one), a request of the other kind, and a request
+    for a recording made after an old refusal each have a grace of their own."""
+    def order(r: Request) -> tuple[dt.date, int, str]:  # EX-9 before EX-10
+        return r.requested_on, len(r.id), r.id
+
+    same = [r for r in requests if (r.kind, r.target_kind, r.target_id, r.requested_by) == (
+        e.kind, e.target_kind, e.target_id, e.requested_by) and order(r) <= order(e)
+        and (r is e or recorded is None or r.requested_on + dt.timedelta(days=grace_days) > recorded)]
     approvals = [d for r in same if r.status in APPROVED and (d := r.decided_on or r.requested_on) <= today
                  and d <= e.requested_on and r is not e]
     since = max(approvals, default=None)

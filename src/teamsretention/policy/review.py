@@ -57,6 +57,7 @@ def _dates(recorded: dt.date, facts: Facts, policy: PolicyConfig, decision: Deci
     for e in facts.exemptions:
         # the grace may count from an earlier request for the same target (covers.grace_start): as of its own
         # day and of any day after, both ends are listed
-        chained = grace_start(e, facts.exemptions, dt.date.max) + grace
+        chained = grace_start(e, facts.exemptions, dt.date.max, recorded=recorded,
+                              grace_days=policy.pending_request_grace_days) + grace
         yield from (d for d in (e.requested_on, e.requested_on + grace, chained, e.decided_on, e.valid_until,
                                 e.revoked_on, e.review_on) if d is not None)

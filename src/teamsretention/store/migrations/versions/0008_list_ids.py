@@ -12,9 +12,10 @@ Create Date: 2026-12-03
 - request_items.version_seen holds up to 200 characters: it keeps an item's eTag ("{GUID},n" in quotes: more
   than the 40 it had), which PostgreSQL refused.
 
-Existing rows get the list id the store last read (sync_state: the list's state, or the delta link of its
-last read). Where neither names one, they get "": an item of the list read next takes such a row over only when
-it is the same item (a request: the same creator, on the same day; an assignment: the same code).
+Existing rows get the list id the store last read (sync_state: the list's state, or for the requests list the
+delta link of its last read, which the old release kept when it cleared the list's id). Where neither names
+one, they get "": an item of the list read next takes such a row over only when it is the same item (a
+request: the same creator, on the same day; an assignment: the same code).
 """
 from __future__ import annotations
 
