@@ -12,27 +12,14 @@ from teamsretention.domain import ExemptionStatus
 from teamsretention.store import exemptions
 
 from .simworld import SimWorld
+from .test_real_tenant import SERVICE_RECORDING, TEAM
 
 SCENARIO = """
 [[users]]
 key = "dpo"
 display_name = "Dana Privacy"
 has_onedrive = false
-
-[[teams]]
-key = "sales"
-display_name = "Sales"
-members = ["anna", "bob"]
-owners = ["bob"]
-channels = [{ name = "General" }]
-
-[[recordings]]
-key = "bot"
-channel = "sales/General"
-subject = "Town hall"
-age_days = 25
-created_by_app = "Skype Teams Services"
-"""
+""" + TEAM + SERVICE_RECORDING  # Bob owns Sales; Teams' service recorded "bot" in its General channel
 
 
 @pytest.fixture

@@ -148,6 +148,15 @@ owners = ["bob"]
 channels = [{ name = "General" }, { name = "Board", membership = "private" }, { name = "Deals", membership = "private" }]
 """
 
+SERVICE_RECORDING = """
+[[recordings]]
+key = "bot"
+channel = "sales/General"
+subject = "Town hall"
+age_days = 25
+created_by_app = "Skype Teams Services"
+"""  # a channel recording no user made: Teams' own service recorded it
+
 
 def test_a_failing_private_channel_is_reported_and_the_teams_other_drives_governed(make_world):
     w = make_world(TEAM + """
@@ -220,14 +229,7 @@ age_days = 25
 
 
 def test_a_channel_recording_no_user_made_warns_the_teams_owners(make_world):
-    w = make_world(TEAM + """
-[[recordings]]
-key = "bot"
-channel = "sales/General"
-subject = "Town hall"
-age_days = 25
-created_by_app = "Skype Teams Services"
-""")
+    w = make_world(TEAM + SERVICE_RECORDING)
     w.cycle(0)
     mails = [m for m in w.model.mail_log if m["to"] == ["bob@contoso.example"]]
     assert len(mails) == 1 and "Town hall" in mails[0]["content"]
@@ -235,14 +237,7 @@ created_by_app = "Skype Teams Services"
 
 
 def test_a_channel_recording_whose_team_has_no_owner_goes_to_the_fallback_contact(make_world):
-    w = make_world(TEAM.replace('owners = ["bob"]', "owners = []") + """
-[[recordings]]
-key = "bot"
-channel = "sales/General"
-subject = "Town hall"
-age_days = 25
-created_by_app = "Skype Teams Services"
-""")
+    w = make_world(TEAM.replace('owners = ["bob"]', "owners = []") + SERVICE_RECORDING)
     w.cycle(0)
     assert [m["to"] for m in w.model.mail_log] == [["it-support@contoso.example"]]
 
