@@ -221,3 +221,101 @@ def test_a_missing_list_or_a_mistyped_column_is_named_and_provision_is_the_fix(s
     assert "run `teamsretention provision`" in result.output
     assert f"✗ list 'Retention requests' does not exist in {SITE}" in result.output
     assert writes(sim) == []
+
+
+def test_paused_deletions_are_a_warning_naming_who_paused_and_since_when_and_resume(sim, tmp_path):
+    state = tmp_path / "state"
+    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    assert invoke(["pause", "--reason", "legal review of Q3", "--by", "it-admin"], env_for(sim, state)).exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in state.iterdir()}
+
+    result = invoke(["check"], env_for(sim, state))
+
+    assert result.exit_code == 0, result.output  # a warning: everything required still holds
+    store = state / "teamsretention.db"
+    assert (f"! deletions are paused in the state store {store} since" in result.output
+            and "by it-admin: legal review of Q3; warnings still go out, nothing due is deleted" in result.output)
+    assert "note: `teamsretention resume` allows deletions again" in result.output
+    assert f"· the last cycle on the state store {store}: run 1, plan for" in result.output
+    assert {p.name: p.stat().st_mtime_ns for p in state.iterdir()} == before  # nothing written, no journal made
+
+    assert invoke(["resume", "--by", "it-admin"], env_for(sim, state)).exit_code == 0
+    resumed = invoke(["check"], env_for(sim, state))
+    assert f"· deletions are not paused in the state store {store}" in resumed.output
+    assert "deletions are paused" not in resumed.output
+
+
+def test_a_pause_another_process_has_not_checkpointed_yet_is_seen(sim, tmp_path):
+    """The daemon keeps the store open: a pause just made sits in its WAL file, not yet in the database file."""
+    from teamsretention.store import control
+    from teamsretention.store.database import Database
+
+    state = tmp_path / "state"
+    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    store = state / "teamsretention.db"
+    daemon = Database(f"sqlite:///{store}")
+    try:
+        control.lock_state(daemon)  # the daemon's connection, open
+        assert control.set_paused(daemon, True, reason="incident 4711", by="oncall",
+                                  now=dt.datetime.now(dt.UTC))
+        assert (state / "teamsretention.db-wal").stat().st_size > 0
+
+        result = invoke(["check"], env_for(sim, state))
+    finally:
+        daemon.dispose()
+
+    assert "! deletions are paused" in result.output and "by oncall: incident 4711" in result.output
+
+
+def test_the_cycle_lock_names_a_running_cycle_and_a_lease_left_behind(sim, tmp_path):
+    from teamsretention.store import control
+    from teamsretention.store.database import Database
+
+    state = tmp_path / "state"
+    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    store = state / "teamsretention.db"
+    db = Database(f"sqlite:///{store}")
+    now = dt.datetime.now(dt.UTC)
+    try:
+        assert control.acquire_lock(db, "an enforce cycle on host vm1, process 42 [ab12cd34]", now,
+                                    dt.timedelta(minutes=5))
+    finally:
+        db.dispose()
+
+    running = invoke(["check"], env_for(sim, state))
+
+    assert running.exit_code == 0, running.output
+    assert (f"· a cycle holds the cycle lock of the state store {store}: an enforce cycle on host vm1, process 42 "
+            f"[ab12cd34], since {now:%Y-%m-%d %H:%M} UTC") in running.output
+
+    db = Database(f"sqlite:///{store}")
+    try:  # the holder died an hour ago: its lease ran out
+        hour_ago = now - dt.timedelta(hours=1)
+        assert control.acquire_lock(db, "an enforce cycle on host vm1, process 42 [ab12cd34]", hour_ago,
+                                    dt.timedelta(minutes=5))
+    finally:
+        db.dispose()
+
+    left = invoke(["check"], env_for(sim, state))
+
+    assert left.exit_code == 0, left.output
+    assert (f"! the cycle lock of the state store {store} is still held by an enforce cycle on host vm1, process 42 "
+            f"[ab12cd34], whose lease ran out at {hour_ago + dt.timedelta(minutes=5):%Y-%m-%d %H:%M} UTC") in left.output
+    assert "the next cycle takes the lock over" in left.output
+
+
+def test_a_last_cycle_that_did_not_end_well_is_a_warning_with_its_message(sim, tmp_path):
+    state = tmp_path / "state"
+    sim.model.knobs.update({"fail_paths": [{"pattern": r"/drives/[^/]+/root/delta", "status": 503}]})
+    planned = invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false"))
+    assert planned.exit_code != 0
+    sim.model.knobs.update({"fail_paths": []})
+
+    result = invoke(["check", "--json"], env_for(sim, state))
+
+    data = json.loads(result.output)
+    last = [c for c in data["checks"] if c["what"].startswith("the last cycle on the state store")]
+    assert len(last) == 1 and last[0]["status"] == "warn", data["checks"]
+    assert ", plan for " in last[0]["what"] and ", incomplete, finished " in last[0]["what"]
+    assert "incomplete: no warnings or deletions for it this cycle" in last[0]["what"]  # the run's own message
+    assert "wait for a complete read" in last[0]["fix"]

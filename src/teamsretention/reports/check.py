@@ -54,7 +54,7 @@ def check_lines(report: CheckReport) -> list[str]:
         lines.append(f"{failed} check(s) failed (✗): fix each as its line says, then run `teamsretention check` "
                      "again.")
     else:
-        lines.append("Everything required holds: `teamsretention plan` shows what the first cycle would do.")
+        lines.append("Everything required holds: `teamsretention plan` shows what the next cycle would do.")
     return lines
 
 

@@ -1,19 +1,36 @@
 """Looking at a state store without changing it, for ``teamsretention check``: does it exist, can it be reached,
-is it at the newest migration. Never creates, migrates, tightens or writes anything: an SQLite file is opened
-read-only and immutable (no journal files appear), a missing one is not created."""
+is it at the newest migration, are deletions paused, does a cycle hold the lock, how did the last cycle end.
+Never creates, migrates, tightens or writes anything: an SQLite file is opened read-only (no journal files
+appear), a missing one is not created."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, inspect, make_url
+from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .database import SCHEMA_HEAD, _sqlite_file, stored_revision
+from .control import LockState, PauseState
+from .database import CYCLE_LOCK, SCHEMA_HEAD, _sqlite_file, stored_revision
 from .opening import describe, location_of
+from .tables import LockRow, PauseRow, RunRow
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """The newest cycle recorded (a plan included): what it was, for which date, and how it ended."""
+
+    id: int
+    mode: str
+    cycle_date: dt.date
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    message: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +41,9 @@ class StoreStatus:
     head: str  # the newest migration this version knows
     revision: str | None = None  # the store's migration
     problem: str | None = None  # why it could not be looked at (unreachable, unreadable, damaged)
+    pause: PauseState | None = None  # None: not read (no store, or not at a migration that has it)
+    lock: LockState | None = None
+    last_run: LastRun | None = None
 
     @property
     def current(self) -> bool:
@@ -52,17 +72,37 @@ def inspect_store(url: str) -> StoreStatus:
         with engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return base
-            revision = stored_revision(conn)
+            status = _with_state(conn, replace(base, exists=True, revision=stored_revision(conn)))
     except SQLAlchemyError as exc:
         return replace(base, exists=True, problem=describe(exc, url))
     finally:
         engine.dispose()
-    return replace(base, exists=True, revision=revision)
+    return status
+
+
+def _with_state(conn: Connection, status: StoreStatus) -> StoreStatus:
+    """The pause switch, the cycle lock and the newest run, as every process sharing the store sees them (the
+    tables exist from the first migration on)."""
+    names = set(inspect(conn).get_table_names())
+    if not {PauseRow.__tablename__, LockRow.__tablename__, RunRow.__tablename__} <= names:
+        return status
+    p = conn.execute(select(PauseRow.paused, PauseRow.reason, PauseRow.by, PauseRow.since)
+                     .where(PauseRow.id == 1)).first()
+    pause = PauseState(bool(p.paused), p.reason, p.by, p.since) if p is not None else PauseState(False)
+    lk = conn.execute(select(LockRow.holder, LockRow.acquired_at, LockRow.expires_at)
+                      .where(LockRow.name == CYCLE_LOCK)).first()
+    lock = LockState(lk.holder, lk.acquired_at, lk.expires_at) if lk is not None else LockState(None, None, None)
+    r = conn.execute(select(RunRow.id, RunRow.mode, RunRow.cycle_date, RunRow.status, RunRow.started_at,
+                            RunRow.finished_at, RunRow.message).order_by(RunRow.id.desc()).limit(1)).first()
+    last = LastRun(r.id, r.mode, r.cycle_date, r.status, r.started_at, r.finished_at, r.message) if r else None
+    return replace(status, pause=pause, lock=lock, last_run=last)
 
 
 def _read_only_sqlite(path: Path) -> Engine:
-    """``immutable=1``: SQLite then creates no ``-wal`` / ``-shm`` beside a WAL database (``mode=ro`` alone would)
-    and takes no lock. A cycle writing at the same moment could be missed; only the migration revision is
-    read, which only a cycle's start changes."""
-    uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+    """Read-only. While a process has the WAL database open (its ``-wal`` file is there), what it committed may
+    be in that file only (a pause a minute ago): then it is read as any reader does, through the files that
+    are already there. Otherwise everything is in the database file, read ``immutable=1``: SQLite then creates no
+    ``-wal`` / ``-shm`` beside it (``mode=ro`` alone would) and takes no lock."""
+    wal = path.with_name(path.name + "-wal")
+    uri = f"file:{path.resolve()}?mode=ro" + ("" if wal.exists() else "&immutable=1")
     return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(uri, uri=True))

@@ -20,7 +20,7 @@ from typing import Literal
 
 from ..settings import Settings
 from ..settings.schedule import build_trigger, load_zone
-from ..store.inspection import inspect_store
+from ..store.inspection import StoreStatus, inspect_store
 from .check_permissions import Need, fix_for, needs_for
 
 Status = Literal["ok", "fail", "warn", "info"]
@@ -86,8 +86,9 @@ def _permission(report: CheckReport, need: Need, roles: frozenset[str], *, mail_
                    fix_for(need))
 
 
-def store_findings(report: CheckReport, settings: Settings) -> None:
-    """The state store (read-only) and, for SQLite, its directory; nothing is created or tightened."""
+def store_findings(report: CheckReport, settings: Settings, now: dt.datetime | None = None) -> None:
+    """The state store (read-only) and, for SQLite, its directory; nothing is created or tightened. Then what
+    every process sharing it obeys: the pause of deletions, the cycle lock, how the last cycle ended."""
     url = settings.database_url_value()
     origin = settings.store_origin()
     status = inspect_store(url)
@@ -104,8 +105,53 @@ def store_findings(report: CheckReport, settings: Settings) -> None:
                    f"{status.head}", "the next plan or run migrates it; back it up first")
     else:
         report.add("store", "ok", f"{where} is reachable and migrated (revision {status.revision})")
+    state_findings(report, status, now or dt.datetime.now(dt.UTC))
     if status.sqlite_file is not None:
         directory_finding(report, Path(status.sqlite_file).parent, origin)
+
+
+def _at(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
+
+
+def state_findings(report: CheckReport, status: StoreStatus, now: dt.datetime) -> None:
+    """Paused deletions (a warning: nothing due is deleted until resumed), the lock (a cycle running now, or a
+    lease a process left behind) and the newest run (a warning unless it ended well)."""
+    where = f"state store {status.location}"
+    pause, lock, last = status.pause, status.lock, status.last_run
+    if pause is not None and pause.paused:
+        report.add("store", "warn", f"deletions are paused in the {where} since {_at(pause.since)} by "
+                   f"{pause.by or 'an unknown actor'}: {pause.reason or 'no reason given'}; warnings still go out, "
+                   "nothing due is deleted", "`teamsretention resume` allows deletions again (audited)")
+    elif pause is not None:
+        report.add("store", "info", f"deletions are not paused in the {where}")
+    if lock is not None and lock.holder:
+        if lock.expires_at is not None and lock.expires_at > now:
+            report.add("store", "info", f"a cycle holds the cycle lock of the {where}: {lock.holder}, since "
+                       f"{_at(lock.acquired_at)} (its lease runs until {_at(lock.expires_at)} unless renewed)")
+        else:
+            report.add("store", "warn", f"the cycle lock of the {where} is still held by {lock.holder}, whose "
+                       f"lease ran out at {_at(lock.expires_at)}: that process stopped without releasing it",
+                       "nothing to do if that process is gone: the next cycle takes the lock over; if it still "
+                       "runs (hung), stop it")
+    if last is None:
+        if status.pause is not None:
+            report.add("store", "info", f"no cycle has run on the {where} yet")
+        return
+    ended = f"finished {_at(last.finished_at)}" if last.finished_at else f"started {_at(last.started_at)}"
+    what = f"the last cycle on the {where}: run {last.id}, {last.mode} for {last.cycle_date}, {last.status}, {ended}"
+    if last.status in ("ok", "running"):
+        report.add("store", "info", what)
+        return
+    fixes = {"incomplete": "a drive, the directory or a send did not fully succeed: its warnings and deletions wait "
+                           "for a complete read; the cycle's summary (log event cycle.summary) names what",
+             "interrupted": "it was stopped at a checkpoint (a shutdown); the next cycle goes on from the store",
+             "safety_stop": "the safety limits (policy.max_deletions_per_cycle, policy.max_deletion_share) held its "
+                            "deletions back: its message says how many and how to let them through; `teamsretention "
+                            "plan` lists them",
+             "failed": "the next cycle tries again; if it fails the same way, the message says what to fix"}
+    detail = f": {last.message[:600]}" if last.message else ""
+    report.add("store", "warn", what + detail, fixes.get(last.status, "see the cycle's summary in the log"))
 
 
 def directory_finding(report: CheckReport, directory: Path, origin: str) -> None:

@@ -221,6 +221,6 @@ async def run_check(settings: Settings, gateway: GraphGateway, roles: RolesSourc
     report = CheckReport(graph_endpoint=settings.graph_base_url, mail_accepted=reads.mail_accepted)
     permission_findings(report, settings, await roles(), mail_accepted=reads.mail_accepted)
     report.findings.extend(reads.findings)
-    store_findings(report, settings)
+    store_findings(report, settings, now)
     schedule_findings(report, settings, now)
     return report
