@@ -319,3 +319,24 @@ def test_a_last_cycle_that_did_not_end_well_is_a_warning_with_its_message(sim, t
     assert ", plan for " in last[0]["what"] and ", incomplete, finished " in last[0]["what"]
     assert "incomplete: no warnings or deletions for it this cycle" in last[0]["what"]  # the run's own message
     assert "wait for a complete read" in last[0]["fix"]
+
+
+def test_a_cycle_whose_process_died_is_named_as_not_finished(sim, tmp_path):
+    from teamsretention.domain import RunMode
+    from teamsretention.store import runs
+    from teamsretention.store.database import Database
+
+    state = tmp_path / "state"
+    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    db = Database(f"sqlite:///{state / 'teamsretention.db'}")
+    now = dt.datetime.now(dt.UTC)
+    try:  # a run started and never finished, its lock released by no one and long expired
+        runs.start(db, mode=RunMode.ENFORCE, at=now, cycle_date=now.date(), started_at=now, config={}, holder="h")
+    finally:
+        db.dispose()
+
+    result = invoke(["check"], env_for(sim, state))
+
+    assert "! the last cycle on the state store" in result.output
+    assert ", enforce for " in result.output and ", running, started " in result.output
+    assert "no cycle holds the lock: it stopped without finishing" in result.output

@@ -140,8 +140,14 @@ def state_findings(report: CheckReport, status: StoreStatus, now: dt.datetime) -
         return
     ended = f"finished {_at(last.finished_at)}" if last.finished_at else f"started {_at(last.started_at)}"
     what = f"the last cycle on the {where}: run {last.id}, {last.mode} for {last.cycle_date}, {last.status}, {ended}"
-    if last.status in ("ok", "running"):
+    alive = lock is not None and bool(lock.holder) and lock.expires_at is not None and lock.expires_at > now
+    if last.status == "ok" or (last.status == "running" and alive):
         report.add("store", "info", what)
+        return
+    if last.status == "running":
+        report.add("store", "warn", f"{what}, and no cycle holds the lock: it stopped without finishing (its "
+                   "process ended)", "the next cycle records it as abandoned and goes on from the store; the "
+                   "daemon's log (or journalctl -u teamsretention) says why it ended")
         return
     fixes = {"incomplete": "a drive, the directory or a send did not fully succeed: its warnings and deletions wait "
                            "for a complete read; the cycle's summary (log event cycle.summary) names what",
