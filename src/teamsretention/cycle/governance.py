@@ -6,7 +6,8 @@ In order, after the inventory (so recordings found today can be tagged) and befo
 2. the Retention requests list (``request_list``): requests, decisions (identity from version history),
    tag requests;
 3. tag rules (``assignment_list.apply_tag_rules``): codes found in recordings' names;
-4. expiry (``request_list.expire``): approved exceptions past their end become ``expired``.
+4. expiry (``request_list.expire``): approved exceptions past their end become ``expired``; first, once per
+   list, the end dates an earlier release read a day early are corrected (``list_dates``).
 
 A list that cannot be read keeps what the store holds (the store is the record) and is reported: it never
 revokes, closes or untags anything.
@@ -15,7 +16,7 @@ revokes, closes or untags anything.
 from __future__ import annotations
 
 from ..domain import RunMode
-from . import request_list
+from . import list_dates, request_list
 from .assignment_list import AssignmentSync
 from .config import CycleContext
 
@@ -28,4 +29,5 @@ class GovernanceStep:
         """Each part is filled in by its own module; the order above is the contract."""
         await AssignmentSync(self.ctx).run(mode)  # 1 and 3: the Assignments list, then the tag rules
         await request_list.RequestListSync(self.ctx).run(mode)  # 2: the Retention requests list
+        await list_dates.correct_early_dates(self.ctx, mode)  # before 4 reads the end dates
         request_list.expire(self.ctx, mode)  # 4: approved exceptions past their end

@@ -160,6 +160,7 @@ class GovernanceStats:
     unknown_codes: list[str] = field(default_factory=list)  # "<recording>: code X is no known assignment"
     ignored: list[str] = field(default_factory=list)  # decisions ignored, each with who and why
     problems: list[str] = field(default_factory=list)  # lists that could not be read, rows that are invalid
+    corrected: list[str] = field(default_factory=list)  # list dates an earlier release read a day early, moved
     notes: dict[str, list[str]] = field(default_factory=dict)  # recording key -> what plan says on it
 
 

@@ -18,6 +18,9 @@ def governance_lines(report: CycleReport, indent: str = "") -> list[str]:
     if g.assignments_changed or g.tagged_by_rule:
         lines.append(f"{indent}assignments changed from the list {g.assignments_changed}, recordings tagged by rule "
                      f"{g.tagged_by_rule}")
+    if g.corrected:
+        lines.append(f"{indent}list dates corrected, each a day later ({len(g.corrected)}):")
+        lines += [f"{indent}  + {text}" for text in g.corrected]
     if g.unknown_codes:
         lines.append(f"{indent}unknown assignment codes, never guessed ({len(g.unknown_codes)}):")
         lines += [f"{indent}  ? {text}" for text in g.unknown_codes]

@@ -115,6 +115,7 @@ class AuditKind(StrEnum):
     EXEMPTION_REJECTED = "exemption_rejected"
     EXEMPTION_REVOKED = "exemption_revoked"
     EXEMPTION_EXPIRED = "exemption_expired"
+    EXEMPTION_CORRECTED = "exemption_corrected"  # a date an earlier release read a day early from the list
     DECISION_IGNORED = "decision_ignored"  # a decision by someone outside the roles, the requester, or on own
     LIST_ITEM_DELETED = "list_item_deleted"  # a Retention requests item deleted: reported, the store stands
     REQUEST_INVALID = "request_invalid"  # a list row that could not be applied (missing reason, bad link, ...)

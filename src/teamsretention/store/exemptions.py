@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, fields
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import Exemption, ExemptionKind, ExemptionStatus, TargetKind
@@ -270,6 +270,38 @@ def expire_due(db: Database, *, today: dt.date, at: dt.datetime, run_id: int | N
                                    run_id=run_id, source="cycle",
                                    reason=f"exemption {row.id} ended on {row.valid_until}")])
         return [_stored(r) for r in rows]
+
+
+def list_made(db: Database, list_id: str) -> list[StoredExemption]:
+    """The pending and approved exemptions items of the list ``list_id`` asked for (or of a list the store could
+    not name), with an end or a review date."""
+    with db.session() as s:
+        rows = s.scalars(select(ExemptionRow).where(
+            ExemptionRow.source == "list", ExemptionRow.list_item_id.is_not(None),
+            or_(ExemptionRow.list_id == list_id, ExemptionRow.list_id == "", ExemptionRow.list_id.is_(None)),
+            ExemptionRow.status.in_([ExemptionStatus.PENDING.value, ExemptionStatus.APPROVED.value]),
+            or_(ExemptionRow.valid_until.is_not(None), ExemptionRow.review_on.is_not(None)))
+            .order_by(ExemptionRow.recorded_at, ExemptionRow.id))
+        return [_stored(r) for r in rows]
+
+
+def correct_dates(db: Database, exemption_id: str, *, valid_until: dt.date | None, review_on: dt.date | None,
+                  at: dt.datetime, day: dt.date, reason: str, run_id: int | None = None) -> StoredExemption:
+    """Set an exemption's end and review dates to what its list item says (audited with both dates); only ever
+    later than stored, which the caller has checked."""
+    with db.session() as s:
+        row = s.get(ExemptionRow, exemption_id)
+        if row is None:
+            raise InvalidInput(f"exemption {exemption_id}: no such exemption in the store")
+        was = {"valid_until_was": row.valid_until.isoformat() if row.valid_until else None,
+               "review_on_was": row.review_on.isoformat() if row.review_on else None}
+        row.valid_until, row.review_on = valid_until, review_on
+        audit.write(s, [_event(AuditKind.EXEMPTION_CORRECTED, row, actor=audit.SYSTEM_ACTOR, at=at, day=day,
+                               run_id=run_id, source="list", reason=reason, list=row.list_id,
+                               list_item=row.list_item_id, **was,
+                               valid_until=valid_until.isoformat() if valid_until else None,
+                               review_on=review_on.isoformat() if review_on else None)])
+        return _stored(row)
 
 
 def note_item(db: Database, mark: ItemMark, events: list[AuditEvent]) -> None:
