@@ -207,3 +207,42 @@ def test_a_row_gone_between_the_delta_and_its_versions_is_read_again_not_the_who
     lw.cycle(1)
     assert sorted(a.code for a in assignments.list_all(lw.db)) == ["ACME-0042", "ACME-0043"]
     assert {a.list_item_id for a in assignments.list_all(lw.db)} == {kept, gone}
+
+
+def test_a_closing_date_put_before_the_tag_ends_the_cover_with_fresh_warnings_never_an_instant_deletion(tmp_path):
+    """Warned on days 0 and 6 (due day 7), the recording is tagged to a running assignment on day 6 and kept. On
+    day 31 IT records that the assignment really ended on day 3, before the tag: the tag did keep it meanwhile, so
+    the organizer hears again before it goes; old warnings do not count for the new notice."""
+    from teamsretention.domain import RecordingRef
+    from teamsretention.store.assignments import Acting, Fields
+
+    w = World(tmp_path)
+    it = "it@contoso.example"
+    try:
+        w.gw.add_user("alice", lang="en-US")
+        w.gw.add_recording("alice", "r1", created(-40))
+        assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
+                           Acting(it, "cli", at(0), DAY0))
+        w.days(0, 5)
+        assert warned_on(w, "r1") == [0]
+        assignments.tag(w.db, "A-1", RecordingRef("drive-alice", "r1"), tagged_on=DAY0 + dt.timedelta(days=6),
+                        actor=it, at=at(6) - dt.timedelta(hours=1), day=DAY0 + dt.timedelta(days=6))
+        w.days(6, 30)
+        assert w.recording("r1").rule == "assignment" and w.deleted_ids() == []
+        assignments.close(w.db, "A-1", closed_on=DAY0 + dt.timedelta(days=3),
+                          acting=Acting(it, "cli", at(31) - dt.timedelta(hours=1), DAY0 + dt.timedelta(days=31)))
+        w.days(31, 45)
+        assert warned_on(w, "r1")[0] == 0 and warned_on(w, "r1")[1:] == [31, 37]
+        assert [(a.cycle_date - DAY0).days for a in w.audit("deleted", "r1")] == [38]
+        # tagged to an assignment already closed (the closing recorded before the tag): the tag keeps nothing
+        w.gw.add_recording("alice", "r2", created(-35))  # another meeting (not r1 back)
+        w.days(46, 46)
+        assignments.tag(w.db, "A-1", RecordingRef("drive-alice", "r2"), tagged_on=DAY0 + dt.timedelta(days=47),
+                        actor=it, at=at(47) - dt.timedelta(hours=1), day=DAY0 + dt.timedelta(days=47))
+        w.days(47, 70)
+        first, *_ = warned_on(w, "r2")
+        [deleted] = [(a.cycle_date - DAY0).days for a in w.audit("deleted", "r2")]
+        assert deleted == first + 7  # one notice period, from its first warning: the tag started none
+        assert not any("before the recording was tagged" in a.reason for a in w.audit("decision", "r2"))
+    finally:
+        w.db.dispose()

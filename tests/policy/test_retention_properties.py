@@ -210,6 +210,8 @@ def ends_without_known_end(
         stop = tag_stop(t, today)
         if stop is not None and t.tagged_on <= stop < cap:
             ends.append(stop)
+        elif stop is not None and stop < t.tagged_on <= today and t.tagged_on < cap:
+            ends.append(t.tagged_on)  # a stop dated before the tag, not known to be recorded before it
     for e in facts.exemptions:
         if e.requested_on > today:
             continue

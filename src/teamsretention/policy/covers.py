@@ -83,7 +83,7 @@ def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: 
     survey += _survey_enforcement(facts, zone, today)
     cap = recorded + dt.timedelta(days=policy.assignment_max_days)
     for tag in facts.assignments:
-        survey += _survey_tag(tag, cap, policy.assignment_max_days, today)
+        survey += _survey_tag(tag, cap, policy.assignment_max_days, today, zone)
     known = [e for e in facts.exemptions if e.requested_on <= today]  # a request dated later does not exist yet
     for e in known:
         start = grace_start(e, known, today, recorded=recorded, grace_days=policy.pending_request_grace_days)
@@ -148,8 +148,13 @@ def _survey_enforcement(facts: Facts, zone: ZoneInfo, today: dt.date) -> Survey:
     return Survey(endings=(Ending(day, f"enforcement was switched back on on {day} after a dry run", since),))
 
 
-def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date) -> Survey:
-    """A tag covers from tagged_on while the assignment runs and the tag stays, never past the cap."""
+def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date, zone: ZoneInfo) -> Survey:
+    """A tag covers from tagged_on while the assignment runs and the tag stays, never past the cap.
+
+    A stop dated before the tag (a closing date put in the past) means the tag never covered anything only when
+    the stop was recorded before the day of the tag: tagged to an assignment already closed. Recorded later, the
+    tag did keep the recording meanwhile, so its stop ends the cover as any other does, from the day of the tag,
+    and only warnings sent after the stop was recorded count (never a deletion on the day it is recorded)."""
     if tag.tagged_on > today or tag.tagged_on >= cap:
         return Survey()
     stops = [
@@ -160,13 +165,14 @@ def _survey_tag(tag: AssignmentTag, cap: dt.date, max_days: int, today: dt.date)
     name = f"assignment '{tag.assignment_name}'"
     if stops:
         stopped, what = min(stops)
+        known_at = tag.closed_at if what == "closed" else tag.untagged_at
+        text = f"{name} closed on {stopped}" if what == "closed" else f"tag to {name} removed on {stopped}"
         if stopped < tag.tagged_on:
-            return Survey()  # tagged after the assignment closed: it never covered anything
+            if known_at is not None and known_at.astimezone(zone).date() < tag.tagged_on:
+                return Survey()  # tagged after the assignment closed: it never covered anything
+            return Survey(endings=(Ending(tag.tagged_on, f"{text}, before the recording was tagged to it on "
+                                          f"{tag.tagged_on}", known_at),))
         if stopped < cap:
-            text = (
-                f"{name} closed on {stopped}" if what == "closed" else f"tag to {name} removed on {stopped}"
-            )
-            known_at = tag.closed_at if what == "closed" else tag.untagged_at
             return Survey(endings=(Ending(stopped, text, known_at),))
     known = Term(
         cap, Rule.ASSIGNMENT, f"tagged to {name}, which keeps it at most {max_days} days, until {cap}"
