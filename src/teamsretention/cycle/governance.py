@@ -27,7 +27,8 @@ class GovernanceStep:
 
     async def run(self, mode: RunMode) -> None:
         """Each part is filled in by its own module; the order above is the contract."""
+        began = self.ctx.clock()
         await AssignmentSync(self.ctx).run(mode)  # 1 and 3: the Assignments list, then the tag rules
         await request_list.RequestListSync(self.ctx).run(mode)  # 2: the Retention requests list
-        await list_dates.correct_early_dates(self.ctx, mode)  # before 4 reads the end dates
+        await list_dates.correct_early_dates(self.ctx, mode, began)  # before 4 reads the end dates
         request_list.expire(self.ctx, mode)  # 4: approved exceptions past their end

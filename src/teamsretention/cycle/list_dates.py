@@ -30,6 +30,7 @@ from ..store import directory as sync_store
 from ..store import exemptions as store
 from .config import CycleContext
 from .request_list import LIST_KEY
+from .request_rows import read_from
 
 log = structlog.get_logger(__name__)
 
@@ -49,16 +50,9 @@ def _earlier_reading(version: ListItemVersion, column: str, timezone: str) -> dt
     return moment.astimezone(ZoneInfo(timezone)).date() if moment.tzinfo else None
 
 
-def _read_from(versions: list[ListItemVersion], recorded_at: dt.datetime) -> ListItemVersion | None:
-    """The version the store read the request from: the newest saved before it was recorded (newest first)."""
-    for v in versions:
-        if v.modified_at is not None and v.modified_at <= recorded_at:
-            return v
-    return None
-
-
-async def correct_early_dates(ctx: CycleContext, mode: RunMode) -> None:
-    """Once per list, before expiry (governance step 4) reads the end dates."""
+async def correct_early_dates(ctx: CycleContext, mode: RunMode, since: dt.datetime) -> None:
+    """Once per list, before expiry (governance step 4) reads the end dates. ``since``: when this cycle began
+    reading the lists; what it recorded from then on, this release read."""
     if mode is RunMode.PLAN or not ctx.config.lists_site:
         return
     known = sync_store.sync_state(ctx.db, LIST_KEY)
@@ -73,7 +67,7 @@ async def correct_early_dates(ctx: CycleContext, mode: RunMode) -> None:
     stats, tz = ctx.report.governance, ctx.config.policy.timezone
     try:
         for e in store.list_made(ctx.db, list_id):
-            if e.id in done or e.list_item_id is None or e.recorded_at is None:
+            if e.id in done or e.list_item_id is None or e.recorded_at is None or e.recorded_at >= since:
                 continue
             ctx.checkpoint()
             stats.list_requests += 1
@@ -81,7 +75,7 @@ async def correct_early_dates(ctx: CycleContext, mode: RunMode) -> None:
                 versions = await ctx.gateway.list_item_versions(site_id, list_id, e.list_item_id)
             except NotFoundError:
                 versions = []  # the item is gone: the store is the record
-            version = _read_from(versions, e.recorded_at)
+            version = read_from(versions, e.recorded_at)
             if version is not None:
                 _correct(ctx, e, version, tz)
             done.add(e.id)
