@@ -387,3 +387,48 @@ def test_a_refused_revocation_says_how_to_revoke(w):
     [ignored] = report.governance.ignored
     assert "EX-1 stays approved: an approver revokes it by setting Status back to Approved and then to Revoked, " \
            "or with `teamsretention exemptions revoke EX-1`" in ignored
+
+
+def test_an_approval_of_a_row_whose_terms_changed_after_it_was_read_is_ignored_and_says_what_changed(w):
+    """Alice asks to keep all her recordings until far ahead; once the store read it, she narrows the row to one
+    recording for a month, and the DPO approves what the row now shows. The store holds the first terms: applying
+    the approval to them would keep what the DPO never saw, so nothing is applied, and the DPO is told."""
+    w.gw.add_recording("alice", "r1", created(-20))  # due on day 10 without a cover
+    item = request(w, "alice", 0, scope="My recordings", EndDate=iso(700))
+    w.cycle(0)
+    w.gw.edit_list_item(LIST, item, person("alice"), before(1, hours=3), Scope="Recording",
+                        RecordingLink=w.gw.web_url("drive-alice", "r1"), EndDate=iso(30))
+    decide(w, item, "dpo", 1, DecisionNote="ok for r1 for a month")
+
+    report = w.cycle(1)
+
+    e = only_exemption(w)
+    assert e.status is ExemptionStatus.PENDING and e.valid_until == DAY0 + dt.timedelta(days=700)
+    [ignored] = report.governance.ignored
+    assert f"Dpo dpo set {e.id} to Approved in the list (item {item}): ignored" in ignored
+    assert "the row's Applies to, Recording link, Keep until changed after teamsretention read the request" in ignored
+    assert f"`teamsretention exemptions approve {e.id}`" in ignored
+    [audited] = w.audit("decision_ignored")
+    assert audited.detail["refusal"] == "terms_changed"
+    assert w.audit("exemption_approved") == []
+    # the DPO's decision note alone, with the terms as read, is an approval
+    w.gw.edit_list_item(LIST, item, person("alice"), before(2, hours=3), Scope="My recordings", RecordingLink="",
+                        EndDate=iso(700))
+    decide(w, item, "dpo", 2, "Requested")
+    decide(w, item, "dpo", 2, "Approved", DecisionNote="all of them, as asked")
+    w.cycle(2)
+    assert only_exemption(w).status is ExemptionStatus.APPROVED
+
+
+def test_with_the_version_read_gone_from_the_history_an_approval_is_compared_with_what_the_store_holds(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1")
+    w.cycle(0)
+    w.gw.lists[LIST].items[item].versions.pop()  # version 1.0 trimmed (a version limit)
+    w.gw.edit_list_item(LIST, item, person("alice"), before(1, hours=3), EndDate=iso(900))
+    decide(w, item, "dpo", 1)
+
+    [ignored] = w.cycle(1).governance.ignored
+
+    assert "the row's Keep until changed after teamsretention read the request" in ignored
+    assert only_exemption(w).status is ExemptionStatus.PENDING

@@ -309,6 +309,10 @@ class RequestListSync:
         if e.status is not allowed:
             return self._ignored(e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
                                  f"become {target.value}", mark, "transition")
+        tz = self.ctx.config.policy.timezone
+        changed = rows.changed_terms(versions, version, e, tz) if target is ExemptionStatus.APPROVED else []
+        if changed:
+            return self._ignored(e.id, status, who, rows.terms_text(changed, e.id), mark, "terms_changed")
         store.decide(db, e.id, target, actor=label(who), at=self.ctx.clock(), day=day, source="list",
                      note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, mark=mark)
         self.stats.requests_applied += 1
@@ -322,14 +326,8 @@ class RequestListSync:
         mark = ItemMark(list_id, item.id, status_seen=status, version_seen=key)
         if key == seen or e.status is target or (target is None and e.status is ExemptionStatus.PENDING):
             return store.note_item(self.ctx.db, mark, [])
-        verb = "revoke" if target is ExemptionStatus.REVOKED else "approve|reject"
-        text = (f"Status {status} for {e.id} in the list (item {item.id}): ignored, the list keeps no history of who "
-                f"set Status (version {version.id}, last saved by {label(version.modified_by)} at {moment}, {how}): "
-                f"SharePoint versioning is off, or a version limit trimmed the history. {e.id} stays "
-                f"{e.status.value}. Turn on the list's Versioning settings (Create a version each time you edit an "
-                f"item: Yes); then an approver sets Status back to "
-                f"{R_STATUS_APPROVED if target is ExemptionStatus.REVOKED else R_STATUS_REQUESTED} and then to the "
-                f"decision, or uses `teamsretention exemptions {verb} {e.id}`")
+        text = rows.no_history_text(status, e.id, e.status.value, item.id, version, moment, how,
+                                    revoke=target is ExemptionStatus.REVOKED)
         self._ignored(e.id, status, None, "", mark, "no_history", text=text)
 
     def _ignored(self, exemption_id: str, status: str, who: Identity | None, why: str,

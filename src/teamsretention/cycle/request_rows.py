@@ -14,6 +14,7 @@ from ..lists import (
     KIND_EXCEPTION,
     KIND_LEGAL_HOLD,
     KIND_TAG,
+    R_STATUS_APPROVED,
     R_STATUS_REQUESTED,
     REQUESTS,
     SCOPE_ASSIGNMENT,
@@ -25,7 +26,7 @@ from ..lists import (
 )
 from ..ports import Identity, ListItemChange, ListItemVersion
 from ..store import assignments
-from ..store.exemptions import NewRequest
+from ..store.exemptions import NewRequest, StoredExemption
 from . import targets
 from .config import CycleContext
 from .roles import cycle_roles
@@ -198,6 +199,68 @@ def version_key(version: ListItemVersion) -> str:
     """A version as the store marks it handled: its id and when it was saved. Rewritten in place (versioning
     off), the same id saved again is another decision, looked at again."""
     return f"{version.id}@{version.modified_at:%Y%m%dT%H%M%S}" if version.modified_at else version.id
+
+
+# The columns that say what a request keeps, and until when (Reason, Legal basis: the evidence kept as read).
+TERMS = ("RequestKind", "Scope", "RecordingLink", "AssignmentCode", "EndDate", "ReviewDate")
+
+
+def read_from(versions: list[ListItemVersion], recorded_at: dt.datetime | None) -> ListItemVersion | None:
+    """The version a request was read from: the newest saved before the store recorded it (newest first)."""
+    for v in versions:
+        if recorded_at is not None and v.modified_at is not None and v.modified_at <= recorded_at:
+            return v
+    return None
+
+
+def changed_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e: StoredExemption,
+                  timezone: str) -> list[str]:
+    """The columns of :data:`TERMS` (by their names in the list) whose value in the deciding version differs from
+    the version the request was read from: what the approver saw is not what the store holds. When that version
+    is no longer in the history (saved over while versioning was off, or trimmed), the deciding version is
+    compared with what the store holds instead, where a column says it by itself (kind, scope, code, dates)."""
+    read = read_from(versions, e.recorded_at)
+    if read is not None:
+        def value(v: ListItemVersion, name: str) -> object:
+            found = v.fields.get(name)
+            return found.strip() if isinstance(found, str) else found
+        return [_shown(name) for name in TERMS if (value(read, name) or None) != (value(deciding, name) or None)]
+    f = deciding.fields
+    kind = {KIND_EXCEPTION: ExemptionKind.EXCEPTION, KIND_LEGAL_HOLD: ExemptionKind.LEGAL_HOLD}.get(
+        field_text(f, "RequestKind"))
+    scope = {SCOPE_RECORDING: TargetKind.RECORDING, SCOPE_MINE: TargetKind.ORGANIZER,
+             SCOPE_ASSIGNMENT: TargetKind.ASSIGNMENT, SCOPE_SITE: TargetKind.SITE}.get(
+        field_text(f, "Scope") or SCOPE_RECORDING)
+    try:
+        end, review = field_date(f, "EndDate", timezone), field_date(f, "ReviewDate", timezone)
+    except ValueError:
+        return [_shown("EndDate"), _shown("ReviewDate")]
+    differs = {"RequestKind": kind is not e.kind, "Scope": scope is not e.target_kind,
+               "AssignmentCode": (e.target_kind is TargetKind.ASSIGNMENT
+                                  and field_text(f, "AssignmentCode") != e.target_id),
+               "EndDate": e.kind is ExemptionKind.EXCEPTION and end != e.valid_until,
+               "ReviewDate": e.kind is ExemptionKind.LEGAL_HOLD and review != e.review_on}
+    return [_shown(name) for name, yes in differs.items() if yes]
+
+
+def terms_text(changed: list[str], exemption_id: str) -> str:
+    """Why an approval of a row whose terms are not the stored request's is not applied, and the ways on."""
+    return (f"the row's {', '.join(changed)} changed after teamsretention read the request, so the approval may be "
+            f"of other terms than {exemption_id} holds (`teamsretention exemptions show {exemption_id}`); nothing "
+            f"applied. For the new terms the requester adds a new row; to approve {exemption_id} as it stands, an "
+            f"approver uses `teamsretention exemptions approve {exemption_id}`")
+
+
+def no_history_text(status: str, exemption_id: str, stays: str, item_id: str, version: ListItemVersion, moment: str,
+                    how: str, *, revoke: bool) -> str:
+    """Why a decision the history does not show the author of is ignored, and the ways on."""
+    verb = "revoke" if revoke else "approve|reject"
+    return (f"Status {status} for {exemption_id} in the list (item {item_id}): ignored, the list keeps no history of "
+            f"who set Status (version {version.id}, last saved by {label(version.modified_by)} at {moment}, {how}): "
+            f"SharePoint versioning is off, or a version limit trimmed the history. {exemption_id} stays {stays}. Turn "
+            "on the list's Versioning settings (Create a version each time you edit an item: Yes); then an approver "
+            f"sets Status back to {R_STATUS_APPROVED if revoke else R_STATUS_REQUESTED} and then to the decision, or "
+            f"uses `teamsretention exemptions {verb} {exemption_id}`")
 
 
 def retry_until(ctx: CycleContext, item: ListItemChange) -> dt.date:
