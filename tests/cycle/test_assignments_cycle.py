@@ -246,3 +246,38 @@ def test_a_closing_date_put_before_the_tag_ends_the_cover_with_fresh_warnings_ne
         assert not any("before the recording was tagged" in a.reason for a in w.audit("decision", "r2"))
     finally:
         w.db.dispose()
+
+
+def test_a_recording_untagged_from_an_assignment_leaves_the_legal_hold_on_that_assignment(tmp_path):
+    """A legal hold on assignment A-1 keeps what is tagged to it. IT removes r1's tag (it was never part of the
+    case): r1 falls back to the normal rule, with fresh warnings; r2, still tagged, stays held."""
+    from teamsretention.domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, TargetKind
+    from teamsretention.store import exemptions
+    from teamsretention.store.assignments import Acting, Fields
+
+    w = World(tmp_path)
+    it = "it@contoso.example"
+    try:
+        w.gw.add_user("alice", lang="en-US")
+        w.gw.add_recording("alice", "r1", created(-20))  # due on day 10 without a cover
+        w.gw.add_recording("alice", "r2", created(-19))
+        assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
+                           Acting(it, "cli", at(0), DAY0))
+        for item in ("r1", "r2"):
+            assignments.tag(w.db, "A-1", RecordingRef("drive-alice", item), tagged_on=DAY0, actor=it,
+                            at=at(0) - dt.timedelta(hours=1), day=DAY0)
+        hold = Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
+                         requested_on=DAY0, target_kind=TargetKind.ASSIGNMENT, target_id="A-1", decided_on=DAY0,
+                         review_on=DAY0 + dt.timedelta(days=200))
+        exemptions.record_exemption(w.db, hold, actor="dpo@contoso.example", at=at(0) - dt.timedelta(hours=1),
+                                    day=DAY0, note="the case")
+        w.days(0, 11)
+        assert w.recording("r1").rule == w.recording("r2").rule == "legal_hold"
+        assignments.untag(w.db, "A-1", RecordingRef("drive-alice", "r1"), untagged_on=DAY0 + dt.timedelta(days=12),
+                          acting=Acting(it, "cli", at(12) - dt.timedelta(hours=1), DAY0 + dt.timedelta(days=12)))
+        w.days(12, 30)
+        assert warned_on(w, "r1") == [12, 18]
+        assert [(a.cycle_date - DAY0).days for a in w.audit("deleted", "r1")] == [19]
+        assert w.recording("r2").rule == "legal_hold" and warned_on(w, "r2") == []
+    finally:
+        w.db.dispose()

@@ -72,7 +72,9 @@ class FactIndex:
     def _targets(self, lineage: list[tuple[str, str, str | None]],
                  tags: tuple[AssignmentTag, ...]) -> list[tuple[str, str]]:
         """Every (target kind, target id) an exemption may name to cover this lineage: each recording, its
-        organizer, its site and team, and the assignments it is tagged to."""
+        organizer, its site and team, and the assignments it is tagged to (a tag removed no longer brings what
+        covers its assignment: the recording was said not to belong to it; the removal's own ending gives it a
+        fresh notice)."""
         targets = []
         for key, drive_id, organizer_id in lineage:
             targets.append((TargetKind.RECORDING.value, key))
@@ -82,7 +84,7 @@ class FactIndex:
             team = self.drive_team.get(drive_id)
             if team:
                 targets.append((TargetKind.SITE.value, team))
-        return targets + [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags]
+        return targets + [(TargetKind.ASSIGNMENT.value, t.assignment_id) for t in tags if t.untagged_on is None]
 
     def facts_for(self, rec: StoredRecording, warnings: list[WarningSent], *, label: RetentionLabel | None = None,
                   drive_complete: bool = True) -> Facts:
