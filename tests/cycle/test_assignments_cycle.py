@@ -281,3 +281,18 @@ def test_a_recording_untagged_from_an_assignment_leaves_the_legal_hold_on_that_a
         assert w.recording("r2").rule == "legal_hold" and warned_on(w, "r2") == []
     finally:
         w.db.dispose()
+
+
+def test_a_row_closed_without_a_date_keeps_its_closing_date_when_another_column_is_edited(lw):
+    lw.gw.add_recording("alice", "r1", created(-40), name=NAME)
+    item = add_item(lw, 0)
+    lw.cycle(0)
+    lw.gw.edit_list_item("Assignments", item, ANNA, at(2) - dt.timedelta(hours=2), AssignmentStatus="Closed")
+    lw.cycle(2)
+    assert assignments.get(lw.db, "ACME-0042").closed_on == DAY0 + dt.timedelta(days=2)
+    for day in (4, 6, 8):  # the client's name corrected, again and again: the closing stays where it was
+        lw.gw.edit_list_item("Assignments", item, ANNA, at(day) - dt.timedelta(hours=2), Client=f"ACME AB {day}")
+    lw.days(3, 20)
+    assert assignments.get(lw.db, "ACME-0042").closed_on == DAY0 + dt.timedelta(days=2)
+    assert warned_on(lw, "r1") == [2, 8] and lw.deleted_ids() == ["r1"]
+    assert not any("closing date" in a.reason and "changed" in a.reason for a in lw.audit("assignment_updated"))

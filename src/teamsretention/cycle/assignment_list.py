@@ -220,12 +220,14 @@ class AssignmentSync:
             return "Opened (OpenedOn) is empty"
         if status == A_STATUS_ACTIVE and closed is not None:
             return f"Status is {A_STATUS_ACTIVE} but Closed (ClosedOn) is set to {closed}: clear one of them"
+        mine = owned.get(item.id)
         if status == A_STATUS_CLOSED and closed is None:
-            moment = item.modified_at or self.ctx.clock()
-            closed = local_date(moment, tz)  # closed when the status was set, as the list records it
+            # closed when the status was set, as the list records it; an edit of another column of a row already
+            # closed leaves that date (else each edit would move the closing, and its notice, later)
+            already = mine.closed_on if mine is not None and mine.status is AssignmentStatus.CLOSED else None
+            closed = already or local_date(item.modified_at or self.ctx.clock(), tz)
         if closed is not None and closed < opened:
             return f"Closed (ClosedOn) {closed} is before Opened (OpenedOn) {opened}"
-        mine = owned.get(item.id)
         if mine is not None and mine.code != code:
             return (f"Title changed the code from {mine.code} to {code}: a code cannot change (close "
                     f"{mine.code} and add a new item for {code})")
