@@ -69,6 +69,14 @@ def test_a_video_seen_before_its_folder_is_recognised_once_the_folder_arrives(tm
     assert [(r.item_id, r.etag, r.state) for r in rows] == [("v1", '"1"', "tracked")]
 
 
+def test_a_video_whose_recordings_folder_came_before_the_drive_root_waits_for_it(tmp_path):
+    # the Recordings folder and the file on one page, the root on the next: where the folder sits is known only
+    # then (page by page, in another transaction)
+    rows = sync(tmp_path, [DeltaPage([RECORDINGS, video('"1"')], reset=True),
+                           DeltaPage([ROOT], delta_link="link")])
+    assert [(r.item_id, r.state) for r in rows] == [("v1", "tracked")]
+
+
 def test_a_later_state_of_a_waiting_item_wins(tmp_path):
     rows = sync(tmp_path, [DeltaPage([video('"1"')], reset=True),
                            DeltaPage([ROOT, RECORDINGS, video('"2"')], delta_link="link")])
@@ -117,4 +125,30 @@ def test_a_recording_listed_as_no_video_is_not_reclassified_by_its_folders_renam
     assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "tracked")]
     run([DeltaPage([ItemChange(id="rec", name="Old", is_folder=True, parent_id="root")], delta_link="l3")])
     assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "unsure")]  # without it: untracked
+    db.dispose()
+
+
+def test_a_folder_renamed_to_recordings_after_its_files_in_a_full_listing_lists_the_drive_again(tmp_path, batch_items):
+    """A 410 resync lists a folder's files before the folder, renamed to Recordings since the last read: those
+    files were classified by the folder's old name. The next read lists the drive in full again, and finds them."""
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    directory.apply_people(db, [Person(id="alice", upn="alice@contoso.example")], [])
+    directory.record_onedrive(db, "alice", DriveRef("d1", DriveKind.ONEDRIVE, owner_id="alice", name="alice"), WHEN)
+    drives.set_in_scope(db, {"d1"})
+    config = CycleConfig(policy=PolicyConfig(), scope=ScopeRules())
+
+    def run(pages: list[DeltaPage]) -> None:
+        report = CycleReport(run_id=None, cycle_date=WHEN.date(), mode=RunMode.ENFORCE)
+        ctx = CycleContext(db, PagedGateway(pages), config, lambda: WHEN, WHEN.date(), report, asyncio.Event())
+        assert asyncio.run(DriveSync(ctx).run(drives.in_scope(db)[0]))
+
+    old = ItemChange(id="rec", name="Old", is_folder=True, parent_id="root")
+    run([DeltaPage([ROOT, old, video('"1"')], reset=True, delta_link="l1")])
+    assert recordings.list_all(db) == []  # a video outside a Recordings folder
+    run([DeltaPage([video('"1"')], reset=True), DeltaPage([RECORDINGS], delta_link="l2")])
+    found = [(r.item_id, r.state) for r in recordings.list_all(db)]
+    if found != [("v1", "tracked")]:  # listed before the rename came (a transaction per page)
+        assert found == [] and drives.in_scope(db)[0].delta_link is None  # the next read lists it in full
+        run([DeltaPage([ROOT, RECORDINGS, video('"1"')], reset=True, delta_link="l3")])
+    assert [(r.item_id, r.state) for r in recordings.list_all(db)] == [("v1", "tracked")]
     db.dispose()

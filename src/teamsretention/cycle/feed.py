@@ -50,8 +50,9 @@ class DeltaBatch:
 def locations(db: Database, drive: StoredDrive, recognition: RecognitionConfig,
               parent_ids: Iterable[str]) -> dict[str, Location]:
     """Per parent folder id: where Teams puts recordings (OneDrive: ``/Recordings``; team sites:
-    ``/<channel folder>/Recordings``; or the folder Graph marks special "recordings")? UNKNOWN when the
-    folder is not known yet. One read: each folder with its parent and its parent's parent."""
+    ``/<channel folder>/Recordings``; or the folder Graph marks special "recordings")? UNKNOWN when the folder,
+    or a folder above a Recordings folder that decides it, is not known yet. One read: each folder with its
+    parent and its parent's parent."""
     wanted = list(set(parent_ids))
     chains = drive_store.folder_chains(db, drive.id, wanted) if wanted else {}
     channel = drive.kind is DriveKind.CHANNEL
@@ -64,8 +65,11 @@ def locations(db: Database, drive: StoredDrive, recognition: RecognitionConfig,
             answer[pid] = Location.SPECIAL_FOLDER
         elif not (is_recordings_folder_name(parent.name, recognition) and parent.parent_id):
             answer[pid] = Location.ELSEWHERE
+        elif grand is None or (channel and not grand.is_root and grand.parent_id and great is None):
+            # a folder above the Recordings folder not known yet (a page listed it before them): wait for it
+            answer[pid] = Location.UNKNOWN
         else:
-            great = great if grand is not None and channel and not grand.is_root else None
-            inside = grand is not None and (grand.is_root or (great is not None and great.is_root))
+            great = great if channel and not grand.is_root else None
+            inside = grand.is_root or (great is not None and great.is_root)
             answer[pid] = Location.RECORDINGS_FOLDER if inside else Location.ELSEWHERE
     return answer
