@@ -58,6 +58,9 @@ class DriveSync:
         self.stats = ctx.report.inventory
         self.timezone = ctx.config.policy.timezone
         self.recognition = ctx.config.recognition
+        # a folder change that came after files of the same full listing (classified before it) asks for another
+        self._relisted_while_read: set[str] = set()
+        self._listed_before: set[str] = set()  # drives with a batch of the current listing applied
 
     async def run(self, drive: StoredDrive) -> bool:
         """Read the drive's changes; True when the feed was read to its deltaLink."""
@@ -73,6 +76,7 @@ class DriveSync:
                     self._apply_batch(drive, batch, pending, generation)  # (what came before it, as it came)
                     full, generation = True, generation + 1
                     pending.clear()
+                    self._listed_before.discard(drive.id)
                 for other in page.others:  # a file that is no video now: an earlier state waiting is stale
                     pending.pop(other, None)
                 for item in page.items:  # a later state replaces any waiting earlier one
@@ -110,6 +114,7 @@ class DriveSync:
         with self.ctx.db.unit():
             waiting = self._apply_page(drive, list(batch.latest.values()), generation, tuple(batch.others))
         pending.update((i.id, i) for i in waiting)
+        self._listed_before.add(drive.id)
         batch.clear()
 
     def _finish(self, drive: StoredDrive, waiting: list[ItemChange], generation: int, full: bool,
@@ -121,7 +126,8 @@ class DriveSync:
         if full:
             self._forget_unlisted(drive, generation)
             self.stats.drives_enumerated.add(drive.id)
-            self.stats.drives_relisted.pop(drive.id, None)  # listed in full: what the folder holds came with it
+            if drive.id not in self._relisted_while_read:  # listed in full: what the folder holds came with it,
+                self.stats.drives_relisted.pop(drive.id, None)  # unless it came before the folder's change did
         again = drive.id in self.stats.drives_relisted
         drive_store.mark_complete(self.ctx.db, drive.id, delta_link=None if again else delta_link,
                                  generation=generation, at=self.ctx.clock(), on=None if again else self.ctx.cycle_date)
@@ -280,6 +286,8 @@ class DriveSync:
             # delta reports the folder, never what it holds, and no video outside a Recordings folder is stored;
             # written with the folder change, so a read that breaks off after it still lists the drive in full
             self.stats.drives_relisted[drive.id] = "a folder renamed or moved now counts as a Recordings folder"
+            if drive.id in self._listed_before:
+                self._relisted_while_read.add(drive.id)
             drive_store.relist(db, [drive.id])
         held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
         self._classify_again(drive, held, " (its folder was renamed or moved)")
