@@ -237,6 +237,13 @@ class Exemption:
     requested_by: str = ""
     decided_by: str = ""
     reason: str = ""
+    requested_by_id: str | None = None  # the requester's Entra object id, when known (list rows have it)
+
+    @property
+    def requester(self) -> str:
+        """Who asked, as one person: the Entra object id when known (a renamed user stays the same), else the
+        name recorded."""
+        return (self.requested_by_id or self.requested_by).lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -359,6 +359,17 @@ def test_someone_elses_request_after_a_lapsed_one_has_its_own_grace() -> None:
     assert {t.log[n].rule for n in range(25, 39)} == {"pending"}  # waits for an IT admin, kept meanwhile
 
 
+def test_the_same_person_renamed_asking_again_adds_no_days() -> None:
+    """The requester is one person by Entra object id: a new display name is no new person with a new grace."""
+    first = replace(exemption(status=ExemptionStatus.REJECTED, requested=28, decided=31),
+                    requested_by="Anna Berg 0a1b", requested_by_id="0a1b")
+    again = replace(exemption(status=ExemptionStatus.PENDING, requested=33, decided=None), id="EX-2",
+                    requested_by="Anna Lind 0a1b", requested_by_id="0A1B")
+    t = live(Facts(exemptions=(first, again)), 0, 100)
+    assert {t.log[n].rule for n in range(33, 42)} == {"pending"} and t.log[42].rule != "pending"
+    assert t.deleted == 49  # as if she had not been renamed
+
+
 def test_a_refusal_from_before_the_recording_was_made_does_not_take_its_grace() -> None:
     # an organizer-wide request refused long before this recording existed: today's request has a grace
     old = replace(exemption(status=ExemptionStatus.REJECTED, requested=-400, decided=-398),

@@ -172,7 +172,7 @@ def grace_from(e: Exemption, facts: Facts, grace: int, today: dt.date, recorded:
     """A request's grace counts from the first request by the same person, of its kind, for its target, since one
     was last approved, among those whose grace reached past the recording's date."""
     same = [r for r in facts.exemptions if r.requested_on <= today and (
-        r.kind, r.target_kind, r.target_id, r.requested_by) == (e.kind, e.target_kind, e.target_id, e.requested_by)
+        r.kind, r.target_kind, r.target_id, r.requester) == (e.kind, e.target_kind, e.target_id, e.requester)
         and (r.requested_on, len(r.id), r.id) <= (e.requested_on, len(e.id), e.id)
         and (r is e or r.requested_on + dt.timedelta(days=grace) > recorded)]
     approved = [a for r in same if r is not e and (a := approved_on(r, today)) is not None and a <= e.requested_on]

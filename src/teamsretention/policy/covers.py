@@ -104,7 +104,7 @@ class Request(Protocol):
     @property
     def requested_on(self) -> dt.date: ...
     @property
-    def requested_by(self) -> str: ...
+    def requester(self) -> str: ...
     @property
     def decided_on(self) -> dt.date | None: ...
     @property
@@ -115,17 +115,18 @@ class Request(Protocol):
 
 def grace_start(e: Request, requests: Sequence[Request], today: dt.date, *, recorded: dt.date | None = None,
                 grace_days: int = 0) -> dt.date:
-    """The day a request's grace counts from: the first request by the same person, of the same kind, for the same
-    target, since one was last approved (as of ``today``), among those whose grace could have kept the recording
-    (``recorded``: its date; None: any). Asking again, after a refusal or once a grace ran out undecided, adds no
-    days: the grace is there for a decision, not a way to keep a recording by asking every fortnight. Someone
-    else's request (the DPO's hold after an organizer's lapsed one), a request of the other kind, and a request
-    for a recording made after an old refusal each have a grace of their own."""
+    """The day a request's grace counts from: the first request by the same person (by Entra object id when
+    known), of the same kind, for the same target, since one was last approved (as of ``today``), among those
+    whose grace could have kept the recording (``recorded``: its date; None: any). Asking again, after a refusal
+    or once a grace ran out undecided, adds no days: the grace is there for a decision, not a way to keep a
+    recording by asking every fortnight. Someone else's request (the DPO's hold after an organizer's lapsed one),
+    a request of the other kind, and a request for a recording made after an old refusal each have a grace of
+    their own."""
     def order(r: Request) -> tuple[dt.date, int, str]:  # EX-9 before EX-10
         return r.requested_on, len(r.id), r.id
 
-    same = [r for r in requests if (r.kind, r.target_kind, r.target_id, r.requested_by) == (
-        e.kind, e.target_kind, e.target_id, e.requested_by) and order(r) <= order(e)
+    same = [r for r in requests if (r.kind, r.target_kind, r.target_id, r.requester) == (
+        e.kind, e.target_kind, e.target_id, e.requester) and order(r) <= order(e)
         and (r is e or recorded is None or r.requested_on + dt.timedelta(days=grace_days) > recorded)]
     approvals = [d for r in same if r.status in APPROVED and (d := r.decided_on or r.requested_on) <= today
                  and d <= e.requested_on and r is not e]

@@ -60,6 +60,11 @@ class StoredExemption:
     def describe_target(self) -> str:
         return f"{self.target_kind.value} {self.target_id}"
 
+    @property
+    def requester(self) -> str:
+        """Who asked, as one person (see :attr:`~..domain.Exemption.requester`)."""
+        return (self.requested_by_id or self.requested_by).lower()
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
         for f in fields(self):

@@ -67,7 +67,8 @@ def _exemption(e: Any) -> Exemption:
         target_kind=TargetKind(e.target_kind), target_id=e.target_id, decided_on=e.decided_on,
         valid_until=e.valid_until, review_on=e.review_on, revoked_on=e.revoked_on, recorded_at=e.recorded_at,
         decided_at=e.decided_at,
-        revoked_at=e.revoked_at, requested_by=e.requested_by, decided_by=e.decided_by or "", reason=e.reason)
+        revoked_at=e.revoked_at, requested_by=e.requested_by,
+        requested_by_id=e.requested_by_id, decided_by=e.decided_by or "", reason=e.reason)
 
 
 _TAG_TABLE: Table = AssignmentTagRow.__table__  # type: ignore[assignment]  # a declarative class's Table
