@@ -58,9 +58,8 @@ class DriveSync:
         self.stats = ctx.report.inventory
         self.timezone = ctx.config.policy.timezone
         self.recognition = ctx.config.recognition
-        # a folder change that came after files of the same full listing (classified before it) asks for another
-        self._relisted_while_read: set[str] = set()
-        self._listed_before: set[str] = set()  # drives with a batch of the current listing applied
+        # drives with a batch of the current listing applied; those a folder change after it asks to list again
+        self._listed_before, self._relisted_while_read = set[str](), set[str]()
 
     async def run(self, drive: StoredDrive) -> bool:
         """Read the drive's changes; True when the feed was read to its deltaLink."""
@@ -286,8 +285,7 @@ class DriveSync:
             # delta reports the folder, never what it holds, and no video outside a Recordings folder is stored;
             # written with the folder change, so a read that breaks off after it still lists the drive in full
             self.stats.drives_relisted[drive.id] = "a folder renamed or moved now counts as a Recordings folder"
-            if drive.id in self._listed_before:
-                self._relisted_while_read.add(drive.id)
+            self._relisted_while_read |= {drive.id} & self._listed_before
             drive_store.relist(db, [drive.id])
         held = [r for r in recordings.in_folders(db, drive.id, affected) if r.item_id not in skip and r.parent_id]
         self._classify_again(drive, held, " (its folder was renamed or moved)")
