@@ -238,6 +238,10 @@ class Exemption:
     decided_by: str = ""
     reason: str = ""
     requested_by_id: str | None = None  # the requester's Entra object id, when known (list rows have it)
+    # an exemption of an assignment, reaching this recording through a tag removed on cut_on (recorded at cut_at):
+    # it covers no more from then on, and what it covered then ends there, as a revocation would
+    cut_on: dt.date | None = None
+    cut_at: dt.datetime | None = None
 
     @property
     def requester(self) -> str:

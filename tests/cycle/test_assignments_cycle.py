@@ -296,3 +296,40 @@ def test_a_row_closed_without_a_date_keeps_its_closing_date_when_another_column_
     assert assignments.get(lw.db, "ACME-0042").closed_on == DAY0 + dt.timedelta(days=2)
     assert warned_on(lw, "r1") == [2, 8] and lw.deleted_ids() == ["r1"]
     assert not any("closing date" in a.reason and "changed" in a.reason for a in lw.audit("assignment_updated"))
+
+
+def test_a_tag_removed_after_the_cap_ends_the_assignments_legal_hold_with_fresh_warnings(tmp_path):
+    """The tag kept r1 up to its cap (day 20; warned on days 13 and 19 for it); a legal hold on the assignment,
+    approved on day 19 after that warning, kept it on. Removing the tag on day 30 ends the hold for r1: it is
+    warned afresh, never deleted on the warnings of the notice the hold interrupted."""
+    from teamsretention.domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, TargetKind
+    from teamsretention.store import exemptions
+    from teamsretention.store.assignments import Acting, Fields
+
+    w = World(tmp_path, policy=PolicyConfig(assignment_max_days=40))
+    it = "it@contoso.example"
+    try:
+        w.gw.add_user("alice", lang="en-US")
+        w.gw.add_recording("alice", "r1", created(-20))
+        assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
+                           Acting(it, "cli", at(0), DAY0))
+        assignments.tag(w.db, "A-1", RecordingRef("drive-alice", "r1"), tagged_on=DAY0 - dt.timedelta(days=19),
+                        actor=it, at=at(0) - dt.timedelta(hours=1), day=DAY0)
+        w.days(0, 19)
+        assert warned_on(w, "r1") == [13, 19]
+        hold = Exemption(id="EX-1", kind=ExemptionKind.LEGAL_HOLD, status=ExemptionStatus.APPROVED,
+                         requested_on=DAY0 + dt.timedelta(days=19), target_kind=TargetKind.ASSIGNMENT, target_id="A-1",
+                         decided_on=DAY0 + dt.timedelta(days=19), review_on=DAY0 + dt.timedelta(days=200))
+        exemptions.record_exemption(w.db, hold, actor="dpo@contoso.example", at=at(19) + dt.timedelta(hours=2),
+                                    day=DAY0 + dt.timedelta(days=19), note="the case")
+        w.days(20, 29)
+        assert w.recording("r1").rule == "legal_hold"
+        assignments.untag(w.db, "A-1", RecordingRef("drive-alice", "r1"), untagged_on=DAY0 + dt.timedelta(days=30),
+                          acting=Acting(it, "cli", at(30) - dt.timedelta(hours=1), DAY0 + dt.timedelta(days=30)))
+        w.days(30, 45)
+        assert warned_on(w, "r1") == [13, 19, 30, 36]
+        assert [(a.cycle_date - DAY0).days for a in w.audit("deleted", "r1")] == [37]
+        [decided] = [a for a in w.audit("decision", "r1") if (a.cycle_date - DAY0).days == 30]
+        assert "tag to assignment A-1 removed on" in decided.reason and "EX-1 no longer covers it" in decided.reason
+    finally:
+        w.db.dispose()

@@ -96,6 +96,11 @@ class FactIndex:
         for target in self._targets(lineage, tags):
             for e in self.exemptions.get(target, ()):
                 found[e.id] = e
+        # what covers an assignment reaches a recording whose tag was removed up to the removal (the latest)
+        for t in sorted((t for t in tags if t.untagged_on is not None), key=lambda t: t.untagged_on or dt.date.min,
+                        reverse=True):
+            for e in self.exemptions.get((TargetKind.ASSIGNMENT.value, t.assignment_id), ()):
+                found.setdefault(e.id, dataclasses.replace(e, cut_on=t.untagged_on, cut_at=t.untagged_at))
         return Facts(
             label=label or RetentionLabel(),
             assignments=tags,

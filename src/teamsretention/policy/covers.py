@@ -87,9 +87,26 @@ def survey_covers(facts: Facts, policy: PolicyConfig, recorded: dt.date, today: 
     known = [e for e in facts.exemptions if e.requested_on <= today]  # a request dated later does not exist yet
     for e in known:
         start = grace_start(e, known, today, recorded=recorded, grace_days=policy.pending_request_grace_days)
+        if e.cut_on is not None and e.cut_on <= today:
+            survey += _survey_cut(e, e.cut_on, start, policy.pending_request_grace_days, zone)
+            continue
         survey += _survey_request(e, start, policy.pending_request_grace_days, today, zone)
         survey += _survey_approval(e, today)
     return survey
+
+
+def _survey_cut(e: Exemption, cut: dt.date, start: dt.date, grace_days: int, zone: ZoneInfo) -> Survey:
+    """An exemption of an assignment the recording's tag to it was removed from on ``cut``: what it said up to
+    then stands (an end that came before), and a cover it gave then ends there, known when the removal was
+    recorded: a fresh notice, never a deletion on warnings of the episode it interrupted."""
+    if e.requested_on > cut:
+        return Survey()  # asked for after the recording left the assignment: it never covered it
+    then = _survey_request(e, start, grace_days, cut, zone) + _survey_approval(e, cut)
+    endings = then.endings
+    if then.holding:
+        endings += (Ending(cut, f"tag to assignment {e.target_id} removed on {cut}, so {e.id} no longer covers it",
+                           e.cut_at),)
+    return Survey(endings=endings, known_ends=tuple(t for t in then.known_ends if t.on <= cut))
 
 
 class Request(Protocol):
