@@ -406,7 +406,7 @@ def test_an_approval_of_a_row_whose_terms_changed_after_it_was_read_is_ignored_a
     assert e.status is ExemptionStatus.PENDING and e.valid_until == DAY0 + dt.timedelta(days=700)
     [ignored] = report.governance.ignored
     assert f"Dpo dpo set {e.id} to Approved in the list (item {item}): ignored" in ignored
-    assert "the row's Applies to, Recording link, Keep until changed after teamsretention read the request" in ignored
+    assert "the row's Applies to, Keep until changed after teamsretention read the request" in ignored
     assert f"`teamsretention exemptions approve {e.id}`" in ignored
     [audited] = w.audit("decision_ignored")
     assert audited.detail["refusal"] == "terms_changed"
@@ -425,6 +425,46 @@ def test_with_the_version_read_gone_from_the_history_an_approval_is_compared_wit
     item = request(w, "alice", 0, item="r1")
     w.cycle(0)
     w.gw.lists[LIST].items[item].versions.pop()  # version 1.0 trimmed (a version limit)
+    w.gw.edit_list_item(LIST, item, person("alice"), before(1, hours=3), EndDate=iso(900))
+    decide(w, item, "dpo", 1)
+
+    [ignored] = w.cycle(1).governance.ignored
+
+    assert "the row's Keep until changed after teamsretention read the request" in ignored
+    assert only_exemption(w).status is ExemptionStatus.PENDING
+
+
+def test_an_approver_who_sets_another_end_date_while_approving_approves_that_date(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1", EndDate=iso(90))
+    w.cycle(0)
+    decide(w, item, "dpo", 1, EndDate=iso(40), DecisionNote="a month is enough")  # in one save
+
+    report = w.cycle(1)
+
+    e = only_exemption(w)
+    assert e.status is ExemptionStatus.APPROVED and e.valid_until == DAY0 + dt.timedelta(days=40)
+    assert report.governance.ignored == []
+    [approved] = w.audit("exemption_approved")
+    assert approved.detail["valid_until_was"] == str(DAY0 + dt.timedelta(days=90))
+    assert f"valid until {DAY0 + dt.timedelta(days=40)}" in approved.reason
+
+
+def test_an_edit_of_a_column_the_request_does_not_use_does_not_hold_its_approval_back(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1")
+    w.cycle(0)
+    w.gw.edit_list_item(LIST, item, person("alice"), before(1, hours=3), AssignmentCode="ACME-1", ReviewDate=iso(5))
+    decide(w, item, "dpo", 1)
+
+    assert w.cycle(1).governance.ignored == []
+    assert only_exemption(w).status is ExemptionStatus.APPROVED
+
+
+def test_an_end_date_the_requester_changed_is_not_taken_for_the_approvers(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1", EndDate=iso(40))
+    w.cycle(0)
     w.gw.edit_list_item(LIST, item, person("alice"), before(1, hours=3), EndDate=iso(900))
     decide(w, item, "dpo", 1)
 

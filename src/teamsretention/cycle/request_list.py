@@ -309,12 +309,12 @@ class RequestListSync:
         if e.status is not allowed:
             return self._ignored(e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
                                  f"become {target.value}", mark, "transition")
-        tz = self.ctx.config.policy.timezone
-        changed = rows.changed_terms(versions, version, e, tz) if target is ExemptionStatus.APPROVED else []
-        if changed:
-            return self._ignored(e.id, status, who, rows.terms_text(changed, e.id), mark, "terms_changed")
-        store.decide(db, e.id, target, actor=label(who), at=self.ctx.clock(), day=day, source="list",
-                     note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, mark=mark)
+        terms = (rows.approved_terms(versions, version, e, self.ctx.config.policy.timezone)
+                 if target is ExemptionStatus.APPROVED else rows.ApprovedTerms([]))
+        if terms.refused:
+            return self._ignored(e.id, status, who, rows.terms_text(terms.refused, e.id), mark, "terms_changed")
+        store.decide(db, e.id, target, actor=label(who), at=self.ctx.clock(), day=day, source="list", mark=mark,
+                     note=field_text(item.fields, "DecisionNote"), run_id=self.ctx.run_id, dates=terms.dates)
         self.stats.requests_applied += 1
 
     def _no_history(self, item: ListItemChange, status: str, e: store.StoredExemption, version: ListItemVersion,

@@ -213,18 +213,57 @@ def read_from(versions: list[ListItemVersion], recorded_at: dt.datetime | None) 
     return None
 
 
-def changed_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e: StoredExemption,
-                  timezone: str) -> list[str]:
-    """The columns of :data:`TERMS` (by their names in the list) whose value in the deciding version differs from
-    the version the request was read from: what the approver saw is not what the store holds. When that version
-    is no longer in the history (saved over while versioning was off, or trimmed), the deciding version is
-    compared with what the store holds instead, where a column says it by itself (kind, scope, code, dates)."""
+def _relevant(e: StoredExemption) -> tuple[str, ...]:
+    """The columns of :data:`TERMS` that say something about this request (a code on a one-recording row does not)."""
+    return ("RequestKind", "Scope", *(("RecordingLink",) if e.target_kind in (TargetKind.RECORDING, TargetKind.SITE)
+                                      else ()),
+            *(("AssignmentCode",) if e.target_kind is TargetKind.ASSIGNMENT else ()),
+            "EndDate" if e.kind is ExemptionKind.EXCEPTION else "ReviewDate")
+
+
+def _differ(a: ListItemVersion, b: ListItemVersion, names: tuple[str, ...]) -> list[str]:
+    def value(v: ListItemVersion, name: str) -> object:
+        found = v.fields.get(name)
+        return (found.strip() if isinstance(found, str) else found) or None
+    return [name for name in names if value(a, name) != value(b, name)]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedTerms:
+    """What an approval saved in the list approves: ``refused`` names the columns (as the list shows them) changed
+    since the request was read, and then nothing is applied; else the stored request, with ``dates`` (valid
+    until, review on) when the approver set a new end or review date in the approving version itself."""
+
+    refused: list[str]
+    dates: tuple[dt.date | None, dt.date | None] | None = None
+
+
+def approved_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e: StoredExemption,
+                   timezone: str) -> ApprovedTerms:
+    """Compares the deciding version with the version the request was read from. When that version is no longer
+    in the history (saved over while versioning was off, or trimmed), with what the store holds, where a column
+    says it by itself (kind, scope, code, dates)."""
+    names = _relevant(e)
     read = read_from(versions, e.recorded_at)
-    if read is not None:
-        def value(v: ListItemVersion, name: str) -> object:
-            found = v.fields.get(name)
-            return found.strip() if isinstance(found, str) else found
-        return [_shown(name) for name in TERMS if (value(read, name) or None) != (value(deciding, name) or None)]
+    if read is None:
+        return ApprovedTerms([_shown(n) for n in _stored_differs(deciding, e, timezone) if n in names])
+    changed = _differ(read, deciding, names)
+    if not changed:
+        return ApprovedTerms([])
+    # the approver's own change, in the approving version: the end (or review) date is theirs to set
+    later = next((n for n, v in enumerate(versions) if v is deciding), len(versions))
+    before = versions[later + 1] if later + 1 < len(versions) else None
+    if before is not None and changed == [names[-1]] and not _differ(read, before, names):
+        try:
+            new = field_date(deciding.fields, names[-1], timezone)
+        except ValueError:
+            new = None
+        if new is not None and new > e.requested_on:
+            return ApprovedTerms([], (new, None) if e.kind is ExemptionKind.EXCEPTION else (None, new))
+    return ApprovedTerms([_shown(n) for n in changed])
+
+
+def _stored_differs(deciding: ListItemVersion, e: StoredExemption, timezone: str) -> list[str]:
     f = deciding.fields
     kind = {KIND_EXCEPTION: ExemptionKind.EXCEPTION, KIND_LEGAL_HOLD: ExemptionKind.LEGAL_HOLD}.get(
         field_text(f, "RequestKind"))
@@ -234,13 +273,11 @@ def changed_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e:
     try:
         end, review = field_date(f, "EndDate", timezone), field_date(f, "ReviewDate", timezone)
     except ValueError:
-        return [_shown("EndDate"), _shown("ReviewDate")]
+        return ["EndDate", "ReviewDate"]
     differs = {"RequestKind": kind is not e.kind, "Scope": scope is not e.target_kind,
-               "AssignmentCode": (e.target_kind is TargetKind.ASSIGNMENT
-                                  and field_text(f, "AssignmentCode") != e.target_id),
-               "EndDate": e.kind is ExemptionKind.EXCEPTION and end != e.valid_until,
-               "ReviewDate": e.kind is ExemptionKind.LEGAL_HOLD and review != e.review_on}
-    return [_shown(name) for name, yes in differs.items() if yes]
+               "AssignmentCode": field_text(f, "AssignmentCode") != e.target_id,
+               "EndDate": end != e.valid_until, "ReviewDate": review != e.review_on}
+    return [name for name, yes in differs.items() if yes]
 
 
 def terms_text(changed: list[str], exemption_id: str) -> str:

@@ -238,9 +238,11 @@ def request(db: Database, new: NewRequest, *, actor: str, at: dt.datetime, day: 
 
 def decide(db: Database, exemption_id: str, status: ExemptionStatus, *, actor: str, at: dt.datetime,
            day: dt.date, note: str, source: str, run_id: int | None = None,
-           mark: ItemMark | None = None) -> StoredExemption:
+           mark: ItemMark | None = None,
+           dates: tuple[dt.date | None, dt.date | None] | None = None) -> StoredExemption:
     """Approve, reject or revoke. Raises InvalidInput (naming the exemption and its status) when the change is
-    not one the exemption's status allows; nothing is written then."""
+    not one the exemption's status allows; nothing is written then. ``dates``: an approval's own end and review
+    date (None in it: that one unchanged), set with it and audited with what they were."""
     before, kind, after = _NEXT[status]
     with db.session() as s:
         row = s.get(ExemptionRow, exemption_id)
@@ -250,13 +252,21 @@ def decide(db: Database, exemption_id: str, status: ExemptionStatus, *, actor: s
             raise InvalidInput(f"exemption {exemption_id} is {row.status}: only a {before.value} one can be "
                               f"{after.value}")
         row.status = after.value
+        changed: dict[str, object] = {}
+        if dates is not None:
+            for name, value in zip(("valid_until", "review_on"), dates, strict=True):
+                if value is not None and value != getattr(row, name):
+                    changed |= {f"{name}_was": str(getattr(row, name)), name: value.isoformat()}
+                    setattr(row, name, value)
         if after is ExemptionStatus.REVOKED:
             row.revoked_on, row.revoked_at, row.revoked_by = day, at, actor
         else:
             row.decided_on, row.decided_at, row.decided_by, row.decision_note = day, at, actor, note or None
         audit.write(s, [_event(kind, row, actor=actor, at=at, day=day, run_id=run_id, source=source,
                                reason=f"exemption {exemption_id} {after.value} by {actor}"
-                                      + (f": {note}" if note else ""), note=note,
+                                      + "".join(f", {k.replace('_', ' ')} {v}" for k, v in changed.items()
+                                                if not k.endswith("_was"))
+                                      + (f": {note}" if note else ""), note=note, **changed,
                                **({"list": mark.list_id, "list_item": mark.item_id} if mark else {}))])
         _mark(s, mark)
         return _stored(row)
