@@ -340,3 +340,30 @@ def test_a_cycle_whose_process_died_is_named_as_not_finished(sim, tmp_path):
     assert "! the last cycle on the state store" in result.output
     assert ", enforce for " in result.output and ", running, started " in result.output
     assert "no cycle holds the lock: it stopped without finishing" in result.output
+
+
+def test_a_wal_file_a_stopped_process_left_is_read_without_creating_anything_beside_the_store(sim, tmp_path):
+    import shutil
+
+    from teamsretention.store import control
+    from teamsretention.store.database import Database
+
+    live = tmp_path / "live"
+    assert invoke(["plan"], env_for(sim, live, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    daemon = Database(f"sqlite:///{live / 'teamsretention.db'}")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    try:  # the daemon's files as a crash leaves them: the database and its WAL, holding a pause, no -shm
+        control.lock_state(daemon)
+        assert control.set_paused(daemon, True, reason="incident 4711", by="oncall", now=dt.datetime.now(dt.UTC))
+        for name in ("teamsretention.db", "teamsretention.db-wal"):
+            shutil.copy2(live / name, state / name)
+    finally:
+        daemon.dispose()
+    (state / "teamsretention.db").chmod(0o600)
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in state.iterdir()}
+
+    result = invoke(["check"], env_for(sim, state))
+
+    assert "! deletions are paused" in result.output and "by oncall: incident 4711" in result.output
+    assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in state.iterdir()} == before

@@ -5,8 +5,11 @@ appear), a missing one is not created."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -56,6 +59,11 @@ def head_revision() -> str:
 
 def inspect_store(url: str) -> StoreStatus:
     """What the store at ``url`` is, looked at read-only."""
+    with contextlib.ExitStack() as stack:
+        return _inspect(url, stack)
+
+
+def _inspect(url: str, stack: contextlib.ExitStack) -> StoreStatus:
     sqlite_file = _sqlite_file(make_url(url))
     location = location_of(url, sqlite_file)
     base = StoreStatus(location=location, sqlite_file=sqlite_file, exists=False, head=head_revision())
@@ -65,7 +73,7 @@ def inspect_store(url: str) -> StoreStatus:
             return base
         if not path.is_file():
             return replace(base, problem="it is not a file")
-        engine = _read_only_sqlite(path)
+        engine = _read_only_sqlite(path, stack)
     else:
         engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
     try:
@@ -98,11 +106,20 @@ def _with_state(conn: Connection, status: StoreStatus) -> StoreStatus:
     return replace(status, pause=pause, lock=lock, last_run=last)
 
 
-def _read_only_sqlite(path: Path) -> Engine:
-    """Read-only. While a process has the WAL database open (its ``-wal`` file is there), what it committed may
-    be in that file only (a pause a minute ago): then it is read as any reader does, through the files that
-    are already there. Otherwise everything is in the database file, read ``immutable=1``: SQLite then creates no
-    ``-wal`` / ``-shm`` beside it (``mode=ro`` alone would) and takes no lock."""
-    wal = path.with_name(path.name + "-wal")
-    uri = f"file:{path.resolve()}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+def _read_only_sqlite(path: Path, stack: contextlib.ExitStack) -> Engine:
+    """Read-only. While a process has the WAL database open (its ``-wal`` and ``-shm`` files are there), what it
+    committed may be in the WAL file only (a pause a minute ago): then it is read as any reader does, through the
+    files that are already there. A ``-wal`` left without its ``-shm`` (a process that stopped) would make SQLite
+    create the ``-shm``: a copy of the two is read instead, in a directory of its own. Otherwise everything is in
+    the database file, read ``immutable=1``: SQLite then creates nothing beside it and takes no lock."""
+    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    query = "mode=ro"
+    if wal.exists() and not shm.exists():
+        copy = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teamsretention-check-")))
+        shutil.copy2(path, copy / path.name)
+        shutil.copy2(wal, copy / wal.name)
+        path = copy / path.name
+    elif not wal.exists():
+        query += "&immutable=1"
+    uri = f"file:{path.resolve()}?{query}"
     return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(uri, uri=True))
