@@ -267,20 +267,25 @@ def test_a_pause_another_process_has_not_checkpointed_yet_is_seen(sim, tmp_path)
     assert "! deletions are paused" in result.output and "by oncall: incident 4711" in result.output
 
 
-def test_the_cycle_lock_names_a_running_cycle_and_a_lease_left_behind(sim, tmp_path):
+def take_lock(store: Path, moment: dt.datetime) -> None:
+    """A cycle of host vm1 takes the store's cycle lock at ``moment``, for five minutes."""
     from teamsretention.store import control
     from teamsretention.store.database import Database
 
-    state = tmp_path / "state"
-    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
-    store = state / "teamsretention.db"
     db = Database(f"sqlite:///{store}")
-    now = dt.datetime.now(dt.UTC)
     try:
-        assert control.acquire_lock(db, "an enforce cycle on host vm1, process 42 [ab12cd34]", now,
+        assert control.acquire_lock(db, "an enforce cycle on host vm1, process 42 [ab12cd34]", moment,
                                     dt.timedelta(minutes=5))
     finally:
         db.dispose()
+
+
+def test_the_cycle_lock_names_a_running_cycle_and_a_lease_left_behind(sim, tmp_path):
+    state = tmp_path / "state"
+    assert invoke(["plan"], env_for(sim, state, TEAMSRETENTION_POLICY__ENFORCE="false")).exit_code == 0
+    store = state / "teamsretention.db"
+    now = dt.datetime.now(dt.UTC)
+    take_lock(store, now)
 
     running = invoke(["check"], env_for(sim, state))
 
@@ -288,13 +293,8 @@ def test_the_cycle_lock_names_a_running_cycle_and_a_lease_left_behind(sim, tmp_p
     assert (f"· a cycle holds the cycle lock of the state store {store}: an enforce cycle on host vm1, process 42 "
             f"[ab12cd34], since {now:%Y-%m-%d %H:%M} UTC") in running.output
 
-    db = Database(f"sqlite:///{store}")
-    try:  # the holder died an hour ago: its lease ran out
-        hour_ago = now - dt.timedelta(hours=1)
-        assert control.acquire_lock(db, "an enforce cycle on host vm1, process 42 [ab12cd34]", hour_ago,
-                                    dt.timedelta(minutes=5))
-    finally:
-        db.dispose()
+    hour_ago = now - dt.timedelta(hours=1)
+    take_lock(store, hour_ago)  # the holder died an hour ago: its lease ran out
 
     left = invoke(["check"], env_for(sim, state))
 

@@ -209,20 +209,27 @@ def test_a_row_gone_between_the_delta_and_its_versions_is_read_again_not_the_who
     assert {a.list_item_id for a in assignments.list_all(lw.db)} == {kept, gone}
 
 
+def alice_and_case(w: World, recorded: int) -> None:
+    """Alice's recording r1 of ``recorded`` days ago, and the running assignment A-1 (IT's, opened long before)."""
+    from teamsretention.store.assignments import Acting, Fields
+
+    w.gw.add_user("alice", lang="en-US")
+    w.gw.add_recording("alice", "r1", created(recorded))
+    assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
+                       Acting("it@contoso.example", "cli", at(0), DAY0))
+
+
 def test_a_closing_date_put_before_the_tag_ends_the_cover_with_fresh_warnings_never_an_instant_deletion(tmp_path):
     """Warned on days 0 and 6 (due day 7), the recording is tagged to a running assignment on day 6 and kept. On
     day 31 IT records that the assignment really ended on day 3, before the tag: the tag did keep it meanwhile, so
     the organizer hears again before it goes; old warnings do not count for the new notice."""
     from teamsretention.domain import RecordingRef
-    from teamsretention.store.assignments import Acting, Fields
+    from teamsretention.store.assignments import Acting
 
     w = World(tmp_path)
     it = "it@contoso.example"
     try:
-        w.gw.add_user("alice", lang="en-US")
-        w.gw.add_recording("alice", "r1", created(-40))
-        assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
-                           Acting(it, "cli", at(0), DAY0))
+        alice_and_case(w, -40)
         w.days(0, 5)
         assert warned_on(w, "r1") == [0]
         assignments.tag(w.db, "A-1", RecordingRef("drive-alice", "r1"), tagged_on=DAY0 + dt.timedelta(days=6),
@@ -304,15 +311,12 @@ def test_a_tag_removed_after_the_cap_ends_the_assignments_legal_hold_with_fresh_
     warned afresh, never deleted on the warnings of the notice the hold interrupted."""
     from teamsretention.domain import Exemption, ExemptionKind, ExemptionStatus, RecordingRef, TargetKind
     from teamsretention.store import exemptions
-    from teamsretention.store.assignments import Acting, Fields
+    from teamsretention.store.assignments import Acting
 
     w = World(tmp_path, policy=PolicyConfig(assignment_max_days=40))
     it = "it@contoso.example"
     try:
-        w.gw.add_user("alice", lang="en-US")
-        w.gw.add_recording("alice", "r1", created(-20))
-        assignments.create(w.db, Fields("A-1", "Case", None, DAY0 - dt.timedelta(days=60)),
-                           Acting(it, "cli", at(0), DAY0))
+        alice_and_case(w, -20)
         assignments.tag(w.db, "A-1", RecordingRef("drive-alice", "r1"), tagged_on=DAY0 - dt.timedelta(days=19),
                         actor=it, at=at(0) - dt.timedelta(hours=1), day=DAY0)
         w.days(0, 19)
