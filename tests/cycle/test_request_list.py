@@ -472,3 +472,15 @@ def test_an_end_date_the_requester_changed_is_not_taken_for_the_approvers(w):
 
     assert "the row's Keep until changed after teamsretention read the request" in ignored
     assert only_exemption(w).status is ExemptionStatus.PENDING
+
+
+def test_an_approvers_new_end_date_already_past_is_refused_not_approved(w):
+    w.gw.add_recording("alice", "r1", created(-20))
+    item = request(w, "alice", 0, item="r1", EndDate=iso(90))
+    w.cycle(0)
+    decide(w, item, "dpo", 5, EndDate=iso(3))  # a typo: a date before the approval
+
+    [ignored] = w.cycle(5).governance.ignored
+
+    assert "the row's Keep until changed after teamsretention read the request" in ignored
+    assert only_exemption(w).status is ExemptionStatus.PENDING and w.deleted_ids() == []

@@ -309,7 +309,7 @@ class RequestListSync:
         if e.status is not allowed:
             return self._ignored(e.id, status, who, f"exemption {e.id} is {e.status.value}, so it cannot "
                                  f"become {target.value}", mark, "transition")
-        terms = (rows.approved_terms(versions, version, e, self.ctx.config.policy.timezone)
+        terms = (rows.approved_terms(versions, version, e, self.ctx.config.policy.timezone, day)
                  if target is ExemptionStatus.APPROVED else rows.ApprovedTerms([]))
         if terms.refused:
             return self._ignored(e.id, status, who, rows.terms_text(terms.refused, e.id), mark, "terms_changed")

@@ -239,7 +239,7 @@ class ApprovedTerms:
 
 
 def approved_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e: StoredExemption,
-                   timezone: str) -> ApprovedTerms:
+                   timezone: str, today: dt.date) -> ApprovedTerms:
     """Compares the deciding version with the version the request was read from. When that version is no longer
     in the history (saved over while versioning was off, or trimmed), with what the store holds, where a column
     says it by itself (kind, scope, code, dates)."""
@@ -258,7 +258,7 @@ def approved_terms(versions: list[ListItemVersion], deciding: ListItemVersion, e
             new = field_date(deciding.fields, names[-1], timezone)
         except ValueError:
             new = None
-        if new is not None and new > e.requested_on:
+        if new is not None and new > max(e.requested_on, today):  # a date already past is refused, as the CLI does
             return ApprovedTerms([], (new, None) if e.kind is ExemptionKind.EXCEPTION else (None, new))
     return ApprovedTerms([_shown(n) for n in changed])
 
